@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -382,8 +381,9 @@ class _RoundLog:
 
     def __call__(self, entry: dict) -> None:
         from xbarmem.files import write_file
+        from xbarmem.jsontext import output_text
 
-        self.logged.append(json.dumps(entry) + "\n")
+        self.logged.append(output_text(entry) + "\n")  # (strict: a NaN as null, as --json)
         if self.path is not None:
             write_file(self.path, "".join(self.logged))
         done, rnd = entry["round"], entry["round"] + 1

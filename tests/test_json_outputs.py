@@ -1,0 +1,206 @@
+"""Every command's machine-readable output as a pipeline reads it (``xbarmem CMD --json | jq``,
+``pandas.read_csv``): stdout is one strict JSON document (no NaN/Infinity tokens, no bar or
+warning), a refusal under ``--json`` leaves stdout empty (exit 2, one ``error:`` line on stderr),
+and the JSON and CSV files commands write are strict too."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SWEEP = ('[sweep]\nname = "z"\ntrial = "evaluate"\nseeds = 1\n[base]\ndata = "random"\n'
+         'n_neurons = 16\npatterns = 3\nprobes = 2\n[grid]\nrule = ["hebb", "pinv"]\n')
+
+
+def _strict(text: str):
+    """``text`` parsed as one strict JSON document: NaN/Infinity refused (as jq and JavaScript
+    refuse them), nothing before or after it."""
+    def refuse(token: str):
+        raise AssertionError(f"non-strict JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    """A folder with a weight-model memory (m.safetensors), a device-model one (d.safetensors),
+    cues, a fault map and a small results store, made once for the module."""
+    from typer.testing import CliRunner
+
+    from xbarmem.cli import app
+
+    folder = tmp_path_factory.mktemp("json")
+    runner = CliRunner()
+    common = ["--data", "random", "--neurons", "16", "-p", "3", "--rule", "pinv"]
+    for name, chip in (("m", "paper-sim"), ("d", "rram")):
+        done = runner.invoke(app, ["train", *common, "--chip", chip,
+                                   "-o", str(folder / f"{name}.safetensors")])
+        assert done.exit_code == 0, done.output
+    np.save(folder / "cues.npy", np.sign(np.random.default_rng(0).standard_normal((2, 16))))
+    (folder / "s.toml").write_text(SWEEP)
+    for args in (["chip", "faults", "--chip", "rram", "--arrays", "1", "-o", "f.npz"],
+                 ["sweep", "s.toml", "--store", "s.sqlite"]):
+        done = runner.invoke(app, [*args[:-1], str(folder / args[-1])] if args[0] == "chip"
+                             else [args[0], str(folder / args[1]), args[2],
+                                   str(folder / args[3])])
+        assert done.exit_code == 0, done.output
+    return folder
+
+
+# each command that has --json, with small fast settings ({f}: the folder of `files`)
+COMMANDS = {
+    "train": "train --data random --neurons 16 -p 3 --rule hebb -o {f}/t.safetensors",
+    "evaluate": "evaluate {f}/m.safetensors --probes 2",
+    "recall": "recall {f}/m.safetensors {f}/cues.npy -o {f}/states.npy",
+    "chip show": "chip show rram",
+    "chip presets": "chip presets",
+    "chip faults": "chip faults --chip rram --arrays 1 -o {f}/g.npz",
+    "chip inspect": "chip inspect {f}/f.npz",
+    "export": "export {f}/m.safetensors -o {f}/exp",
+    "adapt": "adapt {f}/d.safetensors --rounds 1 --probes 2 --log {f}/r.jsonl "
+             "-o {f}/a.safetensors",
+    "capacity": "capacity --data random --neurons 16 --arch single --rule pinv --trials 1 "
+                "--probes 2",
+    # one size: no power-law fit (null), the case of a value that has none
+    "scaling": "scaling --sizes 16 --arch single --rule pinv --trials 1 --probes 2 -o {f}/sc",
+    "energy": "energy --model {f}/m.safetensors --probes 2",
+    "energy --sizes": "energy --sizes 16 --rule pinv --probes 2 -o {f}/en",
+    "circuit show": "circuit show",
+    "circuit presets": "circuit presets",
+    "sweep --dry-run": "sweep {f}/s.toml --store {f}/dry.sqlite --dry-run",
+    "results": "results {f}/s.sqlite",
+    "results -g": "results {f}/s.sqlite -g rule",
+    "results --csv": "results {f}/s.sqlite --csv {f}/rows.csv",
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_json_stdout_is_one_strict_document(run_cli, files, command):
+    code, out, err = run_cli(*COMMANDS[command].format(f=files).split(), "--json")
+    assert code == 0, err
+    data = _strict(out)
+    assert isinstance(data, (dict, list)) and out.endswith("\n") and out.count("\n{") == 0
+    assert "\x1b" not in out and "warning" not in out.lower()
+
+
+# bad input under --json, one per command: stdout holds nothing (the docs promise one `error:`
+# line and exit 2, no JSON error object), the error line is on stderr
+REFUSED = {
+    "train": "train --data random --neurons 16 -p 3 --rule nosuch",
+    "evaluate": "evaluate {f}/missing.safetensors",
+    "recall": "recall {f}/m.safetensors {f}/missing.npy",
+    "chip show": "chip show nosuch",
+    "chip inspect": "chip inspect {f}/missing.npz",
+    "export": "export {f}/missing.safetensors -o {f}/exp2",
+    "adapt": "adapt {f}/m.safetensors --rounds 1",  # (a weight-model chip: refused)
+    "capacity": "capacity --neurons 16 --trials 0",
+    "scaling": "scaling --sizes 16,x",
+    "energy": "energy --probes 0",
+    "circuit show": "circuit show nosuch",
+    "sweep": "sweep {f}/missing.toml --store {f}/x.sqlite",
+    "results": "results {f}/s.sqlite -w nosuch~~1",
+    "plot": "plot {f}/s.sqlite",  # (no kind has rows at two x values)
+}
+
+
+@pytest.mark.parametrize("command", REFUSED)
+def test_a_refusal_under_json_prints_nothing_on_stdout(run_cli, files, command):
+    code, out, err = run_cli(*REFUSED[command].format(f=files).split(), "--json")
+    assert code == 2 and out == "", (code, out, err)
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+
+
+def test_adapt_log_lines_are_strict_json_with_null_for_a_non_finite_value(tmp_path):
+    """adapt --log wrote each round with ``json.dumps``: a NaN (a cosine a chip's backend
+    could not score) as the bare token NaN, which jq and JavaScript refuse; now null, as in
+    --json and every other file (:mod:`xbarmem.jsontext`)."""
+    from xbarmem.cli.deploy import _RoundLog
+
+    log = tmp_path / "rounds.jsonl"
+    entry = {"round": 0, "written": 3, "write_error_rms_uS": math.inf, "cosine": math.nan,
+             "exact": 0.5}
+    with _RoundLog(log, 1, 0.99, lines=False) as report:
+        report(entry)
+    (line,) = log.read_text().splitlines()
+    assert _strict(line) == {**entry, "write_error_rms_uS": None, "cosine": None}
+
+
+def test_json_files_written_by_commands_are_strict(run_cli, files):
+    """The files the commands above wrote (scaling and energy tables, export manifest,
+    adapt log) are strict JSON; a fit that one size cannot give is null."""
+    for name, (code, _, err) in {
+            "scaling": run_cli(*COMMANDS["scaling"].format(f=files).split()),
+            "energy": run_cli(*COMMANDS["energy --sizes"].format(f=files).split()),
+            "export": run_cli(*COMMANDS["export"].format(f=files).split()),
+            "adapt": run_cli(*COMMANDS["adapt"].format(f=files).split())}.items():
+        assert code == 0, (name, err)
+    (scaling,) = (files / "sc").glob("*.json")
+    assert _strict(scaling.read_text())["fits"] == {"0.99": None}
+    for path in [*(files / "en").glob("*.json"), files / "exp" / "manifest.json"]:
+        _strict(path.read_text())
+    for line in (files / "r.jsonl").read_text().splitlines():
+        _strict(line)
+
+
+def test_results_csv_reads_back_row_for_row_with_exact_floats(run_cli, files):
+    """results --csv: a header; floats as repr (they read back equal to --json's); a value a
+    row lacks empty; a text with a comma, a quote and a newline (a chip file's description)
+    stays in its field, one record per row (quoted as RFC 4180 says, as pandas and the
+    csv module read it)."""
+    from xbarmem.hardware.chip import load_chip
+
+    text = 'my chip, "quoted"\nsecond line'
+    chip = load_chip("paper-sim")
+    (files / "c.toml").write_text(chip.to_toml().replace(
+        f'description = "{chip.description}"', f"description = {json.dumps(text)}"))
+    sweep = files / "c.sweep.toml"
+    sweep.write_text(SWEEP.replace('data = "random"', f'data = "random"\nchip = "{files}/c.toml"'))
+    code, _, err = run_cli("sweep", sweep, "--store", files / "c.sqlite")
+    assert code == 0, err
+    code, out, err = run_cli("results", files / "c.sqlite", "--json")
+    assert code == 0, err
+    stored = _strict(out)
+    code, table, err = run_cli("results", files / "c.sqlite", "--csv", "-")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert [row["key"] for row in rows] == [row["key"] for row in stored]
+    for row, json_row in zip(rows, stored, strict=True):
+        assert row["config.chip_spec.description"] == text
+        assert float(row["result.exact"]) == json_row["result"]["exact"]
+        assert float(row["seconds"]) == json_row["seconds"]
+        assert row["config.hidden"] == "" and json_row["config"]["hidden"] is None
+
+
+def test_commands_write_json_only_through_jsontext():
+    """Every JSON a command prints or writes goes through :mod:`xbarmem.jsontext` (strict: NaN
+    and infinities as null, a file name's undecodable bytes as ``\\xNN``): adapt --log used
+    ``json.dumps``, which writes the bare NaN/Infinity tokens. The one ``json.dumps`` left
+    shows a bool of a refused option in an ``error:`` line (``true``), no output."""
+    import ast
+
+    import xbarmem.cli
+
+    found = []
+    for path in sorted(Path(xbarmem.cli.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and node.attr in ("dump", "dumps")
+                    and isinstance(node.value, ast.Name) and node.value.id == "json"):
+                found.append(f"{path.name}:{node.lineno}")
+    assert [where.split(":")[0] for where in found] == ["given.py"], found
+
+
+def test_a_bar_drawing_command_piped_writes_only_json_on_stdout(tmp_path):
+    """capacity draws a progress bar and scaling lines on stderr; with stdout a pipe (``|
+    jq``) and stderr a pipe too, stdout is the one JSON document and nothing else."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "xbarmem", *COMMANDS["capacity"].split(),
+                           "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _strict(done.stdout)["results"][0]["capacity"] and "P=" in done.stderr
