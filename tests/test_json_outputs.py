@@ -66,6 +66,9 @@ COMMANDS = {
              "-o {f}/a.safetensors",
     "capacity": "capacity --data random --neurons 16 --arch single --rule pinv --trials 1 "
                 "--probes 2",
+    # a threshold the cues pass: warnings, which go to stderr
+    "capacity (warns)": "capacity --data random --neurons 16 --arch single --rule pinv "
+                        "--trials 1 --probes 2 --threshold 0.5 --pool 20",
     # one size: no power-law fit (null), the case of a value that has none
     "scaling": "scaling --sizes 16 --arch single --rule pinv --trials 1 --probes 2 -o {f}/sc",
     "energy": "energy --model {f}/m.safetensors --probes 2",
@@ -86,6 +89,7 @@ def test_json_stdout_is_one_strict_document(run_cli, files, command):
     data = _strict(out)
     assert isinstance(data, (dict, list)) and out.endswith("\n") and out.count("\n{") == 0
     assert "\x1b" not in out and "warning" not in out.lower()
+    assert "warning: " in err if "warns" in command else "warning" not in err.lower(), err
 
 
 # bad input under --json, one per command: stdout holds nothing (the docs promise one `error:`
