@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 SWEEP = ('[sweep]\nname = "z"\ntrial = "evaluate"\nseeds = 1\n[base]\ndata = "random"\n'
-         'n_neurons = 16\npatterns = 3\nprobes = 2\n[grid]\nrule = ["hebb", "pinv"]\n')
+         'n_neurons = 16\nprobes = 2\n[grid]\nrule = ["hebb", "pinv"]\npatterns = [2, 3]\n')
 
 
 def _strict(text: str):
@@ -76,9 +76,11 @@ COMMANDS = {
     "circuit show": "circuit show",
     "circuit presets": "circuit presets",
     "sweep --dry-run": "sweep {f}/s.toml --store {f}/dry.sqlite --dry-run",
+    "sweep": "sweep {f}/s.toml --store {f}/run.sqlite --jobs 1",
     "results": "results {f}/s.sqlite",
     "results -g": "results {f}/s.sqlite -g rule",
     "results --csv": "results {f}/s.sqlite --csv {f}/rows.csv",
+    "plot": "plot {f}/s.sqlite -o {f}/p.png",
 }
 
 
@@ -108,7 +110,7 @@ REFUSED = {
     "circuit show": "circuit show nosuch",
     "sweep": "sweep {f}/missing.toml --store {f}/x.sqlite",
     "results": "results {f}/s.sqlite -w nosuch~~1",
-    "plot": "plot {f}/s.sqlite",  # (no kind has rows at two x values)
+    "plot": "plot {f}/s.sqlite --kind nosuch",
 }
 
 
