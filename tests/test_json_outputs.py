@@ -210,3 +210,23 @@ def test_a_bar_drawing_command_piped_writes_only_json_on_stdout(tmp_path):
                            "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert _strict(done.stdout)["results"][0]["capacity"] and "P=" in done.stderr
+
+
+def test_a_csv_fault_map_reads_back_exactly_after_its_comment_line(run_cli, tmp_path):
+    """chip faults -o map.csv, as the guide describes it: a `#` line holding the map's meta as
+    JSON, the header, one row per stuck device with the conductance as it reads back exactly
+    (the same map saved as .npz holds the same values)."""
+    maps = {suffix: tmp_path / f"map{suffix}" for suffix in (".csv", ".npz")}
+    for path in maps.values():
+        code, _, err = run_cli("chip", "faults", "--chip", "rram", "--arrays", "1", "-o", path)
+        assert code == 0, err
+    first, *lines = maps[".csv"].read_text().splitlines()
+    assert first.startswith("# xbarmem fault map: arrays=1 rows=64 cols=64 meta=")
+    assert _strict(first.split(" meta=", 1)[1])["chip"] == "rram"
+    rows = list(csv.DictReader(lines))
+    assert list(rows[0]) == ["array", "plane", "row", "col", "g_stuck_S"]
+    g_stuck = np.load(maps[".npz"])["g_stuck"]
+    planes = {"G+": 0, "G-": 1}
+    assert rows and all(float(r["g_stuck_S"]) == g_stuck[int(r["array"]), planes[r["plane"]],
+                                                         int(r["row"]), int(r["col"])]
+                        for r in rows)
