@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -230,3 +231,27 @@ def test_a_csv_fault_map_reads_back_exactly_after_its_comment_line(run_cli, tmp_
     assert rows and all(float(r["g_stuck_S"]) == g_stuck[int(r["array"]), planes[r["plane"]],
                                                          int(r["row"]), int(r["col"])]
                         for r in rows)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name that is no UTF-8 text")
+def test_scaling_of_a_file_named_with_a_byte_that_is_no_text_writes_its_figure(run_cli,
+                                                                               tmp_path):
+    """`scaling --data $'q\\xff.npy'` ended in a matplotlib traceback (exit 1: no font draws
+    the lone surrogate Python holds the byte as, in the figure's title); its JSON file held the
+    escape "\\udcff" where --json writes "\\\\xff", so the next run warned that the file held
+    another data set's results."""
+    import os
+
+    name = os.fsdecode(b"q\xff.npy")
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8)).astype(np.uint8)
+    np.save(tmp_path / name, images)
+    args = ("scaling", "--data", tmp_path / name, "--sizes", "16,25", "--trials", "1",
+            "--arch", "single", "--rule", "pinv", "--out", tmp_path / "sc")
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    written = sorted((tmp_path / "sc").iterdir())
+    assert [p.suffix for p in written] == [".json", ".png"]
+    text = written[0].read_bytes()
+    assert b"udcff" not in text and b"q\\\\xff.npy" in text
+    code, _, err = run_cli(*args)
+    assert code == 0 and "holds the results" not in err, err

@@ -53,6 +53,12 @@ def _as_text(match: re.Match[str]) -> str:
     return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
+def shown_text(text: str) -> str:
+    """``text`` with every lone surrogate written as the text that shows it (a file name's
+    byte ``NN`` as ``\\xNN``, :func:`_as_text`): text every font, encoder and terminal takes."""
+    return _SURROGATE.sub(_as_text, text)
+
+
 def _texts(obj: Any) -> Any:
     """A :func:`plain` ``obj`` with every string (keys too) written by :func:`_as_text`."""
     if isinstance(obj, str):

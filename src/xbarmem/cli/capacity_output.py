@@ -94,6 +94,7 @@ def warn_replacing(path: Path, data: str, images: str | None) -> None:
 
     from xbarmem.errors import XbarmemError
     from xbarmem.files import parse_text, read_text
+    from xbarmem.jsontext import shown_text
 
     if not path.is_file():
         return
@@ -102,7 +103,7 @@ def warn_replacing(path: Path, data: str, images: str | None) -> None:
         name, held = str(old["data"]), old.get("images")
     except (XbarmemError, ValueError, KeyError, TypeError):
         return
-    if name != data:
+    if name != shown_text(data):  # (written by write_scaling: a name's bytes shown as \\xNN)
         warn(f"{path} holds the results of {name}, not {data}: this run replaces them (JSON "
              "and PNG)")
     elif images is not None and held is not None and held != images:
@@ -113,12 +114,12 @@ def warn_replacing(path: Path, data: str, images: str | None) -> None:
 def write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
     """Write the scaling plot and JSON; returns their paths as ``{"json": ..., "png": ...}``."""
     from xbarmem.files import write_file
-    from xbarmem.jsontext import dumps
+    from xbarmem.jsontext import output_text
     from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
     from xbarmem.viz.style import save_figure
 
     save_figure(scaling_plot(res), png_path)
-    write_file(json_path, dumps(res, indent=2))
+    write_file(json_path, output_text(res, indent=2))  # (a name's bytes as --json writes them)
     return {"json": str(json_path), "png": str(png_path)}
 
 

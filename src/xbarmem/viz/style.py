@@ -28,6 +28,7 @@ import matplotlib
 import matplotlib.artist
 import matplotlib.axis
 import matplotlib.font_manager
+import matplotlib.text
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
@@ -39,6 +40,7 @@ from matplotlib.transforms import ScaledTranslation
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.errors import ConfigError, warn
 from xbarmem.files import output_file, write_atomically
+from xbarmem.jsontext import shown_text
 
 __all__ = ["save_figure"]
 
@@ -892,7 +894,8 @@ def lower_bound_handle(why: str) -> Line2D:
 @checked_keywords
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix): the
-    same figure gives the same bytes (an SVG holds no date and no random ids).
+    same figure gives the same bytes (an SVG holds no date and no random ids). A text
+    holding a file name's byte that is no character (a lone surrogate) is drawn as ``\\xNN``.
 
     Raises:
         ConfigError: any other suffix. ArgumentError: ``fig`` not a Figure, ``path`` not a
@@ -904,6 +907,8 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     kind = path.suffix[1:].lower()
     undated = {"Date": None} if kind == "svg" else None
+    for text in fig.findobj(matplotlib.text.Text):  # (a file name's byte no font can draw)
+        text.set_text(shown_text(text.get_text()))
     with style():  # (the format named: the temporary file's name does not end in it)
         write_atomically(path, lambda partial: fig.savefig(partial, format=kind,
                                                            metadata=undated))
