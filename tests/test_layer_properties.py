@@ -186,15 +186,17 @@ def test_a_zero_field_keeps_every_state_and_tanh_stays_in_the_unit_interval(seed
 @given(chips(), st.integers(3, 12), st.integers(1, 4), st.integers(0, 999),
        st.sampled_from(["sync", "async"]),
        st.sampled_from(["hebb", "pinv", "storkey", "storkey-variant", "perceptron"]))
-def test_through_a_fault_free_chip_zeros_stay_and_a_pattern_is_fixed_as_its_negative(
+def test_through_a_fault_free_chip_a_zero_cue_reads_plus_one_and_a_pattern_is_fixed_as_its_negative(
         chip, n, p, seed, mode, rule):
     """Classic rules (no bias) on a chip without faults or noise: an all-zero cue meets
-    fields that are 0 and keeps every neuron (one step, converged); ``-x`` stays put exactly
-    when ``x`` does (the field is odd in the state)."""
+    fields that are 0, where a sign neuron keeps its state's sign, 0 read as +1 (one
+    synchronous step makes every neuron +1; recall ends in +-1 states either way); ``-x``
+    stays put exactly when ``x`` does (the field is odd in the state)."""
     x = _patterns(seed, p, n)
     memory = train(x, chip=chip, rule=rule, fault_seed=seed)
-    zeros = memory.recall(np.zeros((2, n)), mode=mode)
-    assert (zeros.states == 0).all() and zeros.converged.all() and (zeros.iterations == 1).all()
+    first = memory.recall(np.zeros((2, n)), mode="sync", max_iterations=1)
+    assert (first.states == 1).all()
+    assert (memory.recall(np.zeros((2, n)), mode=mode).states.abs() == 1).all()
     stays = [(memory.recall(c, mode=mode, max_iterations=1).states.numpy() == c).all(axis=1)
              for c in (x, -x)]
     np.testing.assert_array_equal(stays[0], stays[1])

@@ -104,12 +104,13 @@ def test_perceptron_runs_the_documented_sweeps(margin, epochs):
 # ------------------------------------------------------------------------- recall
 def sync_loop(w, b, cue, cap, activation="sign", tol=1e-4):
     """Synchronous recall of one cue as documented: stop at a fixed point, at a 2-cycle (sign)
-    or at the cap; a zero field keeps the neuron's state."""
+    or at the cap; a zero field keeps the sign of the neuron's state (0, an unknown entry of a
+    cue, read as +1: sign states are +-1)."""
     before, cur = None, cue.copy()
     for it in range(1, cap + 1):
         h = w @ cur + b
         if activation == "sign":
-            new = np.where(h > 0, 1.0, np.where(h < 0, -1.0, cur))
+            new = np.where(h > 0, 1.0, np.where(h < 0, -1.0, np.where(cur >= 0, 1.0, -1.0)))
             if np.array_equal(new, cur) or (before is not None and np.array_equal(new, before)):
                 return new, it, np.array_equal(new, cur), not np.array_equal(new, cur)
         else:
@@ -185,7 +186,7 @@ def async_loop(w, b, x, cap, seed):
             start = x[k].copy()
             for i in order:
                 h = w[i] @ x[k] + b[i]
-                x[k, i] = 1.0 if h > 0 else -1.0 if h < 0 else x[k, i]
+                x[k, i] = 1.0 if h > 0 else -1.0 if h < 0 else 1.0 if x[k, i] >= 0 else -1.0
             sweeps[k] += 1
             converged[k] = np.array_equal(x[k], start)
             if not converged[k]:
