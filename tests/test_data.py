@@ -794,8 +794,8 @@ def test_continuous_values_all_in_0_1_are_read_as_they_are_with_a_warning(tmp_pa
     path = tmp_path / f"grey{suffix}"
     np.save(path, grey) if suffix == ".npy" else np.savetxt(path, grey, delimiter=",")
     with pytest.warns(XbarmemWarning, match=r"grey\.(npy|csv): every value lies in \[0, 1\], "
-                      r"read as continuous values in \[-1, 1\] as they are .* with --zero-one "
-                      r"\(zero_one=True: 2\*x - 1\)"):
+                      r"read as continuous values in \[-1, 1\] as they are .* as 2\*x - 1 with "
+                      r"zero_one=True \(CLI: --zero-one\)"):
         loaded = load_file(path, kind="continuous")
     assert np.allclose(loaded.patterns, grey)  # (read as they are: nothing measured moves)
     quiet = {"pm1.npy": 2 * grey - 1, "img.npy": np.round(grey * 255).astype(np.uint8),

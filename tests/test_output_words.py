@@ -386,5 +386,23 @@ def test_a_continuous_file_in_0_1_is_warned_about_once_by_every_command_reading_
         lines = [line for line in err.splitlines() if line.startswith("warning: ")]
         assert lines == [f"warning: {tmp_path / 'grey.npy'}: every value lies in [0, 1], read "
                          "as continuous values in [-1, 1] as they are (0 is the middle of the "
-                         "range, not its end); read grey levels in [0, 1] with --zero-one "
-                         "(zero_one=True: 2*x - 1)"], err
+                         "range, not its end); read grey levels in [0, 1] as 2*x - 1 with "
+                         "zero_one=True (CLI: --zero-one)"], err
+
+
+def test_a_warning_names_an_option_only_where_the_command_has_it(run_cli, tmp_path):
+    """A sweep of a file of grey levels in [0, 1] was told to read them "with --zero-one",
+    which `sweep` has not (a sweep file has no zero_one either): a warning's `(CLI: --option)`
+    pointer is read as an error's is, kept where the command has the option."""
+    import numpy as np
+
+    np.save(tmp_path / "grey.npy", np.linspace(0.0, 1.0, 48, dtype=np.float32).reshape(3, 16))
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "grey"\ntrial = "evaluate"\nseeds = 1\nbatch = 1\n\n'
+        f'[base]\ndata = "{tmp_path / "grey.npy"}"\nkind = "continuous"\nn_neurons = 16\n'
+        'patterns = 3\nselection = "first"\nprobes = 2\nmax_iterations = 10\nrule = "pinv"\n')
+    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", tmp_path / "s.sqlite",
+                           "--dry-run")
+    assert code == 0, err
+    line = next(line for line in err.splitlines() if "every value lies in [0, 1]" in line)
+    assert line.endswith("with zero_one=True (xbarmem sweep has no --zero-one)"), line

@@ -652,8 +652,8 @@ def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool
 def _warning_lines() -> Iterator[None]:
     """Inside, each distinct :class:`~xbarmem.errors.XbarmemWarning` (a value probably not
     meant, e.g. a chip's noise as wide as its window) is printed once, when issued, as one
-    :func:`warn` line (Python prints two, naming a source line); other warnings as Python
-    does."""
+    :func:`warn` line (Python prints two, naming a source line), its ``(CLI: --option)``
+    pointers read as errors' are (:func:`cli_hints`); other warnings as Python does."""
     shown: set[str] = set()
     with warnings.catch_warnings():
         python = warnings.showwarning
@@ -663,7 +663,7 @@ def _warning_lines() -> Iterator[None]:
                 python(message, category, filename, lineno, file, line)
             elif str(message) not in shown:
                 shown.add(str(message))
-                warn(" ".join(str(message).split()))
+                warn(cli_hints(" ".join(str(message).split())))
 
         warnings.showwarning = show
         yield

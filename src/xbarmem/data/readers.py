@@ -439,7 +439,7 @@ def _warn_unit_interval(patterns: np.ndarray, path: Path) -> None:
             and patterns.min() < 1.0:
         warn(f"{path}: every value lies in [0, 1], read as continuous values in [-1, 1] as "
              f"they are (0 is the middle of the range, not its end); read grey levels in "
-             f"[0, 1] with --zero-one (zero_one=True: 2*x - 1)", stacklevel=4)
+             f"[0, 1] as 2*x - 1 with zero_one=True (CLI: --zero-one)", stacklevel=4)
 
 
 def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None, bool]:
