@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.checks import counted
+from xbarmem.checks import DEFAULT_HIDDEN, counted
 from xbarmem.cli import (
     data_options,
     given,
@@ -103,7 +103,7 @@ def capacity_cmd(
     options: dict,
     threads: int,
     arch: CapacityArch = "single",
-    hidden: training_options.HiddenSeveral = "32",
+    hidden: training_options.HiddenSeveral = str(DEFAULT_HIDDEN),
     data: data_options.Data = "digits",
     neurons: data_options.Neurons = "64",
     kind: data_options.Kind = "binary",
@@ -280,7 +280,7 @@ def scaling_cmd(
     kind: data_options.Kind = "binary",
     data: ScalingData = "mnist",
     sizes: data_options.Sizes = "64,144,256,400,576,784",
-    hidden: training_options.HiddenOne = "32",
+    hidden: training_options.HiddenOne = str(DEFAULT_HIDDEN),
     rule: training_options.Rule = "adaptive",
     corruption: recall_options.Corruption = None,
     level: ScalingLevel = None,

@@ -9,6 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from xbarmem.checks import DEFAULT_HIDDEN
 from xbarmem.cli import (
     data_options,
     given,
@@ -137,7 +138,7 @@ def chip_faults(
     arrays: hardware_options.Arrays = 1,
     neurons: data_options.NeuronsIfGiven = None,
     arch: MapArch = "single",
-    hidden: MapHidden = "32",
+    hidden: MapHidden = str(DEFAULT_HIDDEN),
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.checks import MAX_SEED, counted, seconds_text, spanned
+from xbarmem.checks import DEFAULT_HIDDEN, MAX_SEED, counted, seconds_text, spanned
 from xbarmem.cli import (
     data_options,
     given,
@@ -77,7 +77,7 @@ def train(
     fault_map: hardware_options.FaultMapFile = None,
     rule: training_options.Rule = "adaptive",
     arch: training_options.Arch = "single",
-    hidden: training_options.Hidden = "32",
+    hidden: training_options.Hidden = str(DEFAULT_HIDDEN),
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
     side: old_options.OldSide = None,

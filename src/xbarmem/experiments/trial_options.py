@@ -9,7 +9,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from xbarmem.checks import MAX_SEED, closest_choice, resolve_hidden, several_widths, shown
+from xbarmem.checks import (
+    DEFAULT_HIDDEN,
+    MAX_SEED,
+    closest_choice,
+    resolve_hidden,
+    several_widths,
+    shown,
+)
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import FAULT_MODELS
@@ -178,7 +185,7 @@ class TrialOptions(Spec, noun="trial"):
 
     arch: str = choice(ARCHS, default="single", help="single-layer or multilayer memory")
     hidden: int | str | list[int | str] = option(
-        HiddenWidths(), default=32,
+        HiddenWidths(), default=DEFAULT_HIDDEN,
         help="hidden width(s) of a multilayer memory, e.g. 32, [64, 32], or a multiple of "
              "n_neurons as the command line's --hidden takes it ('1n', '0.5n', ['1n', 16]); "
              "stored as the widths trained")
