@@ -372,6 +372,19 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.levers --only optimizers --json --json-out "
            "{out}/levers.json",),
           {"table": "table"}, 200),
+    Entry("product-bound", "how fast a one-layer recipe doing the default's matrix products "
+          "can be: the naive loop, each recipe's training, its products replayed alone, and "
+          "the speed ratios they bound (N = 64, P = 32, random and digits)",
+          ("python -m benchmarks.product_bound --json --json-out {out}/pb.json",),
+          {**{f"{case} {recipe}: {key}": f"cases/{case}/recipes/{recipe}/{key}"
+              for case in ("random", "digits") for recipe in ("default", "fast")
+              for key in ("speed_ratio", "speed_ratio_bound", "speed_ratio_bound_at_peak",
+                          "speed_ratio_bound_eager", "products_share_of_training",
+                          "product_calls", "other_operators")},
+           **{f"{case}: naive_seconds": f"cases/{case}/naive_seconds"
+              for case in ("random", "digits")},
+           "peak GFLOP/s": "peak_gflops", "cheapest operator s": "smallest_operator_seconds"},
+          60),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,6 +231,47 @@ def test_weight_range_splits_are_disjoint():
     tuning, held = weight_range.splits().values()
     assert {label for label, *_ in tuning}.isdisjoint(label for label, *_ in held)
     assert 0.5 in weight_range.VALUES
+
+
+def test_product_bound_records_every_product_a_training_calls():
+    """The products are counted at the ATen level (so the ``bmm`` inside ``einsum`` and the
+    in-place ``baddbmm_`` count), with their operand shapes, and every other operator apart;
+    their replay and flop count follow the recorded shapes."""
+    from benchmarks import product_bound as pb
+
+    def work():
+        a, b = torch.ones(2, 3, 4), torch.ones(2, 5, 4)
+        torch.einsum("tpj,tij->tip", a, b)
+        for _ in range(3):
+            torch.ones(3, 3) @ torch.ones(3, 2)
+        torch.ones(2, 3, 3).baddbmm_(torch.ones(2, 3, 4), torch.ones(2, 4, 3))
+
+    calls, others = pb.recorded_operators(work)
+    assert calls == {("aten::bmm", ((2, 5, 4), (2, 4, 3))): 1,
+                     ("aten::mm", ((3, 3), (3, 2))): 3,
+                     ("aten::baddbmm_", ((2, 3, 3), (2, 3, 4), (2, 4, 3))): 1}
+    assert others >= 6  # the ones(...) calls at least
+    assert pb._flop("aten::bmm", ((2, 5, 4), (2, 4, 3))) == 2 * 2 * 5 * 4 * 3
+    assert pb._flop("aten::mm", ((3, 3), (3, 2))) == 2 * 3 * 3 * 2
+    assert pb._flop("aten::baddbmm_", ((2, 3, 3), (2, 3, 4), (2, 4, 3))) == 2 * 2 * 3 * 4 * 3
+    assert pb._replay_seconds(calls, 1) > 0
+    assert 0 < pb.smallest_operator_seconds(1) < 1e-3
+
+
+def test_product_bound_bounds_follow_from_the_measured_times():
+    from benchmarks import product_bound as pb
+
+    x = torch.ones(1, 64, 64)
+    row = pb._recipe(lambda: [torch.bmm(x, x) for _ in range(20)], naive_seconds=1.0,
+                     peak=50.0, smallest=1e-6, repeats=1)
+    assert row["product_calls"] == 20 and row["product_shapes"] == {
+        "aten::bmm (1, 64, 64) @ (1, 64, 64)": 20}
+    assert row["speed_ratio"] == pytest.approx(1.0 / row["train_seconds"])
+    assert row["speed_ratio_bound"] == pytest.approx(1.0 / row["products_seconds"])
+    assert row["speed_ratio_bound_at_peak"] == pytest.approx(50.0 / row["product_gflop"])
+    assert row["eager_floor_seconds"] == pytest.approx(row["products_seconds"]
+                                                       + row["other_operators"] * 1e-6)
+    assert row["speed_ratio_bound_eager"] <= row["speed_ratio_bound"]
 
 
 def test_elementwise_times_the_step_operations_and_compares_the_tanh_forms(tmp_path, capsys):
@@ -632,7 +674,7 @@ COMMANDS = [("__main__", "run", ["1"]), ("recipes", "measure", []),
             ("levers", "RUN", []), ("elementwise", "measure", []),
             ("fixed_point_budget", "run_case", []), ("continuous_start", "run_case", []),
             ("margins", "measure", []), ("versus", "_side", ["HEAD"]),
-            ("levels", "measure", [])]
+            ("levels", "measure", []), ("product_bound", "measure", [])]
 
 
 def _no_work(monkeypatch, module: str, work: str):
@@ -818,7 +860,7 @@ def test_mnist_case_benchmarks_check_every_option_by_its_type(module, args, said
 
 @pytest.mark.parametrize("module", ["versus", "recipes", "recipe_search", "levers", "margins",
                                     "levels", "elementwise", "continuous_start",
-                                    "fixed_point_budget", "weight_range"])
+                                    "fixed_point_budget", "weight_range", "product_bound"])
 def test_benchmark_helpers_give_xbarmems_refusals_in_one_line(module, tmp_path, monkeypatch,
                                                                capsys):
     """What the library refuses once a helper runs (the memory limit, a pattern source's
