@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,6 @@ from xbarmem.files import (
     as_path,
     missing,
     output_file,
-    parse_text,
     read_bytes,
     read_text,
     write_file,
@@ -42,6 +40,7 @@ from xbarmem.hardware.chip import (
     preset_names,
 )
 from xbarmem.hardware.units import reading_array, unit_mismatch, zero_offsets
+from xbarmem.jsontext import dumps, loads
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
 from xbarmem.spec import Maybe, Number, check_seed
@@ -54,14 +53,10 @@ WINDOW_SLACK = 1.0
 
 
 def _meta_json(meta: dict[str, Any]) -> str:
-    """A fault map's ``meta`` as the JSON text its files hold (numpy scalars and arrays as
-    numbers and lists); ``TypeError`` for anything else JSON cannot hold."""
-    def plain(obj: Any) -> Any:
-        if isinstance(obj, (np.generic, np.ndarray)):
-            return obj.tolist()
-        raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-    return json.dumps(meta, default=plain)
+    """A fault map's ``meta`` as the strict JSON text its files hold (numpy scalars and arrays
+    as numbers and lists, a non-finite number as null: :func:`xbarmem.jsontext.dumps`);
+    ``TypeError`` for anything else JSON cannot hold."""
+    return dumps(meta)
 
 
 def chip_record(chip: ChipSpec) -> str | dict[str, Any]:
@@ -577,7 +572,7 @@ class FaultMap:
         if "meta" in arrays.names:
             text = arrays.array("meta")
             try:
-                meta = parse_text(json.loads, str(text)) if text.dtype.kind == "U" else None
+                meta = loads(str(text)) if text.dtype.kind == "U" else None
             except ValueError:
                 meta = None
             if not isinstance(meta, dict):
@@ -648,7 +643,7 @@ def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, 
     try:
         n, r, c = int(head["arrays"]), int(head["rows"]), int(head["cols"])
         meta_text = lines[0].split("meta=", 1)[1] if "meta=" in lines[0] else "{}"
-        meta = parse_text(json.loads, meta_text)
+        meta = loads(meta_text)
     except (KeyError, ValueError) as exc:
         raise FileFormatError(f"{path}: line 1: bad header ({exc})") from exc
     if n < 1 or not 1 <= r <= MAX_TILE_SIDE or not 1 <= c <= MAX_TILE_SIDE:

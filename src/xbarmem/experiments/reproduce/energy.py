@@ -18,6 +18,7 @@ from xbarmem.experiments.reproduce.report import (
     side_cell,
 )
 from xbarmem.files import write_file
+from xbarmem.jsontext import dumps
 
 
 class Energy(Experiment):
@@ -120,7 +121,7 @@ class Energy(Experiment):
                     "steps": {"sync": float(np.mean(m.sync_steps)),
                               "async": float(np.mean(m.async_steps))}}
         data.update(quick=bool(ctx.quick), sizes=measure_sizes(sizes, "generic-rram", seed=seed))
-        write_file(cache, json.dumps(data, indent=1, default=float))
+        write_file(cache, dumps(data, indent=1))
         return data
 
     def section(self, ctx):
