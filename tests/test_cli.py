@@ -198,8 +198,10 @@ def test_train_plain_output(run_cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("chip", "said"), [
-    ("rram", r"; (29|30|31)\.\d% of the chip's devices stuck \(\d+ ON, \d+ OFF\)$"),
-    ("paper-sim", r"; (29|30)\.\d% of the chip's weights faulty \(0\)$")])
+    ("rram", r"; \d+ of the 512 devices it uses stuck \(\d+ ON, \d+ OFF; (29|30|31)\.\d% "
+             r"of the fault map's devices\)$"),
+    ("paper-sim", r"; \d+ of the 256 weights it uses faulty \(0\) \((29|30)\.\d% of the fault "
+                  r"map's weights\)$")])
 def test_train_says_how_faulty_its_chip_is(run_cli, tmp_path, chip, said):
     """The summary line of `train` said nothing of the chip's faults (only --json held
     them): a memory trained on a chip with 30% stuck devices read as one on a clean chip."""

@@ -112,7 +112,9 @@ def train(
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info, **_variation(memory.info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
-               "faults": memory.faults.summary(spec.device), "seed": seed, "threads": threads}
+               "faults": {**memory.faults.summary(spec.device),
+                          "in_use": memory.faults_in_use()},
+               "seed": seed, "threads": threads}
     if json_out:
         emit_json(summary)
     else:
@@ -139,15 +141,19 @@ def _variation_text(info: dict) -> str:
 
 
 def _faults_text(spec, faults: dict) -> str:
-    """What the chip's fault map holds, for the summary line of a trained memory: the share
-    of faulty weights (``weight`` fault model) or of stuck devices, ON and OFF (``device``);
-    nothing for a chip without faults."""
+    """What the fault map holds where the memory lies, for the summary line of a trained
+    memory: its faulty weights (``weight`` fault model) or stuck devices, ON and OFF
+    (``device``), among those it uses (``faults["in_use"]``), then the share of the whole map
+    (whose arrays a small memory uses in part); nothing for a chip without faults."""
     if not faults["stuck"]:
         return ""
+    used = faults["in_use"]
     if spec.array.fault_model == "weight":
-        return f"; {faults['pairs_fully_stuck_fraction']:.1%} of the chip's weights faulty (0)"
-    return (f"; {faults['stuck_fraction']:.1%} of the chip's devices stuck "
-            f"({faults['stuck_on']} ON, {faults['stuck_off']} OFF)")
+        return (f"; {used['weights_faulty']} of the {used['weights']} weights it uses faulty "
+                f"(0) ({faults['pairs_fully_stuck_fraction']:.1%} of the fault map's weights)")
+    return (f"; {used['stuck']} of the {used['devices']} devices it uses stuck "
+            f"({used['stuck_on']} ON, {used['stuck_off']} OFF; {faults['stuck_fraction']:.1%} "
+            f"of the fault map's devices)")
 
 
 def _levels_text(rule: str, info: dict) -> str:

@@ -260,6 +260,28 @@ class Memory:
             out["layers"] = len(self.layers)
         return out
 
+    def faults_in_use(self) -> dict[str, int]:
+        """Faults among the devices this memory uses (its layers' weight and bias pairs; a
+        fault map covers whole arrays, of which a small memory uses part): ``devices`` (2 per
+        weight), ``stuck`` (devices pinned by adaptation are not stuck, as in
+        :meth:`FaultMap.summary`), ``stuck_on`` / ``stuck_off`` (stuck at or above / below the
+        middle of the chip's window), and ``weights`` and ``weights_faulty`` (pairs with both
+        devices stuck: the weight fault model's faulty weights, pinned at 0)."""
+        mid = 0.5 * (self.chip.device.g_min + self.chip.device.g_max)
+        out = dict.fromkeys(("devices", "stuck", "stuck_on", "stuck_off", "weights",
+                             "weights_faulty"), 0)
+        for layer in self.layers:
+            pinned = layer._gather(self.faults.pinned_mask.astype(float)) == 1.0
+            stuck = ~np.isnan(layer.g_stuck) & ~pinned
+            on = int((layer.g_stuck[stuck] >= mid).sum())
+            out["devices"] += stuck.size
+            out["stuck"] += int(stuck.sum())
+            out["stuck_on"] += on
+            out["stuck_off"] += int(stuck.sum()) - on
+            out["weights"] += stuck[0].size
+            out["weights_faulty"] += int(stuck.all(axis=0).sum())
+        return out
+
     @staticmethod
     def check_faults(faults: FaultMap) -> FaultMap:
         """``faults`` if a :class:`FaultMap`, else :class:`~xbarmem.errors.ArgumentError`
