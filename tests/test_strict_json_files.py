@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from xbarmem import FaultMap, load_preset
+from xbarmem.errors import FileFormatError
 
 
 def _strict(text: str):
@@ -45,5 +46,5 @@ def test_a_fault_maps_meta_is_written_as_strict_json(tmp_path, suffix):
 def test_a_fault_maps_meta_refuses_what_json_cannot_hold():
     chip = load_preset("paper-sim").with_faults(0.1)
     fmap = FaultMap.generate(chip, 1, seed=0)
-    with pytest.raises(Exception, match="meta must hold JSON data only"):
+    with pytest.raises(FileFormatError, match="meta must hold JSON data only"):
         FaultMap(fmap.g_stuck, {"when": object()})

@@ -112,9 +112,7 @@ def train(
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info, **_variation(memory.info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
-               "faults": {**memory.faults.summary(spec.device),
-                          "in_use": memory.faults_in_use()},
-               "seed": seed, "threads": threads}
+               "faults": _faults(memory, spec), "seed": seed, "threads": threads}
     if json_out:
         emit_json(summary)
     else:
@@ -138,6 +136,12 @@ def _variation_text(info: dict) -> str:
     v = _variation(info).get("variation")
     return "" if v is None else (f", trained under programming variation {v:g} (weight noise "
                                  f"of std {v:g} max|W|)")
+
+
+def _faults(memory, spec) -> dict:
+    """The fault map's summary (its ON / OFF split by the chip's window), with ``in_use``:
+    the faults among the devices the memory uses (:meth:`Memory.faults_in_use`)."""
+    return {**memory.faults.summary(spec.device), "in_use": memory.faults_in_use()}
 
 
 def _faults_text(spec, faults: dict) -> str:
