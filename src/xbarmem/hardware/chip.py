@@ -46,6 +46,11 @@ MIN_G_MAX = 1e-15
 #: narrowest accepted window ``g_max - g_min`` as a share of g_max: narrower, float64 cannot
 #: tell its conductances apart (a window of one ulp at 1 S programmed 0.5 as 0.25)
 MIN_WINDOW_SHARE = 1e-6
+#: most conductance levels a device may have: a weight is float32 (24 bits of mantissa), and
+#: beyond 2**16 levels of its range the rounding of the weight itself moves a conductance by a
+#: sizeable part of a level (by up to a whole level from about 2**20), so the levels a weight
+#: is programmed to are no longer the nearest; such a device is continuous (``levels = 0``)
+MAX_LEVELS = 2 ** 16
 #: largest accepted read voltage, volts: memristors are read at a fraction of a volt and
 #: switched at a few volts; far above (1e300 V) currents and energies overflowed to inf
 MAX_READ_VOLTAGE = 100.0
@@ -100,8 +105,8 @@ class DeviceSpec(Spec, section="device", noun="chip"):
     def validate(self) -> None:
         """g_min < g_max <= :data:`MAX_CONDUCTANCE`, g_max >= :data:`MIN_G_MAX`, a window
         at least :data:`MIN_WINDOW_SHARE` of g_max, noise <= :data:`MAX_CONDUCTANCE`,
-        levels != 1, p_stuck_on + p_stuck_off <= 1; noise at least as wide as the window is
-        warned about (:meth:`_warn_wide_noise`)."""
+        levels 0 or 2 .. :data:`MAX_LEVELS`, p_stuck_on + p_stuck_off <= 1; noise at least as
+        wide as the window is warned about (:meth:`_warn_wide_noise`)."""
         if self.g_max > MAX_CONDUCTANCE:
             raise ConfigError(
                 f"device.g_max = {self.g_max:g} S is no memristor's conductance (at most "
@@ -119,6 +124,10 @@ class DeviceSpec(Spec, section="device", noun="chip"):
         self._check_window()
         if self.levels == 1:
             raise ConfigError("device.levels must be 0 (continuous) or an integer >= 2, got 1")
+        if self.levels > MAX_LEVELS:
+            raise ConfigError(
+                f"device.levels = {self.levels} is more than float32 weights resolve (at most "
+                f"{MAX_LEVELS}); a device this fine is continuous: levels = 0")
         if self.p_stuck_on + self.p_stuck_off > 1.0 + 1e-12:
             raise ConfigError(f"device.p_stuck_on + device.p_stuck_off must be <= 1, got "
                               f"{self.p_stuck_on} + {self.p_stuck_off}")
