@@ -392,8 +392,9 @@ def test_a_continuous_file_in_0_1_is_warned_about_once_by_every_command_reading_
 
 def test_a_warning_names_an_option_only_where_the_command_has_it(run_cli, tmp_path):
     """A sweep of a file of grey levels in [0, 1] was told to read them "with --zero-one",
-    which `sweep` has not (a sweep file has no zero_one either): a warning's `(CLI: --option)`
-    pointer is read as an error's is, kept where the command has the option."""
+    which `sweep` has not: a warning's `(CLI: --option)` pointer is read as an error's is,
+    kept where the command has the option, in a sweep file's words for sweep (its key
+    zero_one)."""
     import numpy as np
 
     np.save(tmp_path / "grey.npy", np.linspace(0.0, 1.0, 48, dtype=np.float32).reshape(3, 16))
@@ -405,4 +406,5 @@ def test_a_warning_names_an_option_only_where_the_command_has_it(run_cli, tmp_pa
                            "--dry-run")
     assert code == 0, err
     line = next(line for line in err.splitlines() if "every value lies in [0, 1]" in line)
-    assert line.endswith("with zero_one=True (xbarmem sweep has no --zero-one)"), line
+    assert line.endswith("with zero_one=True (sweep file: zero_one = true, in [base] or "
+                         "[grid])"), line

@@ -140,18 +140,26 @@ class _Command(TyperCommand):
 #: the command being run (``xbarmem energy``) and its option names, set as it parses them
 _running: tuple[str, set[str]] | None = None
 #: a library message's pointer to an option: ``(CLI: --zero-one)``, ``(CLI: --kind continuous)``
-_CLI_HINT = re.compile(r"\(CLI: (--[a-z][a-z0-9-]*)[^)]*\)")
+_CLI_HINT = re.compile(r"\(CLI: (--[a-z][a-z0-9-]*)([^)]*)\)")
+#: commands that read options from a file they are given (``sweep``: its file's keys), by
+#: name: the pointer to such an option, ``(option, what follows it)``, in the file's words
+#: (``--zero-one`` -> ``(sweep file: zero_one = true, ...)``), None where the file has none
+FILE_KEYS: dict[str, Callable[[str, str], str | None]] = {}
 
 
 def cli_hints(message: str) -> str:
     """``message`` with each ``(CLI: --option ...)`` pointer of the library kept where the
-    command being run has that option and otherwise saying it has none (``energy --data
-    01.npy`` was told to pass ``--zero-one``, which energy refused as no such option)."""
+    command being run has that option, in its file's words where it reads it from a file
+    (:data:`FILE_KEYS`: a sweep's ``zero_one = true``), and otherwise saying it has none
+    (``energy --data 01.npy`` was told to pass ``--zero-one``, which energy refused as no such
+    option)."""
     if _running is None:
         return message
     command, options = _running
+    in_file = FILE_KEYS.get(command.rsplit(" ", 1)[-1], lambda option, rest: None)
     return _CLI_HINT.sub(lambda m: m.group(0) if m.group(1) in options
-                         else f"({command} has no {m.group(1)})", message)
+                         else in_file(m.group(1), m.group(2))
+                         or f"({command} has no {m.group(1)})", message)
 
 
 def given_twice(order: list[Any]) -> str | None:

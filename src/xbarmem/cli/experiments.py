@@ -11,7 +11,17 @@ from rich.markup import escape
 
 from xbarmem.checks import counted, seconds_text
 from xbarmem.cli import given, option_types, output_options, paths, run_options
-from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, print_fields, warn
+from xbarmem.cli.common import (
+    FIELD_LABELS,
+    FILE_KEYS,
+    app,
+    console,
+    emit_json,
+    interrupted_code,
+    out,
+    print_fields,
+    warn,
+)
 from xbarmem.cli.progress import work_bar
 from xbarmem.cli.streams import WRITE_FAILURES, write_failure
 from xbarmem.errors import ConfigError, ExecutorLost
@@ -179,6 +189,28 @@ ListOptions = Annotated[bool, typer.Option(
     "with FILE, --store, --jobs, --workers, --scheduler, --dry-run, --json or --threads).")]
 
 
+def _sweep_key(option: str, rest: str) -> str | None:
+    """A library message's pointer to a command-line option (``--zero-one``, ``--kind
+    continuous``) in a sweep file's words, the trial option of its name (``(sweep file:
+    zero_one = true, in [base] or [grid])``; a flag is ``true``, a placeholder such as ``N``
+    kept, another word a TOML text), or None when a sweep file has no such key
+    (:data:`~xbarmem.cli.common.FILE_KEYS`: the sweep command takes its options from its
+    file)."""
+    import json
+
+    from xbarmem.experiments.trial_options import OPTIONS
+
+    key, words = option.removeprefix("--").replace("-", "_"), rest.split()
+    if key not in OPTIONS or len(words) > 1:
+        return None
+    value = "true" if not words else words[0] if words[0].isupper() else json.dumps(words[0])
+    return f"(sweep file: {key} = {value}, in [base] or [grid])"
+
+
+FILE_KEYS["sweep"] = _sweep_key
+FIELD_LABELS["zero_one_trials"] = "trials with zero_one"
+
+
 def _list_options() -> None:
     """``sweep --list-options``: every option a sweep file may set."""
     from xbarmem.experiments.trial_options import option_help
@@ -226,7 +258,7 @@ def sweep_cmd(
         else:  # a dry run creates nothing
             groups, already = plan_groups(spec.trials, spec.batch), 0
         summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
-                   "pending_groups": len(groups), "store": str(store)}
+                   "pending_groups": len(groups), "store": str(store), **_file_keys_set(spec)}
         emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
     _check_scheduler(scheduler)  # before the store is made and the progress bar shown
@@ -242,6 +274,13 @@ def sweep_cmd(
         _print_sweep(spec.name, store, report)
     if report.failures:
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
+
+
+def _file_keys_set(spec) -> dict[str, int]:
+    """What a dry run says of the keys a trial holds only when set (a file read with
+    ``zero_one``): ``zero_one_trials``, how many of the sweep's trials set it, when any does."""
+    count = sum(bool(t.config.get("zero_one")) for t in spec.trials)
+    return {"zero_one_trials": count} if count else {}
 
 
 def _print_sweep(name: str, store: Path, report) -> None:

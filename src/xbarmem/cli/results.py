@@ -47,7 +47,7 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 #: settings shown as columns, after the rule, when they vary among the rows shown of one trial
 #: kind (a sweep of single-layer and multilayer memories showed two rows alike at each fault
 #: rate and seed; a store resumed by a later xbarmem, rows of two versions alike)
-_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "selection", "pool", "chip",
+_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "zero_one", "selection", "pool", "chip",
                     "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
                     "max_iterations", "tol", "version")
 #: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
@@ -247,7 +247,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     columns = shown or _default_columns(rows)
     rows = _sorted(rows, columns)[:limit]
     cells = {c: [_text(_value(r, c), c) for r in rows] for c in
-             (columns if shown else _with_said(columns))}
+             (columns if shown else _with_said(columns, rows))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
     if shown is None:
         cells = {c: v for c, v in cells.items() if c not in same}
@@ -290,12 +290,15 @@ def _in_table_order(rows: list[dict]) -> list[dict]:
     return _sorted(rows, _default_columns(rows))
 
 
-def _with_said(columns: Sequence[str]) -> list[str]:
+def _with_said(columns: Sequence[str], rows: list[dict]) -> list[str]:
     """``columns`` with each setting of :data:`_SAID_BEFORE` they lack, before its default
     column (a setting left out of the columns is one every row of a trial kind shares: the
-    caption says it where every row shown does)."""
+    caption says it where every row shown does), and ``zero_one`` before ``patterns`` where a
+    row of ``rows`` sets it (rows without it, the default, say nothing of it)."""
     out = list(columns)
-    for name, before in _SAID_BEFORE.items():
+    said = {**_SAID_BEFORE, **({"zero_one": "patterns"} if any(
+        _value(r, "zero_one") for r in rows) else {})}
+    for name, before in said.items():
         if name not in out:
             out.insert(out.index(before) if before in out else len(out), name)
     return out

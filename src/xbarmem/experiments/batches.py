@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
                 "max_iterations", "tol")
 #: options that change a network's patterns or faults but not what can share its batch
-DATA_KEYS = ("data", "data_sha256", "patterns", "selection", "pool", "fault_rate",
+DATA_KEYS = ("data", "data_sha256", "zero_one", "patterns", "selection", "pool", "fault_rate",
              "on_fraction")
 
 

@@ -151,6 +151,10 @@ def _check_cues(c: dict[str, Any]) -> None:
 def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     data, n = c["data"], c["n_neurons"]
     sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
+    if c["zero_one"] and (data in BUILTIN_DATA or is_drawn(data)):
+        raise _fail("zero_one", True, f"reads a pattern file's values in [0, 1]; data "
+                    f"{data!r} is {'built in' if data in BUILTIN_DATA else 'drawn'} (its "
+                    f"patterns are +-1 already)")
     if data in BUILTIN_DATA:
         try:
             image_side(data, n)
@@ -163,7 +167,7 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
             raise _fail("kind", c["kind"], f"data {data!r} is binary only")
         available, classes = None, 0
     else:
-        available, classes, digest = _file_info(data, c["kind"], n)
+        available, classes, digest = _file_info(data, c["kind"], n, c["zero_one"])
         c["data_sha256"] = digest
     if c["trial"] == "evaluate":
         sel, p = c["selection"], c["patterns"]
@@ -197,24 +201,27 @@ def _stamp(path: str) -> tuple[int, int, int] | None:
     return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
-    """``(patterns, classes, sha256)`` of a pattern file (``classes``: its distinct labels, 0
-    without labels; a file holding an all-zero pattern refused, as ``train`` refuses it), read
-    again once the file changed (its size or modification time: a file
-    rewritten in one Python session is a new data set)."""
-    return _file_info_of(path, kind, n, _stamp(path))
+def _file_info(path: str, kind: str, n: int, zero_one: bool = False
+               ) -> tuple[int, int, str]:
+    """``(patterns, classes, sha256)`` of a pattern file read as its trials read it (``kind``;
+    ``zero_one``: values in [0, 1] mapped by 2*x - 1, other values refused as every command
+    refuses them; ``classes``: its distinct labels, 0 without labels; a file holding an
+    all-zero pattern refused, as ``train`` refuses it), read again once the file changed (its
+    size or modification time: a file rewritten in one Python session is a new data set)."""
+    return _file_info_of(path, kind, n, zero_one, _stamp(path))
 
 
 @functools.lru_cache(maxsize=32)
-def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
-                  ) -> tuple[int, int, str]:
+def _file_info_of(path: str, kind: str, n: int, zero_one: bool,
+                  stamp: tuple[int, int, int] | None) -> tuple[int, int, str]:
     from xbarmem.data.readers import load_file_neurons
 
     p = Path(path)
     if not p.is_file():
         raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
                     "random, correlated-R) and no such file")
-    pset = load_file_neurons(p, n, kind=kind)  # (resized as every trial resizes: patterns_for)
+    # (resized as every trial resizes: patterns_for)
+    pset = load_file_neurons(p, n, kind=kind, zero_one=zero_one)
     if pset.n_neurons != n:
         raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
     check_storable(pset, path)  # (a zero pattern: refused here, as train refuses the file)

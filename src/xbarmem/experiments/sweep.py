@@ -27,7 +27,8 @@ Every option, its default, its rule and its meaning are declared on :class:`Tria
 configuration -- defaults filled in, the chip resolved to its full device/array description
 (``chip_spec``), the rule's options resolved with the rule's own defaults (``rule_options``; the
 trainer seed defaults to the trial seed), the xbarmem version, and for pattern files the file's
-SHA-256; ``tol`` only when not the default, :func:`keyed_tol` -- and keyed by the SHA-256 of
+SHA-256; ``tol`` only when not the default and ``zero_one`` only when true, :func:`keyed_tol`
+-- and keyed by the SHA-256 of
 that configuration (:func:`trial_key`; a trial whose
 numbers depend on the networks trained beside it also by its batch,
 :func:`xbarmem.experiments.batches.batch_keyed`). Unknown keys and
@@ -506,13 +507,17 @@ def expand(spec: SweepSpec) -> list[Trial]:
 
 def keyed_tol(config: dict[str, Any]) -> dict[str, Any]:
     """A resolved trial ``config`` holding its ``tol`` only when it is not the default, as
-    :func:`~xbarmem.names.tol_entry` records one: the configurations, keys and rows of trials
-    that set none are those of sweeps planned before trials had a ``tol``, so their stores
-    resume with no trial run again. A trial recalling with ``sign`` reads no ``tol``: it keeps
-    none (it is the trial of the same point without one, run once)."""
-    rest = {k: v for k, v in config.items() if k != "tol"}
+    :func:`~xbarmem.names.tol_entry` records one, and its ``zero_one`` only when true: the
+    configurations, keys and rows of trials that set neither are those of sweeps planned
+    before trials had them, so their stores resume with no trial run again (a row without
+    one is read as holding its default, :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET`).
+    A trial recalling with ``sign`` reads no ``tol``: it keeps none (it is the trial of the
+    same point without one, run once)."""
     reads = config.get("activation") != "sign"
-    return config if reads and tol_entry(config.get("tol", DEFAULT_TOL)) else rest
+    drop = {"tol"} if not (reads and tol_entry(config.get("tol", DEFAULT_TOL))) else set()
+    if not config.get("zero_one", False):
+        drop.add("zero_one")
+    return {k: v for k, v in config.items() if k not in drop}
 
 
 def _warn_repeats(spec: SweepSpec, points: list[tuple[dict[str, Any], int]],

@@ -82,8 +82,9 @@ from xbarmem.seeds import random_subset, subset_seed
 # --------------------------------------------------------------------------- data
 @functools.lru_cache(maxsize=32)
 def _source(data: str, kind: str, n: int, first: int | None, seed: int,
-            digest: str | None = None) -> PatternSet:
-    """The first ``first`` patterns of a data source (random data: drawn from ``seed``); a file
+            digest: str | None = None, zero_one: bool = False) -> PatternSet:
+    """The first ``first`` patterns of a data source (random data: drawn from ``seed``; a file
+    of values in [0, 1] with ``zero_one``: mapped by 2*x - 1); a file
     is cached by its contents' ``digest`` too (the trial's ``data_sha256``), so a file rewritten
     in one Python session is read again. A file whose contents no longer have ``digest`` (it
     changed after the sweep was planned) is refused: its trials would train on other patterns
@@ -95,18 +96,23 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int,
             raise PatternError(f"pattern file {data} changed after the sweep was planned (its "
                                "SHA-256 is not the one in the trials' keys): run the sweep "
                                "again to plan it on the file as it is now")
-    return patterns_for(data, n, kind=kind, n_patterns=first, seed=seed if is_drawn(data) else 0)
+    return patterns_for(data, n, kind=kind, n_patterns=first, seed=seed if is_drawn(data) else 0,
+                        zero_one=zero_one)
 
 
 def _pool(c: dict[str, Any], first: int | None) -> PatternSet:
-    """:func:`_source` of a trial's data: its first ``first`` patterns."""
-    return _source(c["data"], c["kind"], c["n_neurons"], first, c["seed"], c.get("data_sha256"))
+    """:func:`_source` of a trial's data: its first ``first`` patterns (a trial holds
+    ``zero_one`` only when true: :func:`~xbarmem.experiments.sweep.keyed_tol`)."""
+    return _source(c["data"], c["kind"], c["n_neurons"], first, c["seed"], c.get("data_sha256"),
+                   c.get("zero_one", False))
 
 
-def _one_per_class(data: str, kind: str, n: int, digest: str | None = None) -> PatternSet:
+def _one_per_class(data: str, kind: str, n: int, digest: str | None = None,
+                   zero_one: bool = False) -> PatternSet:
     if data in IMAGE_SETS:
         return load_image_set(data, kind, side=math.isqrt(n), one_per_class=True)
-    pset = _source(data, kind, n, None, 0, digest)  # the first of classes 0, 1, ... in order
+    # the first of classes 0, 1, ... in order
+    pset = _source(data, kind, n, None, 0, digest, zero_one)
     return pset.subset(select_indices(pset.labels, pset.n_patterns, one_per_class=True))
 
 
@@ -114,7 +120,8 @@ def stored_patterns(c: dict[str, Any]) -> PatternSet:
     """The patterns an evaluate trial stores (``patterns`` of them, by ``selection``)."""
     p, n, seed = c["patterns"], c["n_neurons"], c["seed"]
     if c["selection"] == "one-per-class":
-        return _one_per_class(c["data"], c["kind"], n, c.get("data_sha256")).subset(slice(0, p))
+        return _one_per_class(c["data"], c["kind"], n, c.get("data_sha256"),
+                              c.get("zero_one", False)).subset(slice(0, p))
     if c["selection"] == "first":
         return _pool(c, p)
     pool = _pool(c, c["pool"])

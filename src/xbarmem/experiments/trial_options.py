@@ -196,6 +196,10 @@ class TrialOptions(Spec, noun="trial"):
         "or a pattern file (.npy/.npz/.csv/IDX)"))
     kind: str = choice(("binary", "continuous"), default="binary",
                        help="binary or continuous patterns")
+    zero_one: bool = flag(default=False, help=(
+        "a pattern file's values are in [0, 1], read as 2*x - 1 (binary {0, 1}: 0 as -1), as "
+        "the commands' --zero-one; a pattern file only (built-in sets and drawn patterns are "
+        "+-1 already); in a trial's key only when true"))
     n_neurons: int = integer(default=64, ge=2,
                              help="N, neurons per pattern (a square for mnist, glyphs: side^2)")
     patterns: int = integer(default=10, ge=1, help="number of stored patterns P",

@@ -23,8 +23,8 @@ KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation
 _IGNORED = {"seed", "chip_spec", "data_sha256", "trial", "rule", "counts", "thresholds",
             "rule_options"}
 #: settings shown first in facet labels (the rest alphabetically)
-_PREFERRED = ("arch", "hidden", "kind", "data", "selection", "chip", "fault_rate", "variation",
-              "level", "corruption", "activation", "n_neurons", "patterns")
+_PREFERRED = ("arch", "hidden", "kind", "data", "zero_one", "selection", "chip", "fault_rate",
+              "variation", "level", "corruption", "activation", "n_neurons", "patterns")
 #: most panels drawn; more facets are pooled
 MAX_FACETS = 6
 
@@ -148,6 +148,7 @@ _WORDS = {
     "probes": lambda v: f"{v} cues per pattern",
     "max_iterations": lambda v: f"at most {v} recall steps",
     "version": lambda v: f"xbarmem {v}",
+    "zero_one": lambda v: "values in [0, 1] read as 2x - 1" if v else "values as stored",
     "corruption": lambda v: {"flip": "flipped", "gaussian": "Gaussian-noise",
                              "occlude": "occluded", "salt-pepper": "salt-and-pepper"
                              }.get(str(v), str(v)) + " cues",
@@ -167,6 +168,8 @@ def setting_words(key: str, value: Any) -> str:
     (a sweep stores every multilayer memory's widths): ``single layer``."""
     if key == "hidden" and value is None:
         return _WORDS["arch"]("single")
+    if key == "zero_one" and value is None:  # (a sweep's row holds it only when true)
+        value = False
     if value is None:
         return f"{SETTING_NAMES.get(key, key)} default"
     if key in _WORDS:
