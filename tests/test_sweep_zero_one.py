@@ -123,7 +123,7 @@ def test_zero_one_of_built_in_or_drawn_patterns_is_refused_at_planning(data):
     commands refuse ``--zero-one`` without ``--data FILE``."""
     tables = _sweep(data, zero_one=True)
     tables["base"]["n_neurons"] = 64
-    with pytest.raises(ConfigError, match=r"zero_one = True: reads a pattern file's values in "
+    with pytest.raises(ConfigError, match=r"zero_one = true: reads a pattern file's values in "
                                           rf"\[0, 1\]; data '{data}' is (built in|drawn)"):
         parse_sweep(tables)
 

@@ -152,9 +152,9 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     data, n = c["data"], c["n_neurons"]
     sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
     if c["zero_one"] and (data in BUILTIN_DATA or is_drawn(data)):
-        raise _fail("zero_one", True, f"reads a pattern file's values in [0, 1]; data "
-                    f"{data!r} is {'built in' if data in BUILTIN_DATA else 'drawn'} (its "
-                    f"patterns are +-1 already)")
+        raise ConfigError(f"zero_one = true: reads a pattern file's values in [0, 1]; data "
+                          f"{data!r} is {'built in' if data in BUILTIN_DATA else 'drawn'} "
+                          f"(its patterns are +-1 already)")
     if data in BUILTIN_DATA:
         try:
             image_side(data, n)
