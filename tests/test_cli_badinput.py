@@ -368,7 +368,7 @@ def test_cues_out_of_range_name_the_models_kind_and_range(refused, tmp_path, mod
     cues = np.ones((2, 16))
     cues[0, 0] = 3.0
     np.save(tmp_path / "cues.npy", cues)
-    with_zero_one = " read with --zero-one (zero_one=True)" if zero_one else ""
+    with_zero_one = " read with zero_one=True (CLI: --zero-one)" if zero_one else ""
     line = refused("recall", models[kind], "cues.npy", *(["--zero-one"] if zero_one else []))
     assert line.startswith(f"error: cues.npy: cues of a {kind} model{with_zero_one} must lie "
                            f"in [{low}, 1]; 1 of 32 entries lie outside (min=1.0, max=3.0)"), line

@@ -822,8 +822,8 @@ def test_zero_one_maps_continuous_values_in_0_1_to_minus_1_1(tmp_path):
         loaded = load_file(tmp_path / "grey.npy", kind="continuous", zero_one=True)
     assert np.allclose(loaded.patterns, 2 * grey - 1) and loaded.patterns.dtype == np.float32
     assert np.allclose(validate_patterns(grey, "continuous", zero_one=True), 2 * grey - 1)
-    with pytest.raises(PatternError, match=r"continuous patterns read with --zero-one "
-                       r"\(zero_one=True\) must lie in \[0, 1\]; 1 of 64 entries lie outside "
+    with pytest.raises(PatternError, match=r"continuous patterns read with zero_one=True "
+                       r"\(CLI: --zero-one\) must lie in \[0, 1\]; 1 of 64 entries lie outside "
                        r"\(min=-0.5, max=1.0\)"):
         validate_patterns(np.where(grey == 0, -0.5, grey), "continuous", zero_one=True)
 

@@ -135,8 +135,8 @@ def test_zero_one_of_a_file_not_in_0_1_is_refused_before_any_trial(run_cli, tmp_
     rng = np.random.default_rng(2)
     np.save(tmp_path / "signed.npy", (rng.random((4, 16)) * 2 - 1).astype(np.float32))
     np.save(tmp_path / "images.npy", rng.integers(0, 256, (4, 16)).astype(np.uint8))
-    cases = {"signed.npy": "continuous patterns read with --zero-one (zero_one=True) must "
-                           "lie in [0, 1]",
+    cases = {"signed.npy": "continuous patterns read with zero_one=True (sweep file: "
+                           "zero_one = true, in [base] or [grid]) must lie in [0, 1]",
              "images.npy": "whatever zero_one, which reads values in [0, 1]: drop "
                            f"zero_one=True {IN_FILE}"}
     for name, said in cases.items():

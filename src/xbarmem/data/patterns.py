@@ -121,7 +121,7 @@ def validate_patterns(
     if kind == "binary":
         return _binary_values(arr, zero_one)
     if zero_one:
-        _check_range(arr, "continuous patterns read with --zero-one (zero_one=True)", 0.0)
+        _check_range(arr, "continuous patterns read with zero_one=True (CLI: --zero-one)", 0.0)
         return (2.0 * arr - 1.0).astype(np.float32)
     _check_unit_range(arr, "continuous patterns")
     return arr
@@ -171,7 +171,7 @@ def file_cue_values(x: Any, kind: str, zero_one: bool = False) -> np.ndarray:
     arr = _finite_matrix(x, "cues")
     what = f"cues of a {check_kind(kind)} model"
     if check_flag(zero_one, "zero_one", error=PatternError):
-        _check_range(arr, f"{what} read with --zero-one (zero_one=True)", 0.0)
+        _check_range(arr, f"{what} read with zero_one=True (CLI: --zero-one)", 0.0)
         return (2.0 * arr - 1.0).astype(np.float32)
     _check_unit_range(arr, what)
     return arr
