@@ -10,7 +10,8 @@
   programmed again with programming variation (He et al.'s §5 protocol).
 * :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files, whose metadata
   schema is :mod:`.model_meta`, whose header is read and checked by :mod:`.model_header` and
-  whose saved conductances and target weights (an export's too) by :mod:`.saved_tensors`.
+  whose saved conductances and target weights (an export's too) by :mod:`.saved_tensors`
+  (the conductances against the fault map and chip: :mod:`.device_state`).
 
 May import ``hardware``, ``data`` and the base modules; never learning or anything above.
 """

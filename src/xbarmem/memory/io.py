@@ -12,8 +12,11 @@ tensors' names, dtypes (float)
 and shapes are checked against it from the file's header *before* any memory is built; then
 every conductance must be finite, >= 0 and at most one window width above ``g_max`` (the rule
 of :meth:`~xbarmem.hardware.faults.FaultMap.check_window`: read-back values may lie a little
-outside the programmable window, but not by orders of magnitude). Any problem raises one
-:class:`~xbarmem.errors.FileFormatError` naming the file and the problem.
+outside the programmable window, but not by orders of magnitude), and agree with the file's
+fault map and chip (:mod:`~xbarmem.memory.device_state`: a stuck or pinned device holds its
+stuck conductance, a free one a value programming writes, unless the model was adapted on a
+chip). Any problem raises one :class:`~xbarmem.errors.FileFormatError` naming the file and
+the problem.
 
 The header's checks live in :mod:`~xbarmem.memory.model_header`, those of the saved
 conductances and target weights (shared with exports) in :mod:`~xbarmem.memory.saved_tensors`.
@@ -40,6 +43,7 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import memory_from_sizes
+from xbarmem.memory.device_state import check_device_state
 from xbarmem.memory.model_header import (
     check_header_size,
     check_tensor_shapes,
@@ -92,7 +96,10 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
-    is not JSON or holds the key ``patterns`` (the file's record of its saved patterns)."""
+    is not JSON or holds the key ``patterns`` (the file's record of its saved patterns), and
+    for conductances that contradict the memory's fault map or chip
+    (:func:`~xbarmem.memory.device_state.check_device_state`: set by hand, e.g. with
+    ``Crossbar.set_conductances``), which :func:`load_memory` would refuse."""
     path = as_path(path)
     patterns = _check_save(memory, path, patterns, extra)
     tensors: dict[str, np.ndarray] = {}
@@ -128,6 +135,13 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
+    for k, layer in enumerate(memory.layers):  # what load_memory refuses is never written
+        try:
+            g_pos, g_neg = layer.planes()
+            check_device_state(layer, g_pos, g_neg, _prefix(memory, k))
+        except ConfigError as exc:
+            raise ConfigError(f"cannot save the memory, its file would not load: {exc}"
+                              ) from None
     output_file(path, "model")
     if path.suffix.lower() != ".safetensors":  # (as train -o, FaultMap.save, save_figure)
         raise FileFormatError(f"model file must end in .safetensors, got {path.name}")

@@ -143,6 +143,26 @@ def check_tensor_shapes(path: Path, meta: ModelMeta, header: dict[str, Any]) -> 
     if missing:
         raise FileFormatError(f"{path}: invalid model contents: missing tensor(s) "
                               f"{', '.join(missing)}")
+    _check_targets_complete(path, meta, entries)
+
+
+def _check_targets_complete(path: Path, meta: ModelMeta, entries: dict[str, Any]) -> None:
+    """Target weights of every layer or of none (a memory whose conductances were set has
+    none; loading dropped those of some layers without a word), and a layer's target bias
+    only with its target weights (read with them only)."""
+    layers = len(meta.sizes) - 1
+    prefixes = [""] if layers == 1 else [f"layer{k}." for k in range(layers)]
+    lacking = [p + "target_weights" for p in prefixes if p + "target_weights" not in entries]
+    if 0 < len(lacking) < layers:
+        raise FileFormatError(f"{path}: invalid model contents: missing tensor(s) "
+                              f"{', '.join(lacking)}: a model holds the target weights of "
+                              f"every layer or of none")
+    orphans = [p + "target_bias" for p in prefixes
+               if p + "target_bias" in entries and p + "target_weights" not in entries]
+    if orphans:
+        raise FileFormatError(f"{path}: invalid model contents: tensor {orphans[0]!r} without "
+                              f"{orphans[0].replace('bias', 'weights')!r}: a target bias "
+                              f"belongs to the target weights of its layer")
 
 
 class ModelHeader(NamedTuple):

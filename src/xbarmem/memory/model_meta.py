@@ -121,16 +121,18 @@ class _InfoCheck(Spec, section="info", noun="model metadata"):
 @dataclass(frozen=True)
 class _AdaptInfoCheck(Spec, section="info.adapt", noun="model metadata"):
     """The keys of ``info.adapt`` (what chip-in-the-loop adaptation recorded) read again by
-    the next adaptation."""
+    the next adaptation, and its tolerance (siemens, > 0: what the read-back conductances were
+    held to)."""
 
     read_backs: Annotated[int, Number(integer=True, ge=0)] = 0
+    tolerance_S: Annotated[float | None, Maybe(Number(gt=0.0, unit="S"))] = None
 
 
 def model_info_check(info: dict[str, Any]) -> None:
     """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
     ``rule_options`` -- a table; its options are checked by the rule that reads them --
-    ``adapt.read_backs``): ``ConfigError`` naming ``info.{key}``; other keys (what training
-    recorded: steps, loss, seeds...) are free, as ``extra`` is."""
+    ``adapt.read_backs``, ``adapt.tolerance_S``): ``ConfigError`` naming ``info.{key}``;
+    other keys (what training recorded: steps, loss, seeds...) are free, as ``extra`` is."""
     _AdaptInfoCheck.from_declared(_InfoCheck.from_declared(info).adapt)
 
 

@@ -1,5 +1,6 @@
 """Saved tensors of a memory (a model file's or an export's), checked before they are set on
-its layers: conductances finite and near the chip window (:func:`set_saved_conductances`),
+its layers: conductances finite, near the chip window and agreeing with the layer's fault map
+and chip (:func:`set_saved_conductances`, :mod:`~xbarmem.memory.device_state`),
 target weights and biases float, finite and of the layer's shapes (:func:`saved_targets`), and
 a saved ``w_max`` that is the one the targets were programmed with (:func:`check_target_gain`).
 Problems are :class:`~xbarmem.errors.ConfigError` naming the tensor; used by
@@ -17,6 +18,7 @@ from xbarmem.checks import counted
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.faults import WINDOW_SLACK, highest_reading
 from xbarmem.memory.base import Memory
+from xbarmem.memory.device_state import check_device_state
 
 
 def check_target_gain(memory: Memory) -> None:
@@ -45,8 +47,11 @@ def check_target_gain(memory: Memory) -> None:
 def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
                            prefix: str = "") -> None:
     """Set ``layer`` to saved conductances (a model file's or an export's) after checking them
-    (:func:`_check_conductances`); ``ConfigError`` naming ``prefix + "g_pos"`` etc. otherwise."""
+    (:func:`_check_conductances`, then against the layer's fault map and chip:
+    :func:`~xbarmem.memory.device_state.check_device_state`); ``ConfigError`` naming
+    ``prefix + "g_pos"`` etc. otherwise."""
     _check_conductances(layer, (g_pos, g_neg), prefix)
+    check_device_state(layer, g_pos, g_neg, prefix)
     layer.set_conductances(g_pos, g_neg, w_max)
 
 

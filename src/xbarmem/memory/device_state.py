@@ -1,0 +1,123 @@
+"""Saved conductances against the rest of the file that holds them (a model file's, an
+export's): :func:`check_device_state` refuses a device state no writer of xbarmem produces
+and no chip can hold.
+
+* A device the layer's fault map holds -- stuck, or pinned by adaptation -- stores the
+  conductance the map holds it at; under the ``weight`` fault model a faulty pair's two devices
+  so store a weight of 0. A model adapted on a chip stores what the chip read back: within the
+  adaptation's tolerance of that value (its fault map's ``meta["adapt_tolerance_S"]``, siemens;
+  a device read further from it is held at its reading).
+* A free device stores what programming writes: a conductance in the chip window
+  ``[g_min, g_max]`` and, on a chip of ``levels`` without write noise, one of those levels. An
+  adapted model's read-back values are exempt (read noise puts them anywhere a reading may lie,
+  :func:`~xbarmem.hardware.faults.highest_reading`, which the loaders check).
+
+Values are compared to within :data:`ROUNDING` of ``g_max``, the rounding of float32 (the
+widest a saved conductance may be rounded to: files hold float64, a file may hold float32).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from xbarmem.checks import counted, is_bool, shown
+from xbarmem.errors import ConfigError
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import device_at
+
+#: the slack of every comparison, in units of ``g_max``: four float32 roundings
+ROUNDING = 4.0 * float(np.finfo(np.float32).eps)
+
+_PLANES = ("g_pos", "g_neg")
+
+
+def read_back_tolerance(meta: Any) -> float | None:
+    """The tolerance (siemens) an adapted model's read-back was held to: its fault map's
+    ``meta["adapt_tolerance_S"]`` (a number > 0; :class:`ConfigError` naming it otherwise),
+    None for a map adaptation did not write (the conductances are programmed ones)."""
+    if not isinstance(meta, dict) or "adapt_tolerance_S" not in meta:
+        return None
+    value = meta["adapt_tolerance_S"]
+    if is_bool(value) or not isinstance(value, numbers.Real) or not 0 < float(value) < np.inf:
+        raise ConfigError(f"the fault map's meta adapt_tolerance_S (the tolerance of the "
+                          f"adaptation that read the conductances back) must be a number > 0 "
+                          f"siemens, got {shown(value)}")
+    return float(value)
+
+
+def check_device_state(layer: Crossbar, g_pos: np.ndarray, g_neg: np.ndarray,
+                       prefix: str = "") -> None:
+    """Refuse (:class:`ConfigError`, naming the tensor ``prefix + "g_pos"`` / ``"g_neg"``, the
+    first such device by its index there and on the chip, and how many there are) saved
+    conductances ``g_pos``, ``g_neg`` (float, ``(n_out, n_rows)`` siemens, finite) that
+    contradict ``layer``'s fault map and chip (see the module docstring): held devices first,
+    then free devices outside the window, then free devices off the levels."""
+    dev = layer.chip.device
+    g = np.stack([np.asarray(g_pos, np.float64), np.asarray(g_neg, np.float64)])
+    slack = ROUNDING * dev.g_max
+    tolerance = read_back_tolerance(layer.faults.meta)
+    held = layer.stuck
+    off = held & ~(np.abs(g - np.nan_to_num(layer.g_stuck)) <= (tolerance or 0.0) + slack)
+    if off.any():
+        raise ConfigError(_held_words(layer, g, off, tolerance, prefix))
+    if tolerance is not None:  # read back: anywhere a reading may lie
+        return
+    outside = ~held & ((g < dev.g_min - slack) | (g > dev.g_max + slack))
+    if outside.any():
+        name, place, index = _first(layer, outside, prefix)
+        raise ConfigError(f"{name} holds {g[index]:.4g} S for the free {device_at(place)}, "
+                          f"outside the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S that "
+                          f"programming writes ({counted(int(outside.sum()), 'such device')}; "
+                          f"only a model adapted on a chip holds read-back values outside it)")
+    if dev.levels >= 2 and dev.write_noise == 0:
+        near = _nearest_level(g, dev.g_min, dev.g_max, dev.levels)
+        between = ~held & ~(np.abs(g - near) <= slack)
+        if between.any():
+            name, place, index = _first(layer, between, prefix)
+            raise ConfigError(
+                f"{name} holds {g[index]:.6g} S for the free {device_at(place)}, not one of "
+                f"the chip's {dev.levels} conductance levels (nearest {near[index]:.6g} S), "
+                f"though the chip has no write noise to move it off them "
+                f"({counted(int(between.sum()), 'such device')})")
+
+
+def _nearest_level(g: np.ndarray, g_min: float, g_max: float, levels: int) -> np.ndarray:
+    """The level of ``levels`` in ``[g_min, g_max]`` nearest each conductance of ``g``
+    (level ``k`` is ``g_min + k * step``, the top one ``g_max`` itself, as programming
+    writes them)."""
+    step = (g_max - g_min) / (levels - 1)
+    k = np.clip(np.round((g - g_min) / step), 0, levels - 1)
+    return np.where(k >= levels - 1, g_max, np.minimum(g_min + k * step, g_max))
+
+
+def _first(layer: Crossbar, mask: np.ndarray, prefix: str
+           ) -> tuple[str, tuple[int, ...], tuple[int, int, int]]:
+    """The first device of ``mask`` (logical ``(plane, out, row)``): ``tensor 'g_pos' [i,
+    j]``, its place on the chip (``(array, plane, row, col)`` of the fault map) and its
+    logical index."""
+    p, i, j = (int(v) for v in np.argwhere(mask)[0])
+    one = np.zeros(mask.shape)
+    one[p, i, j] = 1.0
+    a, plane, r, c = (int(v) for v in np.argwhere(layer.scatter(one, fill=0.0))[0])
+    return (f"tensor {prefix + _PLANES[p]!r} [{i}, {j}]", (layer.first_array + a, plane, r, c),
+            (p, i, j))
+
+
+def _held_words(layer: Crossbar, g: np.ndarray, off: np.ndarray, tolerance: float | None,
+                prefix: str) -> str:
+    """The refusal of held devices ``off`` whose saved conductance is not their held one."""
+    name, place, index = _first(layer, off, prefix)
+    dev, s = layer.chip.device, float(layer.g_stuck[index])
+    state = ("pinned (by adaptation)" if layer.faults.pinned_mask[place] else
+             "stuck ON" if s == dev.g_max else "stuck OFF" if s == dev.g_min else "stuck")
+    if layer.chip.array.fault_model == "weight":
+        state += " (its pair is faulty: a weight of 0 under the weight fault model)"
+    further = ("" if tolerance is None else
+               f": further from it than the tolerance of the adaptation that read the "
+               f"conductances back ({tolerance:.4g} S)")
+    return (f"{name} holds {g[index]:.4g} S for {device_at(place)}, which is {state} at "
+            f"{s:.4g} S in the model's fault map{further} "
+            f"({counted(int(off.sum()), 'such device')})")
