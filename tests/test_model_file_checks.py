@@ -308,7 +308,9 @@ def test_float32_conductances_on_levels_load_and_a_step_off_does_not(models, tmp
     tensors, meta = _parts(models["levels"])
     for name in ("g_pos", "g_neg"):
         tensors[name] = tensors[name].astype(np.float32)
-    assert load_memory(_write(tmp_path / "f32.safetensors", tensors, meta))
+    loaded = load_memory(_write(tmp_path / "f32.safetensors", tensors, meta))
+    np.testing.assert_allclose(loaded.layers[0].planes(),
+                               load_memory(models["levels"]).layers[0].planes(), rtol=1e-7)
     step = CHIPS["levels"].device.g_range / 7
     name, index = _free(load_memory(models["levels"]))
     tensors[name][index] += np.float32(step / 1000)
@@ -320,8 +322,10 @@ def test_a_read_back_within_the_adaptations_tolerance_loads(models, tmp_path):
     tensors, meta = _parts(models["adapted"])
     memory = load_memory(models["adapted"])
     name, index, stuck = _held(memory, where="on")
-    tensors[name][index] = stuck - 0.999 * 3e-6
-    assert load_memory(_write(tmp_path / "within.safetensors", tensors, meta))
+    read = stuck - 0.999 * 3e-6  # the adaptation's --tolerance: 3 uS
+    tensors[name][index] = read
+    loaded = load_memory(_write(tmp_path / "within.safetensors", tensors, meta))
+    assert loaded.layers[0].planes()[("g_pos", "g_neg").index(name)][index] == read
 
 
 # ------------------------------------------------------------------ writers and exports
