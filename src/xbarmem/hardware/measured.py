@@ -72,6 +72,13 @@ from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, cell_text, check_size, chip_record, device_at
+from xbarmem.hardware.spread import (
+    SPREAD_MIN_DEVICES,
+    SPREAD_REFINE_MIN,
+    SPREAD_ROUNDS,
+    edge_spread,
+    robust_std,
+)
 from xbarmem.hardware.units import falls_with_target, unit_mismatch, zero_offsets
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
@@ -458,8 +465,9 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
         raise FileFormatError(f"{exc}; {unit}") from None
     _warn_extent(measurement, base)
     _warn_unmeasured_arrays(measurement)
-    if tolerance is None:
-        _warn_wide_tolerance(measurement, made[2]["tolerance_uS"] * 1e-6)
+    if tolerance is None and not _warn_wide_tolerance(measurement,
+                                                       made[2]["tolerance_uS"] * 1e-6):
+        _warn_undecided(measurement, made[1], made[0], made[2]["tolerance_uS"] * 1e-6)
     if offsets is not None:
         warn(offsets, stacklevel=3)
     return made
@@ -474,7 +482,7 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
 WIDE_TARGET_SPAN = 0.5
 
 
-def _warn_wide_tolerance(measurement: Measurement, tolerance: float) -> None:
+def _warn_wide_tolerance(measurement: Measurement, tolerance: float) -> bool:
     """Warn (:class:`XbarmemWarning`) when the default tolerance is at least the range of the
     readings, which the targets span (:data:`WIDE_TARGET_SPAN`): no device can miss its
     target by more, so none is found stuck. Its robust spread holds while fewer than about
@@ -484,12 +492,59 @@ def _warn_wide_tolerance(measurement: Measurement, tolerance: float) -> None:
     m = measurement.measured
     spread = float(np.ptp(measurement.read[m]))
     targets = float(np.ptp(measurement.target[m]))
-    if spread > 0 and tolerance >= spread and targets >= WIDE_TARGET_SPAN * spread:
+    wide = spread > 0 and tolerance >= spread and targets >= WIDE_TARGET_SPAN * spread
+    if wide:
         warn(f"{measurement.source}: the default stuck tolerance, {tolerance * 1e6:.4g} uS "
              f"(5 robust std of read - target), is at least the readings' range "
              f"({spread * 1e6:.4g} uS), so no device is found stuck: do most devices miss their "
              "targets (a chip mostly stuck)? give a tolerance, a few times the write error "
              "(--tolerance in uS; Python: tolerance= in siemens)", stacklevel=3)
+    return wide
+
+
+#: a device read at a window edge is undecided when it is over this many of the write error's
+#: std (the tolerance's fifth) from its target, or :data:`UNDECIDED_WINDOW` of the window: a
+#: write so far off is rare (0.27% beyond 3 std), a device stuck at that edge reads there
+UNDECIDED_STD = 3.0
+#: ... or this share of the window, whichever is less (a write error as wide as the window
+#: itself carries many writes to the other edge, 3 std beyond it)
+UNDECIDED_WINDOW = 0.25
+#: undecided devices are warned about when more than this share of the measured devices is:
+#: writes alone leave about a tenth of it (writes with 2 uS of error on the rram window,
+#: continuous targets), devices stuck at an edge up to 5 std from their targets far more
+UNDECIDED_SHARE = 1e-3
+
+
+def _warn_undecided(measurement: Measurement, faults: FaultMap, chip: ChipSpec,
+                    tolerance: float) -> None:
+    """Warn (:class:`XbarmemWarning`) of the devices the data cannot decide on: taken as free
+    (within the default ``tolerance`` of their targets), they read nearer a window edge of
+    ``chip`` (g_min or g_max, where stuck devices read) than their targets, and both the
+    reading and the target lie further from each other than :data:`UNDECIDED_STD` std of the write error (or :data:`UNDECIDED_WINDOW` of
+    the window): stuck at the edge, or written that far off. Not when the targets are all one
+    (the window is then the readings' own) or those devices are :data:`UNDECIDED_SHARE` of the
+    measured ones or fewer."""
+    m = measurement.measured & ~faults.stuck
+    target = np.where(m, measurement.target, np.nan)
+    d = chip.device
+    if not np.nanmin(target) < np.nanmax(target):
+        return
+    read = np.where(m, measurement.read, np.nan)
+    off = np.abs(read - target)
+    edge = np.where(np.abs(read - d.g_min) < np.abs(read - d.g_max), d.g_min, d.g_max)
+    far = min(UNDECIDED_STD * tolerance / 5.0, UNDECIDED_WINDOW * d.g_range)
+    undecided = int(np.count_nonzero(m & (np.abs(read - edge) < off) & (off > far)
+                                     & (np.abs(target - edge) > far)))
+    n_meas = int(np.count_nonzero(measurement.measured))
+    if undecided <= UNDECIDED_SHARE * n_meas:
+        return
+    warn(f"{measurement.source}: {counted(undecided, 'device')} of {n_meas} cannot be told "
+         f"stuck or free: each reads nearer g_min or g_max ({d.g_min * 1e6:.4g} or "
+         f"{d.g_max * 1e6:.4g} uS), where a stuck device reads, than its target, yet within "
+         f"the default stuck tolerance ({tolerance * 1e6:.4g} uS, 5 std of the write error), "
+         "and is taken as free: stuck at that edge, or written that far off? the data cannot "
+         "tell them apart. Give a tolerance to decide (--tolerance in uS; Python: tolerance= in siemens), or "
+         "mark devices known stuck (a stuck column of 1)", stacklevel=3)
 
 
 def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
@@ -551,36 +606,25 @@ def _whole_arrays(measured: np.ndarray, rows: int, cols: int) -> bool:
     return all(np.array_equal(array, corner) for array in measured if array.any())
 
 
-#: fewest devices a robust spread of the write error is estimated on (a median absolute
-#: deviation of fewer is one or two of them; below it the estimate falls back to wider sets)
-SPREAD_MIN_DEVICES = 5
-#: most refinements of that spread (:func:`write_error_spread`; one settled it on 4000
-#: devices, 20-50% of them stuck at a rail, 50 draws each, 2026-12-05: a bound, never reached)
-SPREAD_ROUNDS = 10
-#: fewest devices whose spread is refined: on fewer, a median absolute deviation that falls
-#: short by chance is narrowed further, round after round (devices written with a 2 uS error,
-#: none stuck, called stuck: 1.56% of 10 refined, 0.81% unrefined; 0.31% / 0.18% of 16;
-#: 0.07% of 24 and alike from there either way: 3000 draws each, 2026-12-05)
-SPREAD_REFINE_MIN = 30
-
-
-def _robust_std(values: np.ndarray) -> float:
-    """1.4826 x the median absolute deviation of ``values`` (the std of normal values)."""
-    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
-
-
-def written_devices(measurement: Measurement) -> np.ndarray:
-    """The measured devices whose ``read - target`` tells of the write error, a bool mask of
-    the measurement's shape: not marked ``stuck``, programmed strictly inside the range of the
-    targets; when fewer than :data:`SPREAD_MIN_DEVICES` are (a chip of 2 levels), those
-    reading other than their target; when fewer still, all of them. A device at a window edge
-    (a write clipped there reads its target exactly) or never programmed (an unused cell reads
-    its initial state) says nothing of the write error. Both estimates of it use these: the
-    spread behind the stuck tolerance (:func:`write_error_spread`) and the measured chip's
-    ``write_noise``."""
+def _usable(measurement: Measurement, keep: np.ndarray | None = None) -> np.ndarray:
+    """The measured devices not marked ``stuck`` (and ``keep``, when given)."""
     m = measurement.measured
     if measurement.known_stuck is not None:
         m = m & ~measurement.known_stuck
+    return m if keep is None else m & keep
+
+
+def written_devices(measurement: Measurement) -> np.ndarray:
+    """The measured devices whose ``read - target`` tells of the
+    write error *two-sided*, a bool mask of the measurement's shape: not marked ``stuck``,
+    programmed strictly inside the range of the targets; when fewer than
+    :data:`SPREAD_MIN_DEVICES` are, those reading other than their target; when fewer still,
+    all of them. A device at a window edge (a write clipped there reads its target exactly, or
+    with its read noise only) or never programmed (an unused cell reads its initial state)
+    does not; the devices at the edges tell of it one-sided (:func:`edge_errors`), which
+    :func:`write_error_spread` and the measured chip's ``write_noise`` take when they are the
+    more (:func:`at_edges`: a chip of 2 levels)."""
+    m = _usable(measurement)
     if not m.any():
         return m
     target = np.where(m, measurement.target, np.nan)
@@ -589,31 +633,85 @@ def written_devices(measurement: Measurement) -> np.ndarray:
     return next((p for p in (inside, differs) if np.count_nonzero(p) >= SPREAD_MIN_DEVICES), m)
 
 
+def edge_errors(measurement: Measurement, keep: np.ndarray | None = None
+                ) -> tuple[np.ndarray, float, int]:
+    """The inward errors (siemens, 1-d) of the devices (of ``keep``) programmed to the lowest
+    or the highest target, when the targets differ (``read - target`` at the lowest, ``target
+    - read`` at the highest), the targets' range (siemens; 0.0 when they do not differ) and
+    how many devices are programmed strictly inside it."""
+    m = _usable(measurement, keep)
+    if not m.any():
+        return np.zeros(0), 0.0, 0
+    target = np.where(m, measurement.target, np.nan)
+    low, high = float(np.nanmin(target)), float(np.nanmax(target))
+    if not low < high:
+        return np.zeros(0), 0.0, 0
+    err = measurement.read - measurement.target
+    inside = int(np.count_nonzero(m & (target > low) & (target < high)))
+    return (np.concatenate([err[m & (target == low)], -err[m & (target == high)]]),
+            high - low, inside)
+
+
+def at_edges(measurement: Measurement, keep: np.ndarray | None = None) -> float | None:
+    """The write error's std from the devices at the window's edges
+    (:func:`~xbarmem.hardware.spread.edge_spread` of :func:`edge_errors`), when they tell of
+    it and those programmed inside the targets' range do not: fewer than
+    :data:`SPREAD_REFINE_MIN` of these, and fewer than the edges' devices reading inward of
+    their target (a chip of 2 levels, or of a few whose middle levels few devices hold);
+    else None."""
+    inward, window, inside = edge_errors(measurement, keep)
+    told = int(np.count_nonzero((inward > 0) & (inward <= 0.5 * window)))
+    if inside >= SPREAD_REFINE_MIN or told < max(SPREAD_REFINE_MIN, inside + 1):
+        return None
+    return edge_spread(inward, window)
+
+
 def write_error_spread(measurement: Measurement) -> float:
-    """The robust standard deviation (siemens) of ``read - target`` that the default stuck
-    tolerance is 5 times: over the measured devices programmed strictly inside the range of
-    the targets; when fewer than :data:`SPREAD_MIN_DEVICES` are (a chip of 2 levels), over
-    those reading other than their target; when fewer still, over all. Devices at a window
-    edge (a write clipped there reads its target exactly) or never programmed (unused cells
-    read at their initial state) say nothing of the write error: counted with the others,
-    they made the estimate 0 when they were most devices, and every device written with a
-    normal error stuck. Devices marked ``stuck`` are left out (their target is their read).
-    The spread of :data:`SPREAD_REFINE_MIN` devices or more is then refined over the devices
-    within 5 of it of the median error, while it falls (at most :data:`SPREAD_ROUNDS` times):
-    stuck devices, far off, widen a median absolute deviation as they grow to half of the
-    devices (a third stuck: 3.5 uS for a 2 uS write error, refined to 2.1 uS; half stuck:
-    10.9 uS, refined to 2.2 uS)."""
+    """The standard deviation (siemens) of the write error, unclipped, that the default stuck
+    tolerance is 5 times. Devices marked ``stuck`` are left out (their target is their read).
+
+    * From the devices programmed strictly inside the range of the targets: the robust std
+      of their ``read - target``; when fewer than :data:`SPREAD_MIN_DEVICES` are, of those
+      reading other than their target; when fewer still, of all. Devices at a window edge or
+      never programmed read their target exactly, or with their read noise only: counted
+      with the others, they made the estimate 0, or the read noise's, and every device
+      written with a normal error stuck. The spread of :data:`SPREAD_REFINE_MIN` devices or
+      more is refined over the devices within 5 of it of the median error, while it falls (at
+      most :data:`SPREAD_ROUNDS` times): stuck devices, far off, widen a median absolute
+      deviation as they grow to half of the devices (a third stuck: 3.5 uS for a 2 uS write
+      error, refined to 2.1 uS; half stuck: 10.9 uS, refined to 2.2 uS).
+    * When the devices at the window's edges tell more (:func:`at_edges`: a chip of 2
+      levels, or a few whose middle levels hold few devices), from those: the std of a normal
+      error fitted to the upper tail of their inward errors
+      (:func:`~xbarmem.hardware.spread.edge_spread`), which writes clipped at the edge, read
+      with their read noise only, leave alone."""
+    edges = at_edges(measurement)
+    if edges is not None:
+        return edges
     err = (measurement.read - measurement.target)[written_devices(measurement)]
     if err.size == 0:
         return 0.0
-    spread = _robust_std(err)
+    spread = robust_std(err)
     for _ in range(SPREAD_ROUNDS if err.size >= SPREAD_REFINE_MIN else 0):
         near = err[np.abs(err - np.median(err)) <= 5.0 * spread]
-        refined = _robust_std(near) if near.size >= SPREAD_MIN_DEVICES else spread
+        refined = robust_std(near) if near.size >= SPREAD_MIN_DEVICES else spread
         if not refined < spread:
             break
         spread = refined
     return spread
+
+
+def write_error_rms(measurement: Measurement, ok: np.ndarray) -> float:
+    """The measured chip's ``write_noise`` (siemens): the std of ``read - target`` over the
+    devices ``ok`` (measured, not stuck) that tell of it two-sided (:func:`written_devices`),
+    or, where the devices at the window's edges tell more, the std fitted to theirs
+    (:func:`at_edges`): as the tolerance's spread."""
+    edges = at_edges(measurement, ok)
+    if edges is not None:
+        return edges
+    written = written_devices(measurement) & ok  # not those clipped or never programmed
+    return float(np.std((measurement.read - measurement.target)[
+        written if np.count_nonzero(written) >= 2 else ok]))
 
 
 def window_edges(measurement: Measurement, ok: np.ndarray) -> tuple[float, float]:
@@ -654,9 +752,7 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     if g_max <= g_min:
         raise FileFormatError(f"{measurement.source}: every device that reached its target "
                               f"reads {g_min * 1e6:.6g} uS; cannot estimate the window")
-    written = written_devices(measurement) & ok  # not those clipped or never programmed
-    write_noise = float(np.std((measurement.read - measurement.target)[
-        written if np.count_nonzero(written) >= 2 else ok]))
+    write_noise = write_error_rms(measurement, ok)
     mid = 0.5 * (g_min + g_max)
     stuck_g = measurement.read[stuck]
     n_meas = int(m.sum())

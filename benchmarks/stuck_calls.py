@@ -1,0 +1,157 @@
+"""``python -m benchmarks.stuck_calls``: stuck devices a measured chip's import calls, right or not.
+
+Measured maps are simulated with the project's own device model: targets of one 64x64 array
+(both planes), random (uniform over the window, or over its levels) or a trained memory's
+(a projection rule's weights of 8 random +-1 patterns, scaled to the weight range, programmed
+through :class:`~xbarmem.hardware.crossbar.Crossbar`); each device written as
+:meth:`Crossbar.program` writes it (quantised to the levels, a Gaussian write error, clipped to
+the window), read with Gaussian read noise (readings below 0 S taken as 0 S); a share of the
+devices stuck (half at g_min, half at g_max), read at their stuck conductance. Each map goes
+through :func:`~xbarmem.hardware.measured.measured_chip` with its default tolerance.
+
+Counted per case: **false** stuck calls (free devices called stuck, share of the free ones)
+and **missed** stuck devices among those the data tell (stuck ``10 x sqrt(write^2 + read^2)``
+and 1% of the window or more from their target; share of them), and the cases that warn of
+devices it cannot tell apart. Noise is given in level spacings (``window / 15`` on a
+continuous chip). Prints a table per summary row and a markdown summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from xbarmem.errors import FileFormatError
+from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.measured import Measurement, measured_chip
+
+LEVELS = (2, 3, 4, 8, 16, 0)
+WRITE = (0.0, 0.05, 0.2, 0.5, 1.0)  # write noise std, level spacings
+READ = (0.0, 0.01, 0.05, 0.2, 0.5)  # read noise std, level spacings
+RATES = (0.0, 0.02, 0.1, 0.3, 0.5)
+G_MINS = (2e-6, 0.0)
+KINDS = ("random", "trained")
+SIDE = 64
+
+
+@dataclass
+class Case:
+    levels: int
+    write: float
+    read: float
+    rate: float
+    g_min: float
+    kind: str
+
+
+def _trained_weights(rng: np.random.Generator) -> np.ndarray:
+    """A projection rule's weights of 8 random +-1 patterns of 64 neurons, largest 1."""
+    x = np.where(rng.random((SIDE, 8)) < 0.5, -1.0, 1.0)
+    w = x @ np.linalg.pinv(x)
+    return w / np.abs(w).max()
+
+
+def _targets(chip: ChipSpec, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """``(1, 2, 64, 64)`` targets: the levels (or window) uniformly, or a trained memory's."""
+    d = chip.device
+    if kind == "random":
+        if d.levels:
+            k = rng.integers(0, d.levels, (1, 2, SIDE, SIDE))
+            return np.where(k == d.levels - 1, d.g_max, d.g_min + k * d.g_range / (d.levels - 1))
+        return rng.uniform(d.g_min, d.g_max, (1, 2, SIDE, SIDE))
+    ideal = chip.replace_device(write_noise=0.0)
+    layer = Crossbar(ideal, SIDE, SIDE, FaultMap.empty(1, SIDE, SIDE), bias=False)
+    w = _trained_weights(rng) * chip.array.weight_range
+    return layer.program(torch.as_tensor(w, dtype=torch.float32)).planes()[None]
+
+
+def simulate(case: Case, seed: int = 0) -> tuple[Measurement, np.ndarray]:
+    """A simulated measurement of ``case`` and the mask of its stuck devices."""
+    rng = np.random.default_rng(seed)
+    base = load_chip("rram")
+    spacing = (base.device.g_max - case.g_min) / ((case.levels or 16) - 1)
+    chip = base.replace_device(g_min=case.g_min, levels=case.levels)
+    d = chip.device
+    target = _targets(chip, case.kind, rng)
+    written = np.clip(target + rng.normal(0.0, case.write * spacing, target.shape), d.g_min,
+                      d.g_max)
+    stuck = rng.random(target.shape) < case.rate
+    on = rng.random(target.shape) < 0.5
+    g = np.where(stuck, np.where(on, d.g_max, d.g_min), written)
+    read = np.maximum(g + rng.normal(0.0, case.read * spacing, g.shape), 0.0)
+    return Measurement(target, read, "sim.csv"), stuck
+
+
+def score(case: Case, seed: int = 0) -> dict[str, float]:
+    """False calls, missed detectable stuck devices (counts and shares), warnings."""
+    meas, stuck = simulate(case, seed)
+    spacing = (150e-6 - case.g_min) / ((case.levels or 16) - 1)
+    sigma = spacing * np.hypot(case.write, case.read)
+    true_g = np.where(meas.read > 0.5 * (150e-6 + case.g_min), 150e-6, case.g_min)
+    tell = stuck & (np.abs(true_g - meas.target) > max(10 * sigma, 0.01 * (150e-6 - case.g_min)))
+    base = load_chip("rram").replace_device(g_min=case.g_min, levels=case.levels)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            _, faults, _ = measured_chip(meas, base.replace_array(rows=SIDE, cols=SIDE))
+        except FileFormatError:  # read noise carrying readings beyond what a map may hold
+            return {"false": 0, "false_share": 0.0, "missed": 0, "missed_share": 0.0,
+                    "tell": int(tell.sum()), "warned": 0.0, "refused": 1.0}
+    called = faults.stuck
+    false = int((called & ~stuck).sum())
+    missed = int((tell & ~called).sum())
+    return {"false": false, "false_share": false / max(1, int((~stuck).sum())),
+            "missed": missed, "missed_share": missed / max(1, int(tell.sum())),
+            "tell": int(tell.sum()),
+            "warned": float(any("cannot be told" in str(w.message) for w in said)),
+            "refused": 0.0}
+
+
+def cases() -> list[Case]:
+    return [Case(*c) for c in itertools.product(LEVELS, WRITE, READ, RATES, G_MINS, KINDS)]
+
+
+def _row(name: str, rows: list[tuple[Case, dict[str, float]]]) -> str:
+    n = len(rows)
+    bad_false = sum(r["false_share"] > 1e-3 for _, r in rows)
+    bad_missed = sum(r["missed_share"] > 0.01 for _, r in rows)
+    worst_f = max(r["false_share"] for _, r in rows)
+    worst_m = max(r["missed_share"] for _, r in rows)
+    warned = sum(r["warned"] for _, r in rows)
+    refused = sum(r["refused"] for _, r in rows)
+    return (f"| {name} | {n} | {bad_false} | {worst_f:.1%} | {bad_missed} | {worst_m:.1%} "
+            f"| {int(warned)} | {int(refused)} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="print every bad case")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    start = time.time()
+    scored = [(c, score(c, args.seed)) for c in cases()]
+    print("| levels | cases | >0.1% false | worst false | >1% missed | worst missed | warned "
+          "| refused |")
+    print("|---|---|---|---|---|---|---|---|")
+    for levels in LEVELS:
+        print(_row(str(levels or "none"), [(c, r) for c, r in scored if c.levels == levels]))
+    print(_row("all", scored))
+    if args.verbose:
+        for c, r in scored:
+            if r["false_share"] > 1e-3 or r["missed_share"] > 0.01:
+                print(c, {k: round(v, 4) for k, v in r.items()})
+    print(f"{len(scored)} cases, seed {args.seed}, {time.time() - start:.0f} s, "
+          f"torch threads {torch.get_num_threads()}, {time.strftime('%Y-%m-%d %H:%M UTC')}")
+
+
+if __name__ == "__main__":
+    main()
