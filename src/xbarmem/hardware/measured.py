@@ -497,8 +497,9 @@ def _warn_wide_tolerance(measurement: Measurement, tolerance: float) -> bool:
         warn(f"{measurement.source}: the default stuck tolerance, {tolerance * 1e6:.4g} uS "
              f"(5 robust std of read - target), is at least the readings' range "
              f"({spread * 1e6:.4g} uS), so no device is found stuck: do most devices miss their "
-             "targets (a chip mostly stuck)? give a tolerance, a few times the write error "
-             "(--tolerance in uS; Python: tolerance= in siemens)", stacklevel=3)
+             "targets (a chip mostly stuck)? or is the write error a fifth of the window or "
+             "more (writes clipped at either edge)? give a tolerance, a few times the write "
+             "error (--tolerance in uS; Python: tolerance= in siemens)", stacklevel=3)
     return wide
 
 
@@ -519,11 +520,11 @@ def _warn_undecided(measurement: Measurement, faults: FaultMap, chip: ChipSpec,
                     tolerance: float) -> None:
     """Warn (:class:`XbarmemWarning`) of the devices the data cannot decide on: taken as free
     (within the default ``tolerance`` of their targets), they read nearer a window edge of
-    ``chip`` (g_min or g_max, where stuck devices read) than their targets, and both the
-    reading and the target lie further from each other than :data:`UNDECIDED_STD` std of the write error (or :data:`UNDECIDED_WINDOW` of
-    the window): stuck at the edge, or written that far off. Not when the targets are all one
-    (the window is then the readings' own) or those devices are :data:`UNDECIDED_SHARE` of the
-    measured ones or fewer."""
+    ``chip`` (g_min or g_max, where stuck devices read) than their targets, and the reading
+    lies further from the target, and the target from that edge, than :data:`UNDECIDED_STD`
+    std of the write error (or :data:`UNDECIDED_WINDOW` of the window): stuck at the edge, or
+    written that far off. Not when the targets are all one (the window is then the readings'
+    own) or those devices are :data:`UNDECIDED_SHARE` of the measured ones or fewer."""
     m = measurement.measured & ~faults.stuck
     target = np.where(m, measurement.target, np.nan)
     d = chip.device
@@ -543,8 +544,8 @@ def _warn_undecided(measurement: Measurement, faults: FaultMap, chip: ChipSpec,
          f"{d.g_max * 1e6:.4g} uS), where a stuck device reads, than its target, yet within "
          f"the default stuck tolerance ({tolerance * 1e6:.4g} uS, 5 std of the write error), "
          "and is taken as free: stuck at that edge, or written that far off? the data cannot "
-         "tell them apart. Give a tolerance to decide (--tolerance in uS; Python: tolerance= in siemens), or "
-         "mark devices known stuck (a stuck column of 1)", stacklevel=3)
+         "tell them apart. Give a tolerance to decide (--tolerance in uS; Python: tolerance= "
+         "in siemens), or mark devices known stuck (a stuck column of 1)", stacklevel=3)
 
 
 def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:

@@ -20,7 +20,7 @@ whatever the size of the spike (up to 3/4 of them: half the writes plus the devi
 at their own edge) and whatever its shape (readings below 0 S taken as 0 S at a window
 from 0 S leave it one-sided). Errors over half the window (a device read at the other edge:
 stuck there, or a write clipped there) are left out, then those over 5 of the spread, while
-it falls.
+it falls: the fit is of a normal error cut there.
 """
 
 from __future__ import annotations
@@ -52,31 +52,24 @@ def robust_std(values: np.ndarray) -> float:
 #: the quantiles of the inward errors above 0 whose exceedances fit the write error's std
 #: (:func:`edge_spread`): their ratio, 5, is the normal's ``Q(a / s) / Q(b / s)``
 TAIL_QUANTILES = (0.75, 0.95)
-#: the write error's std, as a share of the window, above which writes reach beyond half of
-#: it often enough (1 in 3.5 million at a tenth) that cutting there narrows their spread
-WIDE_WRITES = 0.1
-
-
 def edge_spread(inward: np.ndarray, window: float) -> float:
     """The std (siemens) of the unclipped error ``w + r`` from the inward errors ``inward``
     (1-d, siemens) of devices programmed to a window edge, ``window`` (siemens) apart: fitted
-    to the upper tail of those above 0 and below half the window (:func:`tail_spread`), then
-    refined, while it falls (at most :data:`SPREAD_ROUNDS` times), over those below 5 of it;
-    above :data:`WIDE_WRITES` of the window, at least the fit to all above 0 (writes reach the
-    other edge: the cut would narrow them). 0.0 when fewer than :data:`SPREAD_REFINE_MIN` are
-    above 0 and below half the window."""
-    above = inward[(inward > 0) & (inward <= 0.5 * window)]
+    to the upper tail of those above 0 and up to half the window (:func:`tail_spread`), then
+    refined, while it falls (at most :data:`SPREAD_ROUNDS` times), over those up to 5 of it.
+    0.0 when fewer than :data:`SPREAD_REFINE_MIN` are above 0 and up to half the window."""
+    cut = 0.5 * window
+    above = inward[(inward > 0) & (inward <= cut)]
     if above.size < SPREAD_REFINE_MIN:
         return 0.0
-    spread = tail_spread(above)
+    spread = tail_spread(above, cut)
     for _ in range(SPREAD_ROUNDS):
-        near = above[above <= 5.0 * spread]
-        refined = tail_spread(near) if near.size >= SPREAD_REFINE_MIN else spread
+        near = min(cut, 5.0 * spread)
+        kept = above[above <= near]
+        refined = tail_spread(kept, near) if kept.size >= SPREAD_REFINE_MIN else spread
         if not refined < spread:
             break
         spread = refined
-    if spread > WIDE_WRITES * window:  # the cut at half the window cut the writes' own tail
-        spread = max(spread, tail_spread(inward[inward > 0]))
     return spread
 
 
@@ -85,18 +78,21 @@ def _exceeds(x: float, spread: float) -> float:
     return 0.5 * math.erfc(x / (spread * math.sqrt(2.0)))
 
 
-def tail_spread(above: np.ndarray) -> float:
-    """The std ``s`` of a normal error whose exceedances of the :data:`TAIL_QUANTILES`
-    ``a < b`` of ``above`` (1-d, > 0) are in their ratio, ``Q(a / s) / Q(b / s) = (1 - 0.75) /
-    (1 - 0.95)``, by bisection; ``b`` itself when the two quantiles coincide."""
+def tail_spread(above: np.ndarray, cut: float) -> float:
+    """The std ``s`` of a normal error, cut at ``cut`` (> 0), whose exceedances of the
+    :data:`TAIL_QUANTILES` ``a < b`` of ``above`` (1-d, in ``(0, cut]``) are in their ratio:
+    ``(Q(a/s) - Q(cut/s)) / (Q(b/s) - Q(cut/s)) = (1 - 0.75) / (1 - 0.95)``, by bisection
+    (at most ``1000 b``: values spread wider than a normal's, flat up to the cut); ``b``
+    itself when the two quantiles coincide."""
     a, b = (float(q) for q in np.quantile(above, TAIL_QUANTILES))
     if not a < b:
         return b
     ratio = (1.0 - TAIL_QUANTILES[0]) / (1.0 - TAIL_QUANTILES[1])
-    low, high = b * 1e-3, b * 1e3  # Q(a/s) / Q(b/s) falls from huge to near 1 between
+    low, high = b * 1e-3, b * 1e3  # the ratio falls as s grows
     for _ in range(100):
         mid = math.sqrt(low * high)
-        if _exceeds(a, mid) / max(_exceeds(b, mid), 1e-300) > ratio:
+        beyond = _exceeds(cut, mid)
+        if (_exceeds(a, mid) - beyond) > ratio * max(_exceeds(b, mid) - beyond, 1e-300):
             low = mid
         else:
             high = mid
