@@ -104,7 +104,7 @@ def score(case: Case, seed: int = 0) -> dict[str, float]:
             _, faults, _ = measured_chip(meas, base.replace_array(rows=SIDE, cols=SIDE))
         except FileFormatError:  # read noise carrying readings beyond what a map may hold
             return {"false": 0, "false_share": 0.0, "missed": 0, "missed_share": 0.0,
-                    "tell": int(tell.sum()), "warned": 0.0, "refused": 1.0}
+                    "tell": int(tell.sum()), "warned": 0.0, "wide": 0.0, "refused": 1.0}
     called = faults.stuck
     false = int((called & ~stuck).sum())
     missed = int((tell & ~called).sum())
@@ -112,6 +112,7 @@ def score(case: Case, seed: int = 0) -> dict[str, float]:
             "missed": missed, "missed_share": missed / max(1, int(tell.sum())),
             "tell": int(tell.sum()),
             "warned": float(any("cannot be told" in str(w.message) for w in said)),
+            "wide": float(any("readings' range" in str(w.message) for w in said)),
             "refused": 0.0}
 
 
@@ -126,9 +127,10 @@ def _row(name: str, rows: list[tuple[Case, dict[str, float]]]) -> str:
     worst_f = max(r["false_share"] for _, r in rows)
     worst_m = max(r["missed_share"] for _, r in rows)
     warned = sum(r["warned"] for _, r in rows)
+    wide = sum(r["wide"] for _, r in rows)
     refused = sum(r["refused"] for _, r in rows)
     return (f"| {name} | {n} | {bad_false} | {worst_f:.1%} | {bad_missed} | {worst_m:.1%} "
-            f"| {int(warned)} | {int(refused)} |")
+            f"| {int(warned)} | {int(wide)} | {int(refused)} |")
 
 
 def main() -> None:
@@ -139,11 +141,13 @@ def main() -> None:
     torch.set_num_threads(1)
     start = time.time()
     scored = [(c, score(c, args.seed)) for c in cases()]
-    print("| levels | cases | >0.1% false | worst false | >1% missed | worst missed | warned "
-          "| refused |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| levels (stuck) | cases | >0.1% false | worst false | >1% missed | worst missed "
+          "| undecided | wide | refused |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for levels in LEVELS:
-        print(_row(str(levels or "none"), [(c, r) for c, r in scored if c.levels == levels]))
+        print(_row(f"{levels or 'none'} (0-30%)",
+                   [(c, r) for c, r in scored if c.levels == levels and c.rate < 0.5]))
+    print(_row("all (50%)", [(c, r) for c, r in scored if c.rate == 0.5]))
     print(_row("all", scored))
     if args.verbose:
         for c, r in scored:

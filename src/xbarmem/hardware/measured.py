@@ -41,15 +41,20 @@ with a warning.
   tolerance: 5 robust standard deviations of ``read - target`` (1.4826 x median absolute
   deviation) of the devices programmed inside the targets' range (:func:`write_error_spread`:
   not of those clipped at a window edge or never programmed, which read their target
-  exactly; refined over those near the median error, so that stuck devices do not widen it),
-  at least 0.1% of the read range.
+  exactly; refined over those near the median error, so that stuck devices do not widen it;
+  on a chip of 2 levels, or of a few whose middle levels hold few devices, the std of a normal
+  error fitted to the tail of the errors of the devices at the edges:
+  :mod:`~xbarmem.hardware.spread`), at least 0.1% of the read range. Devices the data cannot
+  decide on (read nearer g_min or g_max than their targets, yet within it) are warned about
+  (:func:`_warn_undecided`).
 * **window** -- ``g_min`` / ``g_max`` = the median read of the non-stuck devices programmed to
   the lowest / highest target (the extreme reads lie several read-noise std beyond the edge),
   or, when fewer than :data:`SPREAD_MIN_DEVICES` were, the min / max read
   (:func:`window_edges`).
 * **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices
   that tell of it, as the tolerance's spread (:func:`written_devices`: not those clipped at a
-  window edge or never programmed, which read their target exactly).
+  window edge or never programmed, which read their target exactly; or the std fitted to the
+  edges' devices, :func:`write_error_rms`).
 * **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
   above / below the middle of the window.
 

@@ -52,6 +52,8 @@ def robust_std(values: np.ndarray) -> float:
 #: the quantiles of the inward errors above 0 whose exceedances fit the write error's std
 #: (:func:`edge_spread`): their ratio, 5, is the normal's ``Q(a / s) / Q(b / s)``
 TAIL_QUANTILES = (0.75, 0.95)
+
+
 def edge_spread(inward: np.ndarray, window: float) -> float:
     """The std (siemens) of the unclipped error ``w + r`` from the inward errors ``inward``
     (1-d, siemens) of devices programmed to a window edge, ``window`` (siemens) apart: fitted
