@@ -13,16 +13,17 @@ Counted per case: **false** stuck calls (free devices called stuck, share of the
 and **missed** stuck devices among those the data tell (stuck ``10 x sqrt(write^2 + read^2)``
 and 1% of the window or more from their target; share of them), and the cases that warn of
 devices it cannot tell apart. Noise is given in level spacings (``window / 15`` on a
-continuous chip). Prints a table per summary row and a markdown summary.
+continuous chip). Prints the summary as a markdown table; results go to
+``benchmarks/results/stuck_calls.json`` with the date, torch threads and command (``--json``
+prints them). Takes about a minute.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import Measurement, measured_chip
+
+from . import command_line
+from .recipes import RESULTS, provenance, write_result
 
 LEVELS = (2, 3, 4, 8, 16, 0)
 WRITE = (0.0, 0.05, 0.2, 0.5, 1.0)  # write noise std, level spacings
@@ -120,42 +124,64 @@ def cases() -> list[Case]:
     return [Case(*c) for c in itertools.product(LEVELS, WRITE, READ, RATES, G_MINS, KINDS)]
 
 
-def _row(name: str, rows: list[tuple[Case, dict[str, float]]]) -> str:
-    n = len(rows)
-    bad_false = sum(r["false_share"] > 1e-3 for _, r in rows)
-    bad_missed = sum(r["missed_share"] > 0.01 for _, r in rows)
-    worst_f = max(r["false_share"] for _, r in rows)
-    worst_m = max(r["missed_share"] for _, r in rows)
-    warned = sum(r["warned"] for _, r in rows)
-    wide = sum(r["wide"] for _, r in rows)
-    refused = sum(r["refused"] for _, r in rows)
-    return (f"| {name} | {n} | {bad_false} | {worst_f:.1%} | {bad_missed} | {worst_m:.1%} "
-            f"| {int(warned)} | {int(wide)} | {int(refused)} |")
+def _row(name: str, rows: list[tuple[Case, dict[str, float]]]) -> dict[str, float | int | str]:
+    """One summary row: cases, cases above 0.1% false calls / 1% missed, the worst shares,
+    and the cases that warned (undecided, wide) or were refused."""
+    return {"rows": name, "cases": len(rows),
+            "false_cases": sum(r["false_share"] > 1e-3 for _, r in rows),
+            "worst_false": max(r["false_share"] for _, r in rows),
+            "missed_cases": sum(r["missed_share"] > 0.01 for _, r in rows),
+            "worst_missed": max(r["missed_share"] for _, r in rows),
+            "undecided": int(sum(r["warned"] for _, r in rows)),
+            "wide": int(sum(r["wide"] for _, r in rows)),
+            "refused": int(sum(r["refused"] for _, r in rows))}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
+def measure(seed: int) -> tuple[list[dict], list[tuple[Case, dict[str, float]]]]:
+    """Every case scored, and the summary rows: per level count up to 30% stuck, at 50%, all."""
+    scored = [(c, score(c, seed)) for c in cases()]
+    rows = [_row(f"{levels or 'none'} (0-30%)",
+                 [(c, r) for c, r in scored if c.levels == levels and c.rate < 0.5])
+            for levels in LEVELS]
+    rows += [_row("all (50%)", [(c, r) for c, r in scored if c.rate == 0.5]),
+             _row("all", scored)]
+    return rows, scored
+
+
+def table(rows: list[dict]) -> str:
+    """The summary rows as a markdown table."""
+    lines = ["| levels (stuck) | cases | >0.1% false | worst false | >1% missed | worst missed "
+             "| undecided | wide | refused |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['rows']} | {r['cases']} | {r['false_cases']} | {r['worst_false']:.1%} | "
+              f"{r['missed_cases']} | {r['worst_missed']:.1%} | {r['undecided']} | {r['wide']} "
+              f"| {r['refused']} |" for r in rows]
+    return "\n".join(lines)
+
+
+@command_line.one_line_refusals
+def main(argv: list[str] | None = None) -> int:
+    parser = command_line.parser("stuck_calls", __doc__)
+    parser.add_argument("--seed", type=command_line.seed, default=0,
+                        help="seed of the simulated maps (default 0)")
     parser.add_argument("--verbose", action="store_true", help="print every bad case")
-    args = parser.parse_args()
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json-out", type=Path, default=RESULTS / "stuck_calls.json",
+                        help="result file (default: benchmarks/results/stuck_calls.json)")
+    args = parser.parse_args(argv)
+    if not command_line.json_out_ok(args.json_out):
+        return 2
     torch.set_num_threads(1)
-    start = time.time()
-    scored = [(c, score(c, args.seed)) for c in cases()]
-    print("| levels (stuck) | cases | >0.1% false | worst false | >1% missed | worst missed "
-          "| undecided | wide | refused |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for levels in LEVELS:
-        print(_row(f"{levels or 'none'} (0-30%)",
-                   [(c, r) for c, r in scored if c.levels == levels and c.rate < 0.5]))
-    print(_row("all (50%)", [(c, r) for c, r in scored if c.rate == 0.5]))
-    print(_row("all", scored))
-    if args.verbose:
-        for c, r in scored:
-            if r["false_share"] > 1e-3 or r["missed_share"] > 0.01:
-                print(c, {k: round(v, 4) for k, v in r.items()})
-    print(f"{len(scored)} cases, seed {args.seed}, {time.time() - start:.0f} s, "
-          f"torch threads {torch.get_num_threads()}, {time.strftime('%Y-%m-%d %H:%M UTC')}")
+    rows, scored = measure(args.seed)
+    result = {**provenance("stuck_calls", argv), "seed": args.seed, "cases": len(scored),
+              "rows": rows, "table": table(rows)}
+    if not args.json:  # (with --json stdout holds only the JSON)
+        print(result["table"])
+        if args.verbose:
+            for c, r in scored:
+                if r["false_share"] > 1e-3 or r["missed_share"] > 0.01:
+                    print(c, {k: round(v, 4) for k, v in r.items()})
+    return write_result(result, args.json_out, json_stdout=args.json)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
