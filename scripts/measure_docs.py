@@ -209,12 +209,12 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("energy-sizes", "energy and latency ratios vs N (random patterns, pinv)",
           ("xbarmem energy --sizes 16,64,256,1024 --circuit paper-calibrated --json "
            "--out {out}",),
-          {"N": "rows/*/n", "energy async/sync": "rows/*/energy_ratio",
+          {"N": "rows/*/n_neurons", "energy async/sync": "rows/*/energy_ratio",
            "latency reduction": "rows/*/latency_reduction"}, 90),
     Entry("energy-sizes-adaptive", "energy and latency ratios vs N, hardware-adaptive rule",
           ("xbarmem energy --sizes 16,64,256 --rule adaptive --circuit paper-calibrated --json "
            "--out {out}",),
-          {"N": "rows/*/n", "energy async/sync": "rows/*/energy_ratio",
+          {"N": "rows/*/n_neurons", "energy async/sync": "rows/*/energy_ratio",
            "latency reduction": "rows/*/latency_reduction"}, 120),
     Entry("energy-64-seeds", "energy-64-calibrated on other chips and cues (seeds 1, 2, 3)",
           tuple(f"xbarmem energy --neurons 64 --arch single --circuit paper-calibrated "

@@ -105,7 +105,8 @@ def test_energy_reports_print_one_line_and_stay_dicts():
     and circuit constant), ``energy_report`` one of about 3,600."""
     sizes = measure_sizes([16, 25], "generic-rram", probes=2)
     assert isinstance(sizes, dict) and isinstance(sizes, EnergyBySize)
-    assert list(sizes) == ["settings", "rows"] and [r["n"] for r in sizes["rows"]] == [16, 25]
+    assert list(sizes) == ["settings", "rows"]
+    assert [r["n_neurons"] for r in sizes["rows"]] == [16, 25]
     ratios = [r["energy_ratio"] for r in sizes["rows"]]
     assert _short(repr(sizes)) == (
         f"EnergyBySize(sizes=[2 values, 16 to 25], energy_ratio={brief(ratios)}, latency_ratio="

@@ -115,7 +115,7 @@ def test_demo_json_reports_all_rules_both_fault_models_and_writes_png(run_cli,
             assert r["variants"]["tanh"]["cosine_std"] is None
     settings = result["settings"]
     assert settings["n_patterns"] == 10 and settings["n_neurons"] == 64
-    assert settings["chips"] == 1 and settings["probes_per_pattern"] == 2
+    assert settings["trials"] == 1 and settings["probes"] == 2
     assert settings["labels"] == list(range(10))
     assert settings["data"] == "mnist-crop24"  # the authors' 8x8 MNIST preprocessing
     # the hardware-adaptive rule sits on 2 arrays (64 inputs + bias row > 64 rows)

@@ -365,7 +365,7 @@ def test_breakdown_sums_exactly_and_async_energy_follows_measured_steps(n64):
 def test_ratios_grow_with_n():
     sweep = measure_sizes([16, 36, 64], "paper-calibrated", rule="pinv", probes=10, seed=0)
     rows = sweep["rows"]
-    assert [r["n"] for r in rows] == [16, 36, 64]
+    assert [r["n_neurons"] for r in rows] == [16, 36, 64]
     for key in ("energy_ratio", "latency_ratio"):
         values = [r[key] for r in rows]
         assert all(b > a for a, b in zip(values, values[1:], strict=False)), (key, values)
@@ -542,7 +542,7 @@ def test_the_header_names_the_patterns_as_the_user_and_the_docs_do(run_cli, tmp_
     assert code == 0, err
     assert f"N=64 single (64-64), 2 {words} patterns, pinv rule" in " ".join(out.split()), out
     code, out, err = run_cli("energy", *args, "--json")
-    assert code == 0 and json.loads(out)["settings"]["patterns"] == (name or data), err
+    assert code == 0 and json.loads(out)["settings"]["data"] == (name or data), err
     if data == "digits":
         code, _, err = run_cli("train", "--data", data, "-p", 2, "--rule", "pinv", "-o",
                                tmp_path / "m.safetensors")
@@ -582,7 +582,7 @@ def test_cli_json_and_sizes(tmp_path, run_cli):
     assert re.search(r"\d pJ", out) and re.search(r"\d (ns|us) ", out)
     assert re.search(r"\d ms\b", out)
     table = json.loads((tmp_path / "energy-vs-n.json").read_text())
-    assert [r["n"] for r in table["rows"]] == [16, 25]
+    assert [r["n_neurons"] for r in table["rows"]] == [16, 25]
     assert table["rows"][0]["beside"]["circuit"] == "paper-calibrated"
     assert (tmp_path / "energy-vs-n.png").stat().st_size > 1000
 
@@ -592,7 +592,7 @@ def test_sizes_rows_give_the_spread_over_cues_not_only_means():
     steps, energy and latency only: the issue asks for mean and spread over cues, as
     `energy --json` gives them."""
     row = measure_sizes([16], "generic-rram", probes=4, seed=3)["rows"][0]
-    m = measure(16, data="random", n_patterns=row["patterns"], rule="pinv", probes=4, seed=3,
+    m = measure(16, data="random", n_patterns=row["n_patterns"], rule="pinv", probes=4, seed=3,
                 rule_options=trainer_options("pinv", default=SIZES_MAX_STEPS))
     rep = energy_report(m, "generic-rram")
     for mode in ("sync", "async"):
@@ -819,7 +819,7 @@ def test_energy_of_a_model_names_the_faults_of_its_map_not_its_chips_rates(tmp_p
     share = xm.FaultMap.load(fmap).summary()["stuck_fraction"]
     code, out, err = run_cli("energy", "--model", model, "--probes", 2, "--json")
     assert code == 0, err
-    assert json.loads(out)["settings"]["faults"] == pytest.approx(share)
+    assert json.loads(out)["settings"]["fault_rate"] == pytest.approx(share)
     code, out, err = run_cli("energy", "--model", model, "--probes", 2)
     assert code == 0 and f"rram chip, {100 * share:.3g}% faults" in " ".join(out.split()), out
 
@@ -860,7 +860,7 @@ def test_per_recall_statistics_are_consistent_at_the_last_digit(steps):
 def _sizes_row(n, patterns, steps, ratios, exact_rate, fitted):
     """A row of ``measure_sizes`` (costs in J and s) with ``ratios``: (energy, latency)."""
     energy, latency = ratios
-    return {"n": n, "patterns": patterns, "sync_steps": steps[0], "async_steps": steps[1],
+    return {"n_neurons": n, "n_patterns": patterns, "sync_steps": steps[0], "async_steps": steps[1],
             "energy_ratio": energy, "latency_ratio": latency,
             "latency_reduction": 1 - 1 / latency, "sync_exact": exact_rate,
             "async_exact": exact_rate, "sync_energy_J": 1.4e-12, "async_energy_J": 2.9e-12,

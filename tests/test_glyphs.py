@@ -220,5 +220,5 @@ def test_cli_train_on_glyphs(run_cli, tmp_path):
                              "--rule", "pinv", "--chip", "ideal", "--out", model, "--json")
     assert code == 0, err
     summary = json.loads(out)
-    assert summary["patterns"] == "glyphs12-binary" and summary["n_patterns"] == 62
+    assert summary["data"] == "glyphs12-binary" and summary["n_patterns"] == 62
     assert summary["n_neurons"] == 144 and model.is_file()

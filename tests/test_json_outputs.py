@@ -95,6 +95,75 @@ def test_json_stdout_is_one_strict_document(run_cli, files, command):
     assert "warning: " in err if "warns" in command else "warning" not in err.lower(), err
 
 
+# one name per concept across the outputs (a pipeline reads them all with one vocabulary):
+# keys retired for the name the other outputs give the same thing (old -> new)
+RETIRED = {"already_stored": "already", "pending_groups": "groups", "pool_size": "pool",
+           "probes_per_pattern": "probes"}
+#: keys that are counts wherever they appear: an integer (or null), never a name or a list
+COUNTS = ("n_neurons", "n_patterns", "patterns", "pool", "pool_distinct", "trials", "probes",
+          "cues", "total", "already", "groups", "seed", "threads")
+#: keys that are names (of a data source, a pattern set, a file): a string
+NAMES = ("data", "pattern_set", "model", "store", "sweep")
+#: subtrees holding other things' own vocabularies: file roles (an export's "patterns":
+#: "patterns.npy"), a rule's options as the user gave them
+FOREIGN = ("files", "rule_options", "trainer")
+
+
+def _vocabulary_problems(data, path: str = "") -> list[str]:
+    """Where ``data`` (a command's JSON) breaks the vocabulary: a retired key, a count that is
+    no integer, a name that is no string, ``faults`` that is no record (the stuck fraction is
+    ``fault_rate``), ``n`` that is no sample size (beside ``mean`` and ``std``: N is
+    ``n_neurons``)."""
+    found = []
+    if isinstance(data, list):
+        for item in data:
+            found += _vocabulary_problems(item, f"{path}[]")
+        return found
+    if not isinstance(data, dict):
+        return found
+    for key, value in data.items():
+        where = f"{path}.{key}"
+        pooled = path.endswith(".pooled")  # (results -g: the values pooled, a list each)
+        values = value if pooled and isinstance(value, list) else [value]
+        if key in RETIRED:
+            found.append(f"{where}: retired key (now {RETIRED[key]!r})")
+        if key in COUNTS and not all(v is None or (isinstance(v, int)
+                                                   and not isinstance(v, bool))
+                                     for v in values):
+            found.append(f"{where}: a count, got {value!r}")
+        if key in NAMES and not all(isinstance(v, str) for v in values):
+            found.append(f"{where}: a name, got {value!r}")
+        if key == "faults" and not isinstance(value, dict):
+            found.append(f"{where}: the faults' record (a stuck fraction is fault_rate), "
+                         f"got {value!r}")
+        if key == "n" and not {"mean", "std"} <= set(data):
+            found.append(f"{where}: n is a sample size beside mean and std (N is n_neurons)")
+        if key not in FOREIGN:
+            found += _vocabulary_problems(value, where)
+    return found
+
+
+def test_every_output_names_one_concept_one_way(run_cli, files):
+    """One name per concept in every command's --json: `sweep --dry-run` said `trials`,
+    `already_stored`, `pending_groups` where a sweep's summary says `total`, `already`,
+    `groups`; `energy --sizes` rows said `n` and `patterns` (a count) where every other
+    output says `n_neurons` and `n_patterns`, and its settings, `train` and `energy` said
+    `patterns`, capacity and scaling `pool`, for the name of the data (`data` elsewhere, and
+    `pool` / `patterns` a count); `energy` and `demo` said `faults` for a stuck fraction
+    (`fault_rate`; `faults` is a fault map's record), `demo` `probes_per_pattern` and
+    `chips` for `probes` and `trials`."""
+    commands = {**COMMANDS, "demo": "demo --trials 1 --probes 1 --out {f}/demo"}
+    problems = {}
+    for name, command in commands.items():
+        code, out, err = run_cli(*command.format(f=files).split(), "--json")
+        assert code == 0, (name, err)
+        problems[name] = _vocabulary_problems(_strict(out))
+    assert {name: found for name, found in problems.items() if found} == {}
+    dry = _strict(run_cli(*COMMANDS["sweep --dry-run"].format(f=files).split(), "--json")[1])
+    ran = _strict(run_cli(*COMMANDS["sweep"].format(f=files).split(), "--json")[1])
+    assert {"total", "already", "groups"} <= set(dry) & set(ran)
+
+
 # bad input under --json, one per command: stdout holds nothing (the docs promise one `error:`
 # line and exit 2, no JSON error object), the error line is on stderr
 REFUSED = {

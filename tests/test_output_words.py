@@ -107,11 +107,13 @@ def test_the_capacity_title_counts_its_trials_in_words(run_cli, tmp_path):
 def test_field_tables_label_their_keys_in_words():
     """`sweep --dry-run` and `chip inspect` labelled their rows with JSON keys
     (`already_stored`, `pending_groups`, `pairs_fully_stuck_fraction`, `meta.p_stuck_on`);
-    `--json` keeps the keys."""
+    `--json` keeps the keys (a dry run's now those of a run's summary: `total`, `already`,
+    `groups`, labelled as before)."""
     from xbarmem.cli.common import field_label
 
-    assert field_label("already_stored") == "already stored"
-    assert field_label("pending_groups") == "groups to run"
+    assert field_label("total") == "trials"
+    assert field_label("already") == "already stored"
+    assert field_label("groups") == "groups to run"
     assert field_label("pairs_fully_stuck_fraction") == "pairs fully stuck (fraction)"
     assert field_label("meta.p_stuck_on") == "how made: P(stuck ON)"
     assert field_label("meta.off_below_S") == "how made: off below (S)"

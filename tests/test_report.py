@@ -92,7 +92,7 @@ def test_scaling_gives_no_reasons_when_the_binary_exponent_matches(tmp_path):
 
 
 def _energy(ratio, reduction, growing=True):
-    rows = [{"n": n, "energy_ratio": r} for n, r in
+    rows = [{"n_neurons": n, "energy_ratio": r} for n, r in
             zip((16, 36, 64), (3.0, 4.0, 5.0) if growing else (5.0, 4.0, 5.0), strict=True)]
     return {"generic-rram": {"energy_ratio": ratio, "latency_reduction": reduction},
             "sizes": {"rows": rows}}

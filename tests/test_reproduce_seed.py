@@ -115,7 +115,7 @@ def test_energy_measures_with_the_run_seed_into_its_own_cache(tmp_path, monkeypa
                         SimpleNamespace(sync_steps=[2.0], async_steps=[90.0]))
     monkeypatch.setattr(energy, "energy_report", lambda m, circuit: {"ratios": ratios})
     monkeypatch.setattr(energy, "measure_sizes", lambda sizes, circuit, seed=0: seeds.append(
-        ("sizes", seed)) or {"rows": [{"n": 16, "sync_steps": 2.0, "async_steps": 9.0,
+        ("sizes", seed)) or {"rows": [{"n_neurons": 16, "sync_steps": 2.0, "async_steps": 9.0,
                                        **ratios}]})
     for seed in (0, 2, 0):
         res = rep.reproduce(tmp_path, quick=True, seed=seed, experiments=[rep.Energy()],
@@ -257,7 +257,7 @@ def test_a_quick_and_a_full_run_in_one_folder_measure_their_own_energy_sizes(tmp
                         SimpleNamespace(sync_steps=[2.0], async_steps=[90.0]))
     monkeypatch.setattr(energy, "energy_report", lambda m, circuit: {"ratios": ratios})
     monkeypatch.setattr(energy, "measure_sizes", lambda sizes, circuit, seed=0: calls.append(
-        tuple(sizes)) or {"rows": [{"n": n, "sync_steps": 2.0, "async_steps": 9.0, **ratios}
+        tuple(sizes)) or {"rows": [{"n_neurons": n, "sync_steps": 2.0, "async_steps": 9.0, **ratios}
                                    for n in sizes]})
     quick, full = tuple(rep.Energy.sizes(True)), tuple(rep.Energy.sizes(False))
     for is_quick in (True, False, False, True):

@@ -97,12 +97,12 @@ def test_run_scaling_rejects_non_square_sizes_and_runs_small(tmp_path):
         run_scaling([16, 36], data="nosuch")  # (random and files: tests/test_scaling_data.py)
     crop = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
                        protocol=Protocol(level=0.05, probes=2), data="mnist-crop24")
-    assert crop["settings"]["pool"] == "bundled mnist-crop24 resized to side sqrt(N)"
-    assert crop["runs"][0]["settings"]["pool"] == "mnist4c24-binary"  # (the crop, at side 4)
+    assert crop["settings"]["data_description"] == "bundled mnist-crop24 resized to side sqrt(N)"
+    assert crop["runs"][0]["settings"]["data"] == "mnist4c24-binary"  # (the crop, at side 4)
     res = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
                       protocol=Protocol(level=0.05, probes=2))
     assert res["sizes"] == [16, 36] and len(res["capacity"]["0.9"]) == 2
-    assert res["settings"]["pool"].startswith("bundled MNIST")
+    assert res["settings"]["data_description"].startswith("bundled MNIST")
 
 
 def test_capacity_and_scaling_commands(tmp_path, run_cli):

@@ -58,7 +58,8 @@ def test_a_file_of_a_built_in_sets_images_gives_its_capacities(tmp_path, kind, l
     assert own["capacity"] == built_in["capacity"] and _points(own) == _points(built_in)
     assert own["capacity"]["0.9"][-1] > 0
     assert own["settings"]["data"] == layout
-    assert own["settings"]["pool"] == f"{layout}: 200 images of 28x28 resized to side sqrt(N)"
+    assert own["settings"]["data_description"] == (f"{layout}: 200 images of 28x28 resized to "
+                                                   "side sqrt(N)")
     assert str(tmp_path) not in json.dumps(own)  # (the file by its name, not its folder)
     # the images at each N are those the pattern-file reader makes at that side
     stack = read_image_stack(path)
@@ -102,9 +103,10 @@ def test_random_patterns_are_drawn_at_each_n_from_the_seed(kind):
     first, again, other = run(3), run(3), run(4)
     assert first["capacity"] == again["capacity"] and _points(first) == _points(again)
     assert _points(first) != _points(other)
-    assert [r["settings"]["pool"] for r in first["runs"]] == [f"random-{kind}"] * 3
+    assert [r["settings"]["data"] for r in first["runs"]] == [f"random-{kind}"] * 3
     assert [r["n_neurons"] for r in first["runs"]] == SIZES
-    assert first["settings"]["pool"] == "random patterns of N neurons drawn from the seed"
+    assert first["settings"]["data_description"] == ("random patterns of N neurons drawn from "
+                                                     "the seed")
     drawn = patterns_for("random", 36, kind=kind, n_patterns=100, seed=3).patterns
     assert np.isin(drawn, [-1.0, 1.0]).all() == (kind == "binary")
 

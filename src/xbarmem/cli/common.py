@@ -579,7 +579,8 @@ def describe_devices(devices: dict[str, int]) -> str:
 
 
 #: the words of keys that :func:`field_label`'s general rule reads badly
-FIELD_LABELS = {"pending_groups": "groups to run", "stuck_on": "stuck ON",
+FIELD_LABELS = {"total": "trials", "already": "already stored", "groups": "groups to run",
+                "stuck_on": "stuck ON",
                 "stuck_off": "stuck OFF", "p_stuck_on": "P(stuck ON)",
                 "p_stuck_off": "P(stuck OFF)", "meta": "how made"}
 #: a unit at the end of a key, written in brackets (``tolerance_S``: ``tolerance (S)``)

@@ -378,8 +378,8 @@ def _print_report(r: dict[str, Any]) -> None:
     s = r["settings"]
     out.print(("" if "model" not in s else f"model {s['model']}: ") +
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
-              f"{s['n_patterns']} {pattern_set_words(s['patterns'])} patterns, "
-              f"{s['rule']} rule, {chip_words(s['chip'], s['faults'], s.get('levels', 0))}, "
+              f"{s['n_patterns']} {pattern_set_words(s['data'])} patterns, "
+              f"{s['rule']} rule, {chip_words(s['chip'], s['fault_rate'], s.get('levels', 0))}, "
               f"{s['cues']} cues ({corruption_words(s['corruption'], s['level'])}), circuit "
               f"{r['circuit']['name']}")
     table = Table(title="per recall, over cues")
@@ -503,7 +503,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, cues: tuple[str
         emit_json(sweep)
         return
     s = sweep["settings"]
-    chip_used = chip_words(s["chip"], s["faults"], s.get("levels", 0))
+    chip_used = chip_words(s["chip"], s["fault_rate"], s.get("levels", 0))
     _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, {chip_used}, random patterns "
                         f"P = {load:g} N, {corruption_words(*cues)}")
     out.print(f"figure: {png}   table: {table_path}")
@@ -543,12 +543,12 @@ def _print_sizes(sweep: dict, what: str) -> None:
                 "program energy", "program time"):
         costs.add_column(col, justify="right")
     for row in sweep["rows"]:
-        table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
+        table.add_row(str(row["n_neurons"]), str(row["n_patterns"]), f"{row['sync_steps']:.3g}",
                       f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
                       f"{row['latency_ratio']:.1f}", _percent(row['latency_reduction']),
                       f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
                       *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
-        costs.add_row(str(row["n"]), _si(row["sync_energy_J"], "J"),
+        costs.add_row(str(row["n_neurons"]), _si(row["sync_energy_J"], "J"),
                       _si(row["async_energy_J"], "J"), _si(row["sync_latency_s"], "s"),
                       _si(row["async_latency_s"], "s"), _si(row["programming_energy_J"], "J"),
                       _si(row["programming_time_s"], "s"))

@@ -257,8 +257,9 @@ def sweep_cmd(
                 groups, already = pending_groups(spec, db)
         else:  # a dry run creates nothing
             groups, already = plan_groups(spec.trials, spec.batch), 0
-        summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
-                   "pending_groups": len(groups), "store": str(store), **_file_keys_set(spec)}
+        summary = {"sweep": spec.name, "total": len(spec.trials), "already": already,
+                   "groups": len(groups), "store": str(store),  # (keys of a run's summary)
+                   **_file_keys_set(spec)}
         emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
     _check_scheduler(scheduler)  # before the store is made and the progress bar shown

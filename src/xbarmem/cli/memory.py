@@ -109,7 +109,7 @@ def train(
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
 
     save_memory(memory, out_path, patterns=pset)
-    summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
+    summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info, **_variation(memory.info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
                "faults": _faults(memory, spec), "seed": seed, "threads": threads}

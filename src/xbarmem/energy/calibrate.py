@@ -171,7 +171,7 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
                     f"{energy_ratio:g}x energy and {latency_reduction:.2%} latency reduction",
         source="xbarmem.energy.calibrate from measured step counts (" + ", ".join(
             f"{k}={measurement.info[k]}" for k in (
-                "n_neurons", "arch", "patterns", "n_patterns", "cues", "flip", "chip", "rule",
+                "n_neurons", "arch", "data", "n_patterns", "cues", "flip", "chip", "rule",
                 "seed", "rule_options") if k in measurement.info) + ")")
     check = energy_report(measurement, solved)
     record = {"from_circuit": spec.name, "targets": {"energy_ratio": energy_ratio,

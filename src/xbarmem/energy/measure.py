@@ -146,7 +146,7 @@ class EnergyBySize(ResultDict):
         every value)."""
         rows, settings = self.get("rows", []), self.get("settings", {})
         return {
-            "sizes": [row.get("n") for row in rows],
+            "sizes": [row.get("n_neurons") for row in rows],
             **{key: [row.get(key) for row in rows] for key in ("energy_ratio",
                                                                  "latency_ratio")},
             **{k: settings.get(k) for k in ("circuit", "rule", "chip") if k in settings}}
@@ -542,9 +542,9 @@ def _measure_cues(memory: Memory, pset: PatternSet, protocol: Protocol, tol: flo
     spec = memory.chip
     result.info.update({
         "arch": memory.architecture,
-        "layer_sizes": memory.sizes, "patterns": pset.name, "kind": pset.kind,
+        "layer_sizes": memory.sizes, "data": pset.name, "kind": pset.kind,
         "n_patterns": pset.n_patterns, **_cue_settings(protocol), "probes": protocol.probes,
-        "chip": spec.name, "faults": spec.device.fault_rate, "levels": int(spec.device.levels),
+        "chip": spec.name, "fault_rate": spec.device.fault_rate, "levels": int(spec.device.levels),
         "fault_model": spec.array.fault_model, "rule": rule,
         "seed": protocol.seed, "training": {k: v for k, v in memory.info.items()
                                             if k in ("steps", "loss", "converged",
@@ -564,7 +564,7 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float | None = 
     probability ``flip``: :func:`cue_protocol` for the patterns' kind, by default bits
     flipped with probability 0.1 for binary patterns, Gaussian noise of sigma 0.6 and tanh
     neurons for continuous ones; seeded), recalled both ways as :func:`measure`
-    does (same ``info``; ``rule`` as the memory records it, and ``faults`` the stuck fraction
+    does (same ``info``; ``rule`` as the memory records it, and ``fault_rate`` the stuck fraction
     of its fault map, not its chip's stuck rates); ``seed`` (cues, read noise, update order),
     ``activation`` (None: the patterns' kind's), ``max_iterations`` and ``tol`` as there.
     :class:`PatternError` for patterns of another N or kind than the memory's
@@ -583,7 +583,7 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float | None = 
     result.info["seconds"] = time.perf_counter() - start
     # the stuck share of the model's own fault map (measured, or drawn at another rate than
     # its chip's: the chip's rate said "2% faults" of a model on a map with 30% stuck)
-    result.info["faults"] = memory.faults.summary()["stuck_fraction"]
+    result.info["fault_rate"] = memory.faults.summary()["stuck_fraction"]
     return result
 
 
@@ -593,7 +593,7 @@ def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str
     max under the same names), their ratios, programming cost, recall quality."""
     spread = {f"{mode}_{key}": {stat: rep[mode][key][stat] for stat in ("std", "min", "max")}
               for mode in MODES for key in ("steps", "energy_J", "latency_s")}
-    return {"n": n, "patterns": count, "cues": m.info["cues"], "spread": spread,
+    return {"n_neurons": n, "n_patterns": count, "cues": m.info["cues"], "spread": spread,
             "sync_steps": rep["sync"]["steps"]["mean"],
             "async_steps": rep["async"]["steps"]["mean"],
             "async_sweeps": rep["async"]["sweeps"]["mean"],
@@ -643,7 +643,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     :data:`SIZES_MAX_STEPS`. With ``beside`` (a second circuit) each row also has that circuit's
     ratios of the same recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict
     ``{"settings", "rows": [one dict per N]}`` that prints one line: settings hold the chip's
-    name, stuck fraction and fault model (``faults``, ``fault_model``), the circuit's name and
+    name, stuck fraction and fault model (``fault_rate``, ``fault_model``), the circuit's name and
     every constant (``circuit_constants``; their units, J / s / counts, in ``circuit_units``); a
     row holds the mean steps, energy (J) and latency (s) per recall of each mode
     (``sync_steps``, ``async_energy_J``, ...), their std, min and max over the row's ``cues``
@@ -672,9 +672,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
             rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
         if progress is not None:
             progress(n)
-    return EnergyBySize(settings={"sizes": list(sizes), "patterns": "random +-1",
+    return EnergyBySize(settings={"sizes": list(sizes), "data": m.info["data"],
                                   "load": load, "rule": rule, "chip": chip_spec.name,
-                                  "faults": chip_spec.device.fault_rate,
+                                  "fault_rate": chip_spec.device.fault_rate,
                                   "levels": int(chip_spec.device.levels),
                                   "fault_model": chip_spec.array.fault_model,
                                   **cues, "probes": probes, "seed": seed,

@@ -75,8 +75,9 @@ class CapacityResult:
         settings: the search's settings (JSON-able): ``arch`` (``single`` / ``multilayer``),
             ``rule``, ``hidden`` (the widths trained, as given: one width an integer, a
             list a list, ``"1n"`` resolved; None for one layer -- as sweep rows record it),
-            ``chip`` and ``protocol`` (dicts), ``trials``, ``seed``, the pool (``pool``,
-            ``pool_size``, ``pool_distinct``, ``n_neurons``, ``kind``), ``resolution``,
+            ``chip`` and ``protocol`` (dicts), ``trials``, ``seed``, the pool (``data``: its
+            name; ``pool``: its patterns, ``pool_distinct``: the distinct ones among them;
+            ``n_neurons``, ``kind``), ``resolution``,
             ``rule_options``, ``cue_budget``, ``thresholds`` and, with one fault map for
             every network, its summary (``fault_map``).
         seconds: wall time of the search.
@@ -322,7 +323,7 @@ def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: Faul
     rule_options, cue_budget, thresholds), the chip, protocol, pool and fault map."""
     return {"arch": given["arch"], "rule": given["rule"], "hidden": given["hidden"],
             "chip": chip.to_dict(), "protocol": protocol.as_dict(), "trials": given["trials"],
-            "seed": given["seed"], "pool": pool.name, "pool_size": pool.n_patterns,
+            "seed": given["seed"], "data": pool.name, "pool": pool.n_patterns,
             "pool_distinct": pool.n_distinct, "n_neurons": pool.n_neurons, "kind": pool.kind,
             **{k: given[k] for k in ("resolution", "rule_options", "cue_budget", "thresholds")},
             **({} if faults is None else {"fault_map": faults.summary(chip.device)})}

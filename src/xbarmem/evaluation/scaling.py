@@ -222,7 +222,8 @@ def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack, chip
                             2 if settings["arch"] == "multilayer" else 1, settings["kind"],
                             chip.device.levels)
     return SearchCheckpoint(path, {
-        **{k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")},
+        **{k: v for k, v in settings.items()
+           if k not in ("thresholds", "data_description", "resolution")},
         "trainer": trainer,
         **({"images": source.fingerprint} if isinstance(source, ImageStack) else {})})
 
@@ -331,7 +332,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "hidden_rule": str(rule_h) if arch == "multilayer" else None,  # hidden rule)
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-                "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
+                "data_description": _pool_text(source), "pool": pool_size,
+                "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
     kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source, chip)
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)

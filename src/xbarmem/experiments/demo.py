@@ -101,10 +101,10 @@ def run_demo(*, fault_rate: float = 0.5, flip: float = 0.1, probes: int = 20, tr
         title=f"{fault_models[0]} fault model, {fault_rate:.0%} stuck, {flip:.0%} flips "
               f"(chip 0)"), out_dir / FIGURE)
     results["settings"] = {
-        "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
+        "data": data, "pattern_set": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(),  # type: ignore[union-attr]
         "n_neurons": patterns.n_neurons,
-        "faults": fault_rate, "flip": flip, "probes_per_pattern": probes, "chips": trials,
+        "fault_rate": fault_rate, "flip": flip, "probes": probes, "trials": trials,
         "seed": seed, "recall": "sync, sign neurons (variant: tanh neurons), <= 100 steps",
         "protocol": protocol.as_dict()}
     results["figure"] = str(figure)

@@ -32,13 +32,14 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
     sizes in increasing N whatever the order of ``rows``. Returns the Figure.
 
     Args:
-        sweep: the dict of :func:`xbarmem.energy.measure.measure_sizes` (``rows`` with ``n``,
-            ``energy_ratio``, ``latency_ratio``, ``latency_reduction``; ``settings``).
+        sweep: the dict of :func:`xbarmem.energy.measure.measure_sizes` (``rows`` with
+            ``n_neurons``, ``energy_ratio``, ``latency_ratio``, ``latency_reduction``;
+            ``settings``).
         ax: draw into this Axes (default: a new Figure).
     """
     # in increasing N: rows measured as given (--sizes 64,16,32) drew a line back and forth
-    rows = sorted(sweep["rows"], key=lambda r: r["n"])
-    n = [r["n"] for r in rows]
+    rows = sorted(sweep["rows"], key=lambda r: r["n_neurons"])
+    n = [r["n_neurons"] for r in rows]
     with style(ax):
         fig, ax = new_axes(ax)
         styles = apart_styles([series_style(0), series_style(1)])
@@ -47,7 +48,7 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
             st = styles[i]
             ax.plot(n, [r[key] for r in rows], marker=st["marker"], color=st["color"],
                     ls=st["ls"], label=label, **layered(i, 2))
-        texts = [ax.annotate(text, (r["n"], r[key]), textcoords="offset points",
+        texts = [ax.annotate(text, (r["n_neurons"], r[key]), textcoords="offset points",
                              xytext=(0, dy), ha="center", fontsize="x-small")
                  for key, dy, form in (("latency_ratio", 5, "{:.1%}"),
                                        ("energy_ratio", -10, "{:.2f}x"))

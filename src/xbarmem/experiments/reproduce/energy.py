@@ -51,7 +51,7 @@ class Energy(Experiment):
         r = data["generic-rram"]
         target, reduction = PAPER_ENERGY["energy_ratio"], PAPER_ENERGY["latency_reduction"]
         ratios = [row["energy_ratio"] for row in data["sizes"]["rows"]]
-        ns = [row["n"] for row in data["sizes"]["rows"]]
+        ns = [row["n_neurons"] for row in data["sizes"]["rows"]]
         sec.judge([
             (f"energy ratio at N = 64: {r['energy_ratio']:.2f}x vs {target}x",
              abs(r["energy_ratio"] / target - 1) <= ENERGY_TOLERANCE),
@@ -160,8 +160,9 @@ class Energy(Experiment):
                      "| N | sync steps | async updates | energy async/sync | latency reduction |",
                      "|---|---|---|---|---|"]
         for r in data["sizes"]["rows"]:
-            sec.body.append(f"| {r['n']} | {r['sync_steps']:.2f} | {r['async_steps']:.1f} | "
-                            f"{r['energy_ratio']:.2f}x | {100 * r['latency_reduction']:.1f}% |")
+            sec.body.append(f"| {r['n_neurons']} | {r['sync_steps']:.2f} | "
+                            f"{r['async_steps']:.1f} | {r['energy_ratio']:.2f}x | "
+                            f"{100 * r['latency_reduction']:.1f}% |")
         self.judge(sec, data)
         seeded = f", seed={seed}" if seed else ""
         sec.settings = (f"`xbarmem.energy.measure(64{seeded})`: 10 MNIST digits (`mnist`: the "
@@ -175,7 +176,7 @@ class Energy(Experiment):
 
 
 _RATIOS = ("energy_ratio", "latency_reduction")
-_ROW = ("n", "sync_steps", "async_steps", *_RATIOS)
+_ROW = ("n_neurons", "sync_steps", "async_steps", *_RATIOS)
 
 
 def _protocol(data: dict[str, Any]) -> bool | None:
@@ -184,7 +185,7 @@ def _protocol(data: dict[str, Any]) -> bool | None:
     neither tells."""
     if isinstance(data.get("quick"), bool):
         return data["quick"]
-    sizes = [row["n"] for row in data["sizes"]["rows"]]
+    sizes = [row["n_neurons"] for row in data["sizes"]["rows"]]
     return True if sizes == Energy.sizes(True) else False if sizes == Energy.sizes(False) else None
 
 
@@ -211,7 +212,9 @@ def _cached(cache) -> dict[str, Any]:
         rows = data.get("sizes", {}).get("rows") if isinstance(data.get("sizes"), dict) else None
         if not isinstance(rows, list) or not rows:
             problem = problem or "sizes.rows must be a non-empty list"
-        else:
+        else:  # (a cache written before the rows' N was n_neurons: read its "n" as it)
+            rows[:] = [{"n_neurons": row.pop("n"), **row} if isinstance(row, dict)
+                       and "n" in row and "n_neurons" not in row else row for row in rows]
             entries += [(f"sizes.rows[{i}].{key}", row.get(key) if isinstance(row, dict)
                          else None) for i, row in enumerate(rows) for key in _ROW]
     elif not problem:
