@@ -211,7 +211,7 @@ def test_capacity_searches_store_distinct_patterns_and_flag_a_capacity_at_the_po
     res = find_capacity(pool, rule="pinv", thresholds=[0.9], trials=1,
                         protocol=Protocol(level=0.0, probes=1)).as_dict()
     assert max(p["count"] for p in res["points"]) <= 5
-    assert res["settings"]["pool_distinct"] == 5 and res["settings"]["pool_size"] == 100
+    assert res["settings"]["pool_distinct"] == 5 and res["settings"]["pool"] == 100
     assert res["capacity"]["0.9"] == 5 and pool_limited(res) == ["0.9"]
     np.save(tmp_path / "pool.npy", pool)
     code, out, err = run_cli("capacity", "--rule", "pinv", "--data",

@@ -290,7 +290,7 @@ def test_every_public_entry_point_takes_a_matrix_like_a_pattern_set(pats):
     assert set(rules["rules"]) == {"pinv"}
     cap = xm.find_capacity(pats.patterns, rule="pinv", trials=1, protocol=protocol,
                            thresholds=(0.5,))
-    assert cap.settings["pool_size"] == 4 and cap.capacity[0.5] >= 1
+    assert cap.settings["pool"] == 4 and cap.capacity[0.5] >= 1
 
 
 def test_measure_script_lists_refuses_unknown_entries_and_reads_json_paths(capsys):

@@ -516,7 +516,7 @@ def test_sizes_record_and_show_the_chips_faults(tmp_path, run_cli):
     table title and figure named the chip "paper-sim" only: nothing told it from a clean chip."""
     chip = load_chip("paper-sim").with_faults(0.3)
     settings = measure_sizes([16], "generic-rram", chip=chip, probes=1)["settings"]
-    assert (settings["chip"], settings["faults"], settings["fault_model"]) == (
+    assert (settings["chip"], settings["fault_rate"], settings["fault_model"]) == (
         "paper-sim", 0.3, "weight")
     code, out, err = run_cli("energy", "--sizes", "16", "--faults", "0.3", "--probes", 1,
                              "--out", tmp_path)

@@ -263,7 +263,8 @@ def test_a_quick_and_a_full_run_in_one_folder_measure_their_own_energy_sizes(tmp
     for is_quick in (True, False, False, True):
         ctx = SimpleNamespace(quick=is_quick, out_dir=tmp_path, log=lambda _: None)
         data = rep.Energy().measured(ctx, 0)
-        assert tuple(row["n"] for row in data["sizes"]["rows"]) == (quick if is_quick else full)
+        sizes = tuple(row["n_neurons"] for row in data["sizes"]["rows"])
+        assert sizes == (quick if is_quick else full)
     assert calls == [64, quick, full, quick]
     cache = tmp_path / rep.Energy.CACHE
     old = json.loads(cache.read_text())

@@ -116,13 +116,13 @@ def test_random_on_the_command_line_draws_the_default_pool(tmp_path, run_cli):
                              "--seed", "5", "--out", tmp_path, "--json")
     assert code == 0, err
     res = json.loads(out)
-    assert res["settings"]["data"] == "random" and res["settings"]["pool_size"] == 2000
+    assert res["settings"]["data"] == "random" and res["settings"]["pool"] == 2000
     assert res["settings"]["seed"] == 5 and res["sizes"] == [16, 36]
     # capacity draws the same default pool of correlated patterns (it asked for --patterns)
     code, out, err = run_cli("capacity", "--data", "correlated-0.3", "--neurons", "16",
                              "--rule", "pinv", "--trials", "1", "--probes", "2", "--json")
     assert code == 0, err
-    assert json.loads(out)["results"][0]["settings"]["pool_size"] == 2000
+    assert json.loads(out)["results"][0]["settings"]["pool"] == 2000
 
 
 def _bad_files(folder) -> dict[str, str]:

@@ -290,7 +290,7 @@ def test_a_grid_without_repeats_plans_quietly_and_the_command_line_says_it_once(
     assert err.count("grid point") == 1 and err.startswith("warning: ") and (
         "1 grid point is the same trial as another and runs once: "
         "rule_options.adaptive.cue_flip=0.1 == 0.05 with rule=\"pinv\"") in err, err
-    assert '"trials": 6' in out
+    assert '"total": 6' in out
 
 
 def test_a_preset_chip_is_stored_by_its_own_name_and_a_file_by_its_path(tmp_path, monkeypatch):

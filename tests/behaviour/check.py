@@ -90,6 +90,38 @@ INTENDED: dict[str, str] = {
 
 _TIMING = ("seconds", "time_s", "elapsed")
 
+_SEARCH = {".settings.pool": "data", ".settings.pool_size": "pool"}
+_ENERGY = {".settings.patterns": "data", ".settings.faults": "fault_rate"}
+#: keys renamed since a capture (one name per concept across the --json outputs), per case:
+#: dotted path in the capture -> the key's name now; compared under the new name
+RENAMED: dict[str, dict[str, str]] = {
+    "demo": {".settings.patterns": "pattern_set", ".settings.probes_per_pattern": "probes",
+             ".settings.chips": "trials", ".settings.faults": "fault_rate"},
+    "cap": {f".results[]{k}": v for k, v in _SEARCH.items()},
+    "scal": {**{f".runs[]{k}": v for k, v in _SEARCH.items()},
+             ".settings.pool": "data_description", ".settings.pool_size": "pool"},
+    "energy": {**_ENERGY, ".rows[].n": "n_neurons", ".rows[].patterns": "n_patterns"},
+    "train": {".patterns": "data"},
+}
+#: values changed with a renamed key (case, path now) -> (value then, value now)
+REVALUED = {("energy-sizes", ".settings.data"): ("random +-1", "random-binary")}
+
+
+def renamed(case: str, obj, path=""):
+    """A capture of ``case`` with the keys :data:`RENAMED` since under their names now."""
+    names = RENAMED.get(case.split("-")[0], {})
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            key = names.get(f"{path}.{k}", k)
+            value = renamed(case, v, f"{path}.{k}")
+            old, new = REVALUED.get((case, f"{path}.{key}"), (None, None))
+            out[key] = new if old is not None and value == old else value
+        return out
+    if isinstance(obj, list):
+        return [renamed(case, v, f"{path}[]") for v in obj]
+    return obj
+
 
 def _normal(obj, path=""):
     if isinstance(obj, dict):
@@ -173,7 +205,8 @@ def _compare(names: list[str], capture: bool, old: Path | None) -> int:
             path.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
             print(f"{name}: captured")
             continue
-        lines = diff(before if old is not None else json.loads(path.read_text()), now)
+        lines = diff(renamed(name, before if old is not None else json.loads(path.read_text())),
+                     now)
         failed += bool(lines)
         print(f"{name}: {'same' if not lines else f'{len(lines)} differences'}")
         for line in lines[:20]:
