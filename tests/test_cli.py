@@ -1620,14 +1620,15 @@ def test_capacity_table_says_which_threshold_its_per_device_column_reads(run_cli
 
 def test_evaluate_json_names_the_activation_as_recall_does(run_cli, tmp_path):
     """``evaluate --json`` recorded the neuron type only as ``neurons``; ``recall --json``, the
-    demo and the option call it ``activation``: both keys now (``neurons`` kept)."""
+    demo and the option call it ``activation``: both keys, then ``activation`` alone (one name
+    per concept)."""
     model = tmp_path / "m.safetensors"
     code, _, err = run_cli("train", "--out", model, "--rule", "hebb", "--data", "random",
                            "--patterns", "3", "--neurons", "16")
     assert code == 0, err
     protocol = run_json(run_cli, "evaluate", model, "--probes", "1", "--activation", "tanh",
                         "--json")["protocol"]
-    assert protocol["activation"] == protocol["neurons"] == "tanh"
+    assert protocol["activation"] == "tanh" and "neurons" not in protocol
 
 
 def test_demo_heading_counts_in_the_singular(run_cli, tmp_path):

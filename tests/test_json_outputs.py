@@ -113,7 +113,8 @@ def _vocabulary_problems(data, path: str = "") -> list[str]:
     """Where ``data`` (a command's JSON) breaks the vocabulary: a retired key, a count that is
     no integer, a name that is no string, ``faults`` that is no record (the stuck fraction is
     ``fault_rate``), ``n`` that is no sample size (beside ``mean`` and ``std``: N is
-    ``n_neurons``)."""
+    ``n_neurons``), ``neurons`` that names the neuron type (``activation``), ``chips`` that
+    counts them (``trials``)."""
     found = []
     if isinstance(data, list):
         for item in data:
@@ -136,6 +137,10 @@ def _vocabulary_problems(data, path: str = "") -> list[str]:
         if key == "faults" and not isinstance(value, dict):
             found.append(f"{where}: the faults' record (a stuck fraction is fault_rate), "
                          f"got {value!r}")
+        if key == "chips" and not isinstance(value, list):  # (demo: each chip's scores)
+            found.append(f"{where}: chips lists each chip's (a number of them is trials)")
+        if key == "neurons" and isinstance(value, str):  # (a cost's share is a number)
+            found.append(f"{where}: the neuron type is activation")
         if key == "n" and not {"mean", "std"} <= set(data):
             found.append(f"{where}: n is a sample size beside mean and std (N is n_neurons)")
         if key not in FOREIGN:
@@ -151,7 +156,7 @@ def test_every_output_names_one_concept_one_way(run_cli, files):
     `patterns`, capacity and scaling `pool`, for the name of the data (`data` elsewhere, and
     `pool` / `patterns` a count); `energy` and `demo` said `faults` for a stuck fraction
     (`fault_rate`; `faults` is a fault map's record), `demo` `probes_per_pattern` and
-    `chips` for `probes` and `trials`."""
+    `chips` for `probes` and `trials`; `evaluate` `protocol.neurons` beside `activation`."""
     commands = {**COMMANDS, "demo": "demo --trials 1 --probes 1 --out {f}/demo"}
     problems = {}
     for name, command in commands.items():

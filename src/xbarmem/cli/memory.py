@@ -339,10 +339,9 @@ def evaluate(
             corruption=corruption, level=level, probes=probes, mode=mode,
             activation=activation, seed=seed, max_iterations=max_iterations, tol=tol), variation,
             repeats)
-    # JSON keys are a contract: the neuron type stays under "neurons" in the protocol record,
-    # and is also "activation", its name in recall --json, the demo and the option
+    # the neuron type is "activation", as in every protocol record, recall --json and the option
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
-              "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
+              "probes": probes, "mode": mode, "activation": activation,
               "max_iterations": max_iterations, "seed": seed,
               **tol_entry(tol)},
               # null: recalled as saved; else programmed again with it (seed: protocol.seed)
