@@ -180,7 +180,7 @@ def test_a_dry_run_and_the_option_list_say_zero_one(run_cli, tmp_path):
     (tmp_path / "s.toml").write_text(_toml(tables))
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--dry-run", "--json")
     assert code == 0, err
-    assert json.loads(out)["zero_one_trials"] == 2 and json.loads(out)["trials"] == 4
+    assert json.loads(out)["zero_one_trials"] == 2 and json.loads(out)["total"] == 4
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--dry-run")
     assert code == 0 and "trials with zero_one   2" in out, out + err
     (tmp_path / "s.toml").write_text(_toml(_sweep(tmp_path / "grey.npy", kind="continuous")))
