@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 import numpy as np
-import torch
 
 from xbarmem.files import parse_text
 
@@ -26,7 +26,9 @@ def plain(obj: Any) -> Any:
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [plain(v) for v in obj]
-    if isinstance(obj, (np.ndarray, torch.Tensor, np.generic)):
+    torch = sys.modules.get("torch")  # (a tensor exists only once torch is imported)
+    if isinstance(obj, (np.ndarray, np.generic)) or (
+            torch is not None and isinstance(obj, torch.Tensor)):
         return plain(obj.tolist())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None

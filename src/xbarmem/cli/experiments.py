@@ -196,15 +196,16 @@ def _sweep_key(option: str, rest: str) -> str | None:
     kept, another word a TOML text), or None when a sweep file has no such key
     (:data:`~xbarmem.cli.common.FILE_KEYS`: the sweep command takes its options from its
     file)."""
-    import json
+    import tomli_w
 
     from xbarmem.experiments.trial_options import OPTIONS
 
     key, words = option.removeprefix("--").replace("-", "_"), rest.split()
     if key not in OPTIONS or len(words) > 1:
         return None
-    value = "true" if not words else words[0] if words[0].isupper() else json.dumps(words[0])
-    return f"(sweep file: {key} = {value}, in [base] or [grid])"
+    line = (f"{key} = {words[0]}" if words and words[0].isupper()
+            else tomli_w.dumps({key: words[0] if words else True}).strip())
+    return f"(sweep file: {line}, in [base] or [grid])"
 
 
 FILE_KEYS["sweep"] = _sweep_key
