@@ -13,9 +13,10 @@ Counted per case: **false** stuck calls (free devices called stuck, share of the
 and **missed** stuck devices among those the data tell (stuck ``10 x sqrt(write^2 + read^2)``
 and 1% of the window or more from their target; share of them), and the cases that warn of
 devices it cannot tell apart. Noise is given in level spacings (``window / 15`` on a
-continuous chip). Prints the summary as a markdown table; results go to
-``benchmarks/results/stuck_calls.json`` with the date, torch threads and command (``--json``
-prints them). Takes about a minute.
+continuous chip). Prints the summary as a markdown table.
+
+Results go to ``benchmarks/results/stuck_calls.json`` with the date, torch threads and command;
+``--json`` prints them. Takes about half a minute.
 """
 
 from __future__ import annotations

@@ -385,6 +385,11 @@ ENTRIES: tuple[Entry, ...] = (
               for case in ("random", "digits")},
            "peak GFLOP/s": "peak_gflops", "cheapest operator s": "smallest_operator_seconds"},
           60),
+    Entry("stuck-calls", "stuck devices a measured chip's import calls, right or not, on maps "
+          "simulated with the device model (levels 2 to 16 and continuous, write and read "
+          "noise, 0 to 50% stuck; 3000 cases)",
+          ("python -m benchmarks.stuck_calls --json --json-out {out}/sc.json",),
+          {"table": "table"}, 30),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "
