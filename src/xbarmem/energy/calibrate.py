@@ -18,8 +18,10 @@ model, applied to measured recalls, gives exactly those figures:
 
 Both targets are linear in their constant: per recall, ``E(v) = a + b v`` for sync and async
 alike, so ``E_async(v) = R * E_sync(v)`` has the single solution
-``v = (R a_sync - a_async) / (b_async - R b_sync)``; energy does not depend on latency constants
-and vice versa, so the two solves are independent. :func:`solve_ratio` does this generically
+``v = (R a_sync - a_async) / (b_async - R b_sync)``; latency does not depend on energy
+constants, and the latency constant solved must be one no energy depends on (not
+``array.pulse_width``, which sets the array's ``V**2 G t`` too), so the two solves are
+independent. :func:`solve_ratio` does this generically
 (evaluating the model at two values of the constant) and :func:`calibrate` applies it to a
 :class:`~xbarmem.energy.measure.Measurement`.
 
@@ -35,7 +37,7 @@ from dataclasses import replace
 from typing import Any
 
 from xbarmem.checks import check_callback, check_count, check_type, checked_keywords, shown
-from xbarmem.energy.circuit import CircuitSpec, load_circuit
+from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report
 from xbarmem.errors import ConfigError
 from xbarmem.spec import Number
@@ -79,6 +81,12 @@ def solve_ratio(circuit: CircuitSpec, key: str,
     if not value >= 0 or d0 + bd * value <= 0:
         raise ConfigError(f"no {key} >= 0 gives {what} {show(ratio)}: it gives "
                           f"{_reach(n0, d0, bn, bd, show)}; change the other constants")
+    # beyond the constant's range (the section's refusal named a value nobody typed)
+    rule = CircuitSpec.spec_fields()[key].rule
+    if isinstance(rule, Number) and not rule.accepts(value):
+        raise ConfigError(f"no {key}{rule.bounds} ({UNITS[key]}) gives {what} "
+                          f"{show(ratio)}: it takes {value:.4g} {UNITS[key]}; change the other "
+                          f"constants")
     return value
 
 
@@ -115,6 +123,27 @@ def _constant(circuit: CircuitSpec, key: str) -> float:
     return value
 
 
+def _check_keys(spec: CircuitSpec, energy_key: Any, latency_key: Any,
+                energies: Callable[[CircuitSpec], tuple[float, float]]) -> None:
+    """:func:`calibrate`'s keys: ``energy_key`` an energy constant (J) of ``spec``,
+    ``latency_key`` a latency constant (s) on which ``energies(spec)`` does not depend (solved
+    for the latency after the energy, it would move the energy ratio: ``array.pulse_width``
+    sets the array's ``V**2 G t`` too); else :class:`ConfigError` naming the key."""
+    for name, key, unit, what in (("energy_key", energy_key, "J", "an energy"),
+                                  ("latency_key", latency_key, "s", "a latency")):
+        _constant(spec, key)  # (an unknown key or a choice named as such)
+        if UNITS[key] != unit:
+            raise ConfigError(f"{name} must be {what} constant ({unit}) of the circuit, got "
+                              f"{key} ({UNITS[key]})")
+    value = _constant(spec, latency_key)
+    moved = spec.with_value(latency_key, value / 2 if value else 1e-9)
+    if energies(moved) != energies(spec):
+        raise ConfigError(f"latency_key {latency_key} cannot be solved for the latency: the "
+                          f"energy per recall depends on it (it would move the energy ratio "
+                          f"solved with {energy_key}); give a latency constant (s) that no "
+                          f"energy depends on, e.g. control.select_latency")
+
+
 def _energy_ratio(ratio: float) -> str:
     """An async / sync energy ratio as the calibration's errors show it (``8.8x``)."""
     return "an infinite ratio" if math.isinf(ratio) else f"{ratio:.4g}x"
@@ -141,6 +170,11 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     (async / sync mean energy per recall) and ``latency_reduction`` (``1 - sync / async`` mean
     latency). Solved values are rounded to ``digits`` significant digits.
 
+    ``energy_key`` must name an energy constant (J), ``latency_key`` a latency constant (s)
+    that no energy depends on (:class:`ConfigError` naming the key otherwise); a target that
+    no value within the constant's range reaches is a :class:`ConfigError` naming what it
+    would take.
+
     Returns the calibrated circuit and a record of what was solved from what.
     """
     check_type(measurement, Measurement, "measurement", "a Measurement (measure_memory)")
@@ -148,12 +182,12 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     Number(gt=0)(energy_ratio, "energy_ratio")
     check_count(digits, "digits", maximum=17)
     spec = load_circuit(circuit)
-    for key in (energy_key, latency_key):
-        _constant(spec, key)
 
     def energies(c: CircuitSpec) -> tuple[float, float]:
         rep = energy_report(measurement, c)
         return rep["async"]["energy_J"]["mean"], rep["sync"]["energy_J"]["mean"]
+
+    _check_keys(spec, energy_key, latency_key, energies)
 
     def latencies(c: CircuitSpec) -> tuple[float, float]:
         rep = energy_report(measurement, c)

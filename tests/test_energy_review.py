@@ -1,0 +1,303 @@
+"""The energy and latency model read as a circuit designer reads it: first principles
+(``V**2 G t`` per device, counts of reads against what recall actually did), scaling and
+monotonicity as properties, and the user's inputs (circuit files, calibration targets)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xbarmem.energy.calibrate import calibrate
+from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
+from xbarmem.energy.measure import build_memory, measure_memory
+from xbarmem.energy.model import (
+    LayerLoad,
+    layer_reads,
+    read_cost,
+    recall_cost,
+    step_cost,
+)
+from xbarmem.errors import ConfigError
+from xbarmem.hardware.chip import load_chip
+from xbarmem.hardware.crossbar import Crossbar
+
+pJ, ns = 1e-12, 1e-9
+
+
+def close(value, rel=1e-12):
+    return pytest.approx(value, rel=rel, abs=0)
+
+
+# ------------------------------------------------------------------------- strategies
+def _constant(unit: str):
+    if unit == "J":
+        return st.one_of(st.just(0.0), st.floats(1e-16, 1e-9))
+    if unit == "s":
+        return st.one_of(st.just(0.0), st.floats(1e-12, 1e-6))
+    return st.integers(1, 16)
+
+
+@st.composite
+def circuits(draw) -> CircuitSpec:
+    spec = load_circuit("generic-rram")
+    for key, unit in UNITS.items():
+        if key == "sensing.sign_readout":
+            spec = spec.with_value(key, draw(st.sampled_from(["comparator", "adc"])))
+        elif key == "array.pulse_width":
+            spec = spec.with_value(key, draw(st.floats(1e-10, 1e-6)))
+        elif key == "programming.pulses_per_device":
+            spec = spec.with_value(key, float(draw(st.integers(1, 50))))
+        else:
+            spec = spec.with_value(key, draw(_constant(unit)))
+    return spec
+
+
+@st.composite
+def layers(draw, inputs=None, outputs=None) -> LayerLoad:
+    n_out, n_in = draw(st.integers(1, 300)), draw(st.integers(1, 300))
+    bias = draw(st.booleans())
+    rows, cols = draw(st.sampled_from([8, 32, 64, 128])), draw(st.sampled_from([8, 32, 64]))
+    n_rows = n_in + int(bias)
+    devices = 2 * n_out * n_rows
+    g_device = draw(st.one_of(st.just(0.0), st.floats(1e-9, 150e-6)))  # siemens
+    return LayerLoad(n_out=n_out, n_rows=n_rows, row_tiles=math.ceil(n_rows / rows),
+                     col_tiles=math.ceil(n_out / cols), tile_cols=cols,
+                     g_total=devices * g_device, devices=devices,
+                     free_devices=draw(st.integers(0, devices)),
+                     inputs=inputs or draw(st.sampled_from(["binary", "analog"])),
+                     outputs=outputs or draw(st.sampled_from(["sign", "tanh"])))
+
+
+def _replace(layer: LayerLoad, **changes) -> LayerLoad:
+    return LayerLoad(**{**layer.__dict__, **changes})
+
+
+# ------------------------------------------------------------ units and dimensions (properties)
+@settings(max_examples=200, deadline=None)
+@given(layers(), circuits(), st.floats(0.01, 1.0), st.booleans())
+def test_array_energy_is_v_squared_g_t_over_the_cells_read(layer, circuit, volts, column):
+    """A read dissipates ``V**2 G t`` in every conducting device: all of them for a full read,
+    one column's (on average over a sweep) for a column read; nothing else depends on V or G."""
+    cost = read_cost(layer, circuit, volts, column=column)
+    cells = layer.g_total / layer.n_out if column else layer.g_total
+    assert cost.energy["array"] == close(volts ** 2 * circuit.array.pulse_width * cells)
+    double_v = read_cost(layer, circuit, 2 * volts if volts <= 0.5 else volts / 2,
+                         column=column)
+    factor = 4.0 if volts <= 0.5 else 0.25
+    assert double_v.energy["array"] == close(factor * cost.energy["array"])
+    double_g = read_cost(_replace(layer, g_total=2 * layer.g_total), circuit, volts,
+                         column=column)
+    assert double_g.energy["array"] == close(2 * cost.energy["array"])
+    for other in (double_v, double_g):
+        assert other.latency == cost.latency  # latency: no conductance, no voltage in it
+        assert {k: v for k, v in other.energy.items() if k != "array"} == {
+            k: v for k, v in cost.energy.items() if k != "array"}
+    assert all(math.isfinite(v) and v >= 0 for v in (*cost.energy.values(),
+                                                     *cost.latency.values()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(layers(), circuits(), st.booleans())
+def test_a_read_counts_drivers_and_sensed_outputs_as_the_tiles_say(layer, circuit, column):
+    """Full read: every row of every column tile driven, every output sensed once; column
+    read: the rows of one column tile, one output."""
+    cost = read_cost(layer, circuit, 0.2, column=column)
+    segments = layer.n_rows * (1 if column else layer.col_tiles)
+    per_row = (circuit.drivers.dac_energy if layer.inputs == "analog"
+               else circuit.drivers.binary_energy)
+    assert cost.energy["drivers"] == close(segments * per_row)
+    sensed = 1 if column else layer.n_out
+    comparator = layer.outputs == "sign" and circuit.sensing.sign_readout == "comparator"
+    per_output = circuit.sensing.comparator_energy if comparator else circuit.sensing.adc_energy
+    assert cost.energy["sensing"] == close(sensed * per_output)
+    if not comparator and not column:  # converters of one tile work in series
+        in_series = min(circuit.sensing.columns_per_adc, layer.n_out, layer.tile_cols)
+        assert cost.latency["sensing"] == close(in_series * circuit.sensing.adc_latency)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(layers(), min_size=1, max_size=3), circuits(), st.sampled_from(["sync", "async"]),
+       st.lists(st.integers(0, 5000), min_size=1, max_size=20))
+def test_a_recall_is_its_steps_times_the_sum_of_its_layer_reads(stack, circuit, mode, steps):
+    """A step is the layer reads in sequence plus control (and selection, async); a recall is
+    steps x step; more steps never cost less."""
+    step = step_cost(stack, circuit, 0.2, mode)
+    reads = layer_reads(stack, circuit, 0.2, mode)
+    for comp in ("drivers", "array", "sensing", "neurons", "movement"):
+        assert step.energy[comp] == close(math.fsum(r.energy[comp] for r in reads))
+        assert step.latency[comp] == close(math.fsum(r.latency[comp] for r in reads))
+    rec = recall_cost(steps, step)
+    assert rec["energy_J"]["mean"] == close(np.mean(steps) * step.total_energy, rel=1e-9)
+    assert rec["energy_J"]["min"] <= rec["energy_J"]["mean"] <= rec["energy_J"]["max"]
+    more = recall_cost([s + 1 for s in steps], step)
+    assert more["energy_J"]["mean"] >= rec["energy_J"]["mean"]
+    assert more["latency_s"]["mean"] >= rec["latency_s"]["mean"]
+
+
+# ---------------------------------------------------- counts against what recall actually did
+class _Counter:
+    """Counts, per crossbar, what its reads touched: conductance of the cells that conducted,
+    row segments driven and outputs sensed (``Crossbar.matvec`` / ``read_outputs`` wrapped)."""
+
+    def __init__(self, monkeypatch):
+        self.g = defaultdict(float)
+        self.segments = defaultdict(int)
+        self.sensed = defaultdict(int)
+        full, column = Crossbar.matvec, Crossbar.read_outputs
+        counter = self
+
+        def matvec(cb, x, generator=None):
+            b = int(x.shape[0])
+            g = cb.g_pos + cb.g_neg
+            counter.g[id(cb)] += b * float(g.sum())
+            counter.segments[id(cb)] += b * cb.n_rows * math.ceil(cb.n_out / cb.chip.array.cols)
+            counter.sensed[id(cb)] += b * cb.n_out
+            return full(cb, x, generator)
+
+        def read_outputs(cb, x, outputs, generator=None):
+            idx = np.asarray(outputs, dtype=np.int64)
+            g = (cb.g_pos + cb.g_neg).sum(axis=1)  # per output column
+            counter.g[id(cb)] += float(g[idx].sum())
+            counter.segments[id(cb)] += len(idx) * cb.n_rows
+            counter.sensed[id(cb)] += len(idx)
+            return column(cb, x, outputs, generator)
+
+        monkeypatch.setattr(Crossbar, "matvec", matvec)
+        monkeypatch.setattr(Crossbar, "read_outputs", read_outputs)
+
+    def reset(self):
+        for d in (self.g, self.segments, self.sensed):
+            d.clear()
+
+
+#: one circuit whose every per-operation energy is a distinct power of two of a picojoule, so
+#: that a count off by one shows
+COUNTING = {
+    "drivers.binary_energy": 1 * pJ, "drivers.dac_energy": 2 * pJ,
+    "sensing.comparator_energy": 4 * pJ, "sensing.adc_energy": 8 * pJ,
+}
+
+
+def _counting_circuit() -> CircuitSpec:
+    spec = load_circuit("generic-rram")
+    for key, value in COUNTING.items():
+        spec = spec.with_value(key, value)
+    return spec
+
+
+CASES = {
+    # N = 64 with its bias row on 64 x 64 arrays: the rows span two row tiles
+    "n64-bias-row-tile": dict(n=64, arch="single", rule="adaptive", chip="paper-sim"),
+    # tiles that do not divide N (20 outputs and 21 rows on 8 x 8 arrays), no bias
+    "n20-partial-tiles": dict(n=20, arch="single", rule="pinv", chip="paper-sim", rows=8, cols=8),
+    # stuck devices (read at their stuck conductance)
+    "n16-stuck": dict(n=16, arch="single", rule="pinv", chip="paper-sim", faults=0.3),
+    # g_min = 0: a device at 0 S conducts nothing
+    "n16-gmin0": dict(n=16, arch="single", rule="pinv", chip="ideal", g_min=0.0),
+    # multilayer: hidden layers read in full every async update
+    "ml-16-8-16": dict(n=16, arch="multilayer", rule="adaptive", chip="paper-sim",
+                       hidden=[8], rows=8, cols=8),
+}
+
+
+def _case_memory(case):
+    chip = load_chip(case["chip"])
+    if "rows" in case:
+        chip = chip.replace_array(rows=case["rows"], cols=case["cols"])
+    if "faults" in case:
+        chip = chip.with_faults(case["faults"])
+    if "g_min" in case:
+        chip = chip.replace_device(g_min=case["g_min"])
+    torch.manual_seed(0)
+    x = torch.where(torch.rand(3, case["n"]) < 0.5, -1.0, 1.0)
+    options = {"rule_options": {"max_steps": 200}} if case["rule"] == "adaptive" else {}
+    memory = build_memory(x, chip, arch=case["arch"], hidden=case.get("hidden"),
+                          rule=case["rule"], **options)
+    flip = torch.rand(4 * 3, case["n"]) < 0.2
+    targets = x.repeat(4, 1)
+    return memory, torch.where(flip, -targets, targets), targets
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_model_counts_what_recall_read(name, monkeypatch):
+    """Instrumented crossbars count what sync and async recall really read (cells that
+    conducted, row segments driven, outputs sensed, per layer); the model's totals over the
+    cues, from the measured steps, are the same: every device of every tile once per sync
+    step, the hidden layers in full and one output column per async update, for tiles that
+    do and do not divide N, bias rows, stuck devices, g_min = 0 and several layers."""
+    memory, cues, targets = _case_memory(CASES[name])
+    counter = _Counter(monkeypatch)
+    circuit = _counting_circuit()
+    v, t = memory.chip.array.read_voltage, circuit.array.pulse_width
+    for mode in ("sync", "async"):
+        counter.reset()
+        result = memory.recall(cues, mode=mode, max_iterations=30)
+        counted = {k: dict(d) for k, d in (("g", counter.g), ("segments", counter.segments),
+                                            ("sensed", counter.sensed))}
+        m = measure_memory(memory, cues, targets, max_iterations=30)  # (counts again)
+        steps = m.sync_steps if mode == "sync" else m.async_steps
+        assert np.array_equal(steps, (result.iterations if mode == "sync"
+                                      else result.reads).numpy())
+        reads = layer_reads(m.layers, circuit, v, mode)
+        for cb, load, read in zip(memory.layers, m.layers, reads, strict=True):
+            total = float(np.sum(steps))
+            assert total * read.energy["array"] == close(v ** 2 * t * counted["g"][id(cb)],
+                                                          rel=1e-9), (mode, "array")
+            per_row = COUNTING["drivers.dac_energy" if load.inputs == "analog"
+                               else "drivers.binary_energy"]
+            assert total * read.energy["drivers"] == close(
+                per_row * counted["segments"][id(cb)]), (mode, "drivers")
+            per_out = COUNTING["sensing.comparator_energy" if load.outputs == "sign"
+                               else "sensing.adc_energy"]
+            assert total * read.energy["sensing"] == close(
+                per_out * counted["sensed"][id(cb)]), (mode, "sensing")
+
+
+# ------------------------------------------------------------------------- calibration inputs
+def _hand():
+    """The hand-computed case of tests/test_energy.py: N = 4 with a bias row, two cues."""
+    from test_energy import _hand_measurement, hand_circuit
+
+    return _hand_measurement(), hand_circuit()
+
+
+@pytest.mark.parametrize("keys, message", [
+    # the array's energy is V**2 G t_pulse: solved for the latency, it moved the energy ratio
+    # (the solver priced it at 0 s: "array.pulse_width must be in (0.0, 1.0] (s), got 0.0")
+    ({"latency_key": "array.pulse_width"},
+     r"^latency_key array\.pulse_width cannot be solved for the latency: the energy per "
+     r"recall depends on it \(.*\); give a latency constant \(s\) that no energy depends on"),
+    # a count is no constant of joules ("sensing.adc_bits must be an integer >= 1, got 0.0")
+    ({"energy_key": "sensing.adc_bits"},
+     r"^energy_key must be an energy constant \(J\) of the circuit, got sensing\.adc_bits "
+     r"\(bit\)"),
+    ({"energy_key": "control.select_latency", "latency_key": "control.step_latency"},
+     r"^energy_key must be an energy constant \(J\) of the circuit, got "
+     r"control\.select_latency \(s\)"),
+    ({"latency_key": "sensing.columns_per_adc"},
+     r"^latency_key must be a latency constant \(s\) of the circuit, got "
+     r"sensing\.columns_per_adc \(count\)"),
+    ({"latency_key": "drivers.binary_energy"},
+     r"^latency_key must be a latency constant \(s\) of the circuit, got "
+     r"drivers\.binary_energy \(J\)"),
+])
+def test_calibration_solves_an_energy_and_a_latency_constant_only(keys, message):
+    m, circuit = _hand()
+    with pytest.raises(ConfigError, match=message):
+        calibrate(m, circuit, energy_ratio=3.95, latency_reduction=0.8, **keys)
+
+
+def test_a_solution_out_of_a_constants_range_is_named_as_such():
+    """A latency reduction of 99.999999999% needs a neuron selection of 525 s: it said
+    "control.select_latency must be in [0.0, 1.0] (s), got 525.0", a value nobody typed."""
+    m, circuit = _hand()
+    with pytest.raises(ConfigError, match=(
+            r"^no control\.select_latency in \[0\.0, 1\.0\] \(s\) gives a latency reduction "
+            r"of 100\.00%: it takes 525 s; change the other constants")):
+        calibrate(m, circuit, energy_ratio=3.95, latency_reduction=0.99999999999)
