@@ -4,6 +4,7 @@ monotonicity as properties, and the user's inputs (circuit files, calibration ta
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 
@@ -71,7 +72,8 @@ def layers(draw, inputs=None, outputs=None) -> LayerLoad:
                      g_total=devices * g_device, devices=devices,
                      free_devices=draw(st.integers(0, devices)),
                      inputs=inputs or draw(st.sampled_from(["binary", "analog"])),
-                     outputs=outputs or draw(st.sampled_from(["sign", "tanh"])))
+                     outputs=outputs or draw(st.sampled_from(["sign", "tanh"])),
+                     bias_rows=int(bias))
 
 
 def _replace(layer: LayerLoad, **changes) -> LayerLoad:
@@ -106,12 +108,15 @@ def test_array_energy_is_v_squared_g_t_over_the_cells_read(layer, circuit, volts
 @given(layers(), circuits(), st.booleans())
 def test_a_read_counts_drivers_and_sensed_outputs_as_the_tiles_say(layer, circuit, column):
     """Full read: every row of every column tile driven, every output sensed once; column
-    read: the rows of one column tile, one output."""
+    read: the rows of one column tile, one output. A bias row (constant +V_read) takes a
+    1-bit driver whatever the inputs."""
     cost = read_cost(layer, circuit, 0.2, column=column)
-    segments = layer.n_rows * (1 if column else layer.col_tiles)
+    tiles = 1 if column else layer.col_tiles
     per_row = (circuit.drivers.dac_energy if layer.inputs == "analog"
                else circuit.drivers.binary_energy)
-    assert cost.energy["drivers"] == close(segments * per_row)
+    assert cost.energy["drivers"] == close(
+        tiles * ((layer.n_rows - layer.bias_rows) * per_row
+                 + layer.bias_rows * circuit.drivers.binary_energy))
     sensed = 1 if column else layer.n_out
     comparator = layer.outputs == "sign" and circuit.sensing.sign_readout == "comparator"
     per_output = circuit.sensing.comparator_energy if comparator else circuit.sensing.adc_energy
@@ -147,7 +152,8 @@ class _Counter:
 
     def __init__(self, monkeypatch):
         self.g = defaultdict(float)
-        self.segments = defaultdict(int)
+        self.segments = defaultdict(int)  # row segments of the inputs
+        self.bias = defaultdict(int)  # row segments of bias rows (+V_read whatever the input)
         self.sensed = defaultdict(int)
         full, column = Crossbar.matvec, Crossbar.read_outputs
         counter = self
@@ -156,7 +162,9 @@ class _Counter:
             b = int(x.shape[0])
             g = cb.g_pos + cb.g_neg
             counter.g[id(cb)] += b * float(g.sum())
-            counter.segments[id(cb)] += b * cb.n_rows * math.ceil(cb.n_out / cb.chip.array.cols)
+            tiles = math.ceil(cb.n_out / cb.chip.array.cols)
+            counter.segments[id(cb)] += b * cb.n_in * tiles
+            counter.bias[id(cb)] += b * int(cb.has_bias) * tiles
             counter.sensed[id(cb)] += b * cb.n_out
             return full(cb, x, generator)
 
@@ -164,7 +172,8 @@ class _Counter:
             idx = np.asarray(outputs, dtype=np.int64)
             g = (cb.g_pos + cb.g_neg).sum(axis=1)  # per output column
             counter.g[id(cb)] += float(g[idx].sum())
-            counter.segments[id(cb)] += len(idx) * cb.n_rows
+            counter.segments[id(cb)] += len(idx) * cb.n_in
+            counter.bias[id(cb)] += len(idx) * int(cb.has_bias)
             counter.sensed[id(cb)] += len(idx)
             return column(cb, x, outputs, generator)
 
@@ -172,7 +181,7 @@ class _Counter:
         monkeypatch.setattr(Crossbar, "read_outputs", read_outputs)
 
     def reset(self):
-        for d in (self.g, self.segments, self.sensed):
+        for d in (self.g, self.segments, self.bias, self.sensed):
             d.clear()
 
 
@@ -230,7 +239,8 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
     conducted, row segments driven, outputs sensed, per layer); the model's totals over the
     cues, from the measured steps, are the same: every device of every tile once per sync
     step, the hidden layers in full and one output column per async update, for tiles that
-    do and do not divide N, bias rows, stuck devices, g_min = 0 and several layers."""
+    do and do not divide N, bias rows (a 1-bit driver at +V_read, also before a DAC-driven
+    layer), stuck devices, g_min = 0 and several layers."""
     memory, cues, targets = _case_memory(CASES[name])
     counter = _Counter(monkeypatch)
     circuit = _counting_circuit()
@@ -239,7 +249,7 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
         counter.reset()
         result = memory.recall(cues, mode=mode, max_iterations=30)
         counted = {k: dict(d) for k, d in (("g", counter.g), ("segments", counter.segments),
-                                            ("sensed", counter.sensed))}
+                                            ("bias", counter.bias), ("sensed", counter.sensed))}
         m = measure_memory(memory, cues, targets, max_iterations=30)  # (counts again)
         steps = m.sync_steps if mode == "sync" else m.async_steps
         assert np.array_equal(steps, (result.iterations if mode == "sync"
@@ -252,7 +262,8 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
             per_row = COUNTING["drivers.dac_energy" if load.inputs == "analog"
                                else "drivers.binary_energy"]
             assert total * read.energy["drivers"] == close(
-                per_row * counted["segments"][id(cb)]), (mode, "drivers")
+                per_row * counted["segments"][id(cb)]
+                + COUNTING["drivers.binary_energy"] * counted["bias"][id(cb)]), (mode, "drivers")
             per_out = COUNTING["sensing.comparator_energy" if load.outputs == "sign"
                                else "sensing.adc_energy"]
             assert total * read.energy["sensing"] == close(
@@ -301,3 +312,101 @@ def test_a_solution_out_of_a_constants_range_is_named_as_such():
             r"^no control\.select_latency in \[0\.0, 1\.0\] \(s\) gives a latency reduction "
             r"of 100\.00%: it takes 525 s; change the other constants")):
         calibrate(m, circuit, energy_ratio=3.95, latency_reduction=0.99999999999)
+
+
+# ------------------------------------------------------------------------------ JSON output
+def _numbers(value, path=""):
+    """Every number in a JSON document with its path."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _numbers(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for k, v in enumerate(value):
+            yield from _numbers(v, f"{path}[{k}]")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield path, value
+
+
+def test_json_costs_are_finite_in_stated_units_and_the_tables_numbers(run_cli):
+    """Every cost in ``energy --json`` is finite and says its unit in its key (``_J``, ``_s``,
+    ``_S``, ``_V``) or in ``circuit.units``; the tables print the same numbers."""
+    from xbarmem.cli.energy import _si
+
+    args = ["energy", "--neurons", "16", "--patterns", "3", "--rule", "pinv", "--probes", "3"]
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    for path, value in _numbers(report):
+        assert math.isfinite(value), path
+    for mode in ("sync", "async"):
+        for key in ("energy_J", "latency_s", "energy_breakdown_J", "latency_breakdown_s"):
+            assert key in report[mode] and key in report[mode]["per_step"]
+    assert set(report["circuit"]["units"]) == {k for k, u in UNITS.items() if u}
+    assert {"energy_J", "time_s"} <= set(report["programming"])
+    assert all("g_total_S" in layer for layer in report["layers"])
+    code, text, err = run_cli(*args)
+    assert code == 0, err
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in text.splitlines() if line.count("│") >= 5}
+    for mode in ("sync", "async"):
+        for what, unit in (("energy", "J"), ("latency", "s")):
+            stats = report[mode][f"{what}_{unit}"]
+            assert rows[f"{mode} {what}"] == [_si(stats[k], unit) for k in ("mean", "std",
+                                                                            "min", "max")]
+    for comp in ("drivers", "array", "sensing", "total"):
+        shown = [("-" if v == 0 else _si(v, u)) for v, u in (
+            (report[m][f"{w}_{u}"]["mean"] if comp == "total"
+             else report[m][f"{w}_breakdown_{u}"][comp], u)
+            for w, u in (("energy", "J"), ("latency", "s")) for m in ("sync", "async"))]
+        assert rows[comp] == shown, comp
+
+
+# ------------------------------------------------------------------------- scaling with N
+@settings(max_examples=50, deadline=None)
+@given(st.integers(8, 400), st.floats(1.0, 3.0), st.floats(1.0, 3.0))
+def test_async_over_sync_energy_follows_the_formulas_in_n(n, sweeps, steps):
+    """With a device conductance g, sync recall of s steps costs s (N (N+1) a + (N+1) c e_d +
+    N e_out + e_ctl) and async of w sweeps w N ((N+1) a + (N+1) e_d + e_out + e_ctl + e_sel)
+    (a = V^2 t g per cell pair, c column tiles, e_out per sensed output): array energy per
+    neuron update is the same both ways, so the ratio above w / s is what the per-read
+    periphery adds. (At fixed steps it does not grow with N without bound: the array and the
+    drivers, both ~N^2 per sweep either way, dominate; measured growth comes from the steps.)"""
+    circuit = load_circuit("generic-rram")
+
+    def layer(size):
+        return LayerLoad(n_out=size, n_rows=size + 1, row_tiles=math.ceil((size + 1) / 64),
+                         col_tiles=math.ceil(size / 64), tile_cols=64,
+                         g_total=2 * size * (size + 1) * 20e-6, devices=2 * size * (size + 1),
+                         free_devices=2 * size * (size + 1))
+
+    def ratio(size):
+        sync = step_cost([layer(size)], circuit, 0.2, "sync").total_energy * steps
+        asyn = step_cost([layer(size)], circuit, 0.2, "async").total_energy * sweeps * size
+        return asyn / sync
+
+    a = 0.2 ** 2 * circuit.array.pulse_width * 2 * 20e-6
+    c = circuit
+    e_out = (c.sensing.comparator_energy + c.neuron.sign_energy + c.movement.bit_energy)
+    tiles = math.ceil(n / 64)
+    sync = steps * (n * (n + 1) * a + (n + 1) * tiles * c.drivers.binary_energy + n * e_out
+                    + c.control.step_energy)
+    asyn = sweeps * n * ((n + 1) * a + (n + 1) * c.drivers.binary_energy + e_out
+                         + c.control.step_energy + c.control.select_energy)
+    assert ratio(n) == close(asyn / sync, rel=1e-9)
+    assert ratio(n) > sweeps / steps  # the periphery per read: async pays it per neuron
+
+
+def test_a_bias_row_takes_a_one_bit_driver_before_analogue_inputs_too():
+    """The bias row holds +V_read whatever the inputs: a DAC-driven (hidden-fed) layer of 32
+    inputs and a bias row on 64 x 64 arrays drives 32 DAC rows and one 1-bit row per read;
+    the model charged 33 DACs (the bias row's conversion of a constant)."""
+    chip = load_chip("paper-sim")
+    memory = build_memory(torch.where(torch.rand(3, 64) < 0.5, -1.0, 1.0), chip,
+                          arch="multilayer", hidden=[32], rule_options={"max_steps": 5})
+    output = LayerLoad.from_crossbar(memory.layers[-1], inputs="analog", outputs="sign")
+    assert (output.n_rows, output.bias_rows, output.col_tiles) == (33, 1, 1)
+    c = _counting_circuit()
+    assert read_cost(output, c, 0.2).energy["drivers"] == close(32 * 2 * pJ + 1 * pJ)
+    assert read_cost(output, c, 0.2, column=True).energy["drivers"] == close(32 * 2 * pJ + 1 * pJ)
+    hidden = LayerLoad.from_crossbar(memory.layers[0], inputs="binary", outputs="tanh")
+    assert read_cost(hidden, c, 0.2).energy["drivers"] == close(65 * 1 * pJ)

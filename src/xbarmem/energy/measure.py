@@ -297,7 +297,7 @@ def _layers_info(m: Measurement, spec: CircuitSpec) -> list[dict[str, Any]]:
     return [{"n_out": layer.n_out, "rows": layer.n_rows, "row_tiles": layer.row_tiles,
              "col_tiles": layer.col_tiles, "g_total_S": layer.g_total,
              "devices": layer.devices, "free_devices": layer.free_devices,
-             "inputs": layer.inputs, "outputs": layer.outputs,
+             "inputs": layer.inputs, "outputs": layer.outputs, "bias_rows": layer.bias_rows,
              "per_step": {mode: reads[mode][k].as_dict() for mode in MODES}}
             for k, layer in enumerate(m.layers)]
 

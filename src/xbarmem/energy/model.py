@@ -7,7 +7,8 @@ components and its latency the sum of the stage latencies (the critical path):
 ============ ======================================================= ==========================
 component    energy                                                  latency
 ============ ======================================================= ==========================
-drivers      driven row segments x (binary_energy | dac_energy)      settle_latency
+drivers      driven row segments x (binary_energy | dac_energy);     settle_latency
+             a bias row's segments x binary_energy
 array        V_read**2 x pulse_width x sum of (G+ + G-) of the cells pulse_width
              that conduct
 sensing      sensed outputs x (comparator_energy | adc_energy)       comparator_latency, or
@@ -32,7 +33,8 @@ movement     sensed outputs x bits per value x bit_energy            movement la
   for binary states and for the bias row, an upper bound for analogue inputs.
 * Outputs of sign neurons are sensed by comparators (``sensing.sign_readout = "comparator"``)
   or by the ADC; analogue (tanh) outputs by the ADC. Inputs driven from sign states use 1-bit
-  drivers; analogue inputs (hidden layers, continuous recall) use DACs.
+  drivers; analogue inputs (hidden layers, continuous recall) use DACs. A bias row holds the
+  constant input 1 (+V_read) whatever the inputs: a 1-bit driver pulses it, never a DAC.
 
 **What a step costs.** Synchronous: one full read of every layer, layers in sequence, plus
 ``control.step_*``. Asynchronous (one neuron per step): a full read of every hidden layer, one
@@ -102,6 +104,8 @@ class LayerLoad:
         free_devices: devices that are not stuck (the ones programming writes).
         inputs: ``"binary"`` (rows driven at +-V_read) or ``"analog"`` (DAC-driven rows).
         outputs: ``"sign"`` or ``"tanh"`` neurons on the outputs.
+        bias_rows: rows of ``n_rows`` held at +V_read (the bias row: 1, or 0 without one),
+            driven by 1-bit drivers whatever ``inputs``.
     """
 
     n_out: int
@@ -114,12 +118,18 @@ class LayerLoad:
     free_devices: int
     inputs: str = "binary"
     outputs: str = "sign"
+    bias_rows: int = 0
 
     def __post_init__(self) -> None:
         # counts as Python ints (numpy integers too: shapes and sums of arrays)
         for key in ("n_out", "n_rows", "row_tiles", "col_tiles", "tile_cols"):
             object.__setattr__(self, key, check_count(getattr(self, key), f"layer {key}"))
         Number(ge=0, unit="S")(self.g_total, "layer g_total")
+        if (is_bool(self.bias_rows) or not isinstance(self.bias_rows, numbers.Integral)
+                or not 0 <= self.bias_rows <= self.n_rows):
+            raise ConfigError(f"layer bias_rows must be an integer in [0, n_rows], got "
+                              f"{shown(self.bias_rows)} of {self.n_rows}")
+        object.__setattr__(self, "bias_rows", int(self.bias_rows))
         for key in ("devices", "free_devices"):  # no upper limit: a count of devices
             value = getattr(self, key)
             if is_bool(value) or not isinstance(value, numbers.Integral) or value < 0:
@@ -154,7 +164,7 @@ class LayerLoad:
                    col_tiles=math.ceil(crossbar.n_out / arr.cols), tile_cols=arr.cols,
                    g_total=float(np.sum(crossbar.g_pos) + np.sum(crossbar.g_neg)),
                    devices=devices, free_devices=devices - stuck, inputs=inputs,
-                   outputs=outputs)
+                   outputs=outputs, bias_rows=int(crossbar.has_bias))
 
 
 @dataclass
@@ -210,10 +220,11 @@ def read_cost(layer: LayerLoad, circuit: CircuitSpec, read_voltage: float, *,
     c = circuit
     cost = Cost()
     sensed = 1 if column else layer.n_out
-    segments = layer.n_rows * (1 if column else layer.col_tiles)
-    analog_in = layer.inputs == "analog"
-    cost.energy["drivers"] = segments * (c.drivers.dac_energy if analog_in
-                                         else c.drivers.binary_energy)
+    tiles = 1 if column else layer.col_tiles  # (each column tile drives its row segments)
+    segments, bias = layer.n_rows * tiles, layer.bias_rows * tiles
+    cost.energy["drivers"] = ((segments - bias) * c.drivers.dac_energy
+                              + bias * c.drivers.binary_energy if layer.inputs == "analog"
+                              else segments * c.drivers.binary_energy)
     cost.latency["drivers"] = c.drivers.settle_latency
     conducting = layer.g_total / layer.n_out if column else layer.g_total
     cost.energy["array"] = read_voltage ** 2 * c.array.pulse_width * conducting
