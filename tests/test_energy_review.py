@@ -255,6 +255,10 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
         assert np.array_equal(steps, (result.iterations if mode == "sync"
                                       else result.reads).numpy())
         reads = layer_reads(m.layers, circuit, v, mode)
+        stuck = [int(cb.stuck.sum()) for cb in memory.layers]
+        assert [load.free_devices for load in m.layers] == [
+            load.devices - s for load, s in zip(m.layers, stuck, strict=True)]
+        assert (sum(stuck) > 0) == ("faults" in CASES[name])  # (programming skips them)
         for cb, load, read in zip(memory.layers, m.layers, reads, strict=True):
             total = float(np.sum(steps))
             assert total * read.energy["array"] == close(v ** 2 * t * counted["g"][id(cb)],
