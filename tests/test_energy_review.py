@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from xbarmem.energy.calibrate import calibrate
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
-from xbarmem.energy.measure import build_memory, measure_memory
+from xbarmem.energy.measure import build_memory, energy_report, measure_memory
 from xbarmem.energy.model import (
     LayerLoad,
     layer_reads,
@@ -414,3 +414,39 @@ def test_a_bias_row_takes_a_one_bit_driver_before_analogue_inputs_too():
     assert read_cost(output, c, 0.2, column=True).energy["drivers"] == close(32 * 2 * pJ + 1 * pJ)
     hidden = LayerLoad.from_crossbar(memory.layers[0], inputs="binary", outputs="tanh")
     assert read_cost(hidden, c, 0.2).energy["drivers"] == close(65 * 1 * pJ)
+
+
+@pytest.mark.parametrize("change, factor", [
+    ({"device": {"g_min": 4e-6, "g_max": 300e-6}}, 2.0),  # every conductance doubled
+    ({"array": {"read_voltage": 0.4}}, 4.0),  # the read voltage doubled
+])
+def test_a_chip_with_doubled_conductances_or_voltage_recalls_alike_at_2x_or_4x_array_energy(
+        change, factor):
+    """End to end, on a chip without noise: the same weights on conductances twice as large
+    (or read at twice the voltage) recall the same cues in the same steps; the array's energy
+    per recall is 2x (4x), and nothing else (no other component, no latency) moves."""
+    base = load_chip("ideal")
+    other = base
+    if "device" in change:
+        other = other.replace_device(**change["device"])
+    if "array" in change:
+        other = other.replace_array(**change["array"])
+    torch.manual_seed(1)
+    x = torch.where(torch.rand(4, 20) < 0.5, -1.0, 1.0)
+    flip = torch.rand(12, 20) < 0.15
+    targets = x.repeat(3, 1)
+    cues = torch.where(flip, -targets, targets)
+    reports = []
+    for chip in (base, other):
+        memory = build_memory(x, chip, rule="pinv")
+        m = measure_memory(memory, cues, targets)
+        reports.append((m, energy_report(m, "generic-rram")))
+    (m0, r0), (m1, r1) = reports
+    assert np.array_equal(m0.sync_steps, m1.sync_steps)
+    assert np.array_equal(m0.async_steps, m1.async_steps)
+    for mode in ("sync", "async"):
+        e0, e1 = r0[mode]["energy_breakdown_J"], r1[mode]["energy_breakdown_J"]
+        assert e0["array"] > 0 and e1["array"] == close(factor * e0["array"], rel=1e-6)
+        assert {k: v for k, v in e0.items() if k != "array"} == {
+            k: v for k, v in e1.items() if k != "array"}
+        assert r0[mode]["latency_s"] == r1[mode]["latency_s"]
