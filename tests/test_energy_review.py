@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from xbarmem.energy.calibrate import calibrate
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
-from xbarmem.energy.measure import build_memory, energy_report, measure_memory
+from xbarmem.energy.measure import Measurement, build_memory, energy_report, measure_memory
 from xbarmem.energy.model import (
     LayerLoad,
     layer_reads,
@@ -450,3 +450,26 @@ def test_a_chip_with_doubled_conductances_or_voltage_recalls_alike_at_2x_or_4x_a
         assert {k: v for k, v in e0.items() if k != "array"} == {
             k: v for k, v in e1.items() if k != "array"}
         assert r0[mode]["latency_s"] == r1[mode]["latency_s"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(circuits(), st.floats(1e-15, 1e-12), st.floats(1e-10, 1e-7),
+       st.lists(st.integers(1, 6), min_size=2, max_size=6),
+       st.lists(st.integers(1, 6), min_size=2, max_size=6))
+def test_calibration_inverts_the_model(circuit, energy, latency, sync_steps, sweeps):
+    """Solved for the ratios a circuit gives, calibration started from other values of its two
+    constants gives those constants back (the targets are affine in each: one solution)."""
+    from test_energy import tiny_layer
+
+    circuit = circuit.with_value("drivers.binary_energy", energy).with_value(
+        "control.select_latency", latency)
+    m = Measurement(layers=[tiny_layer()], read_voltage=0.2, sync_steps=np.array(sync_steps),
+                    async_steps=4 * np.array(sweeps), async_sweeps=np.array(sweeps))
+    ratios = energy_report(m, circuit)["ratios"]
+    start = circuit.with_value("drivers.binary_energy", 3 * energy).with_value(
+        "control.select_latency", latency / 3)
+    solved, record = calibrate(m, start, energy_ratio=ratios["energy_ratio"],
+                               latency_reduction=ratios["latency_reduction"], digits=17)
+    assert solved.drivers.binary_energy == close(energy, rel=1e-6)
+    assert solved.control.select_latency == close(latency, rel=1e-6)
+    assert record["result"]["energy_ratio"] == close(ratios["energy_ratio"], rel=1e-9)
