@@ -473,3 +473,38 @@ def test_calibration_inverts_the_model(circuit, energy, latency, sync_steps, swe
     assert solved.drivers.binary_energy == close(energy, rel=1e-6)
     assert solved.control.select_latency == close(latency, rel=1e-6)
     assert record["result"]["energy_ratio"] == close(ratios["energy_ratio"], rel=1e-9)
+
+
+# ----------------------------------------------------------------------- user circuit files
+def _circuit_file(tmp_path, key, value):
+    """generic-rram as `circuit show` prints it, with ``key`` set to the TOML text ``value``
+    (None: the line removed)."""
+    from xbarmem.energy.circuit import circuit_toml
+
+    section, name = key.split(".")
+    lines, current = [], ""
+    for line in circuit_toml("generic-rram").splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        if current == section and line.split("=")[0].strip() == name:
+            if value is None:
+                continue
+            line = f"{name} = {value}"
+        lines.append(line)
+    path = tmp_path / "mine.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("key", [k for k in UNITS if k != "sensing.sign_readout"])
+@pytest.mark.parametrize("value", ["-1e-12", "nan", "inf", None, '"1e-12"'])
+def test_every_circuit_constant_is_checked_before_any_work(tmp_path, run_cli, key, value):
+    """Negative, NaN, infinite, missing or quoted: one line naming the key, exit 2, before
+    anything is trained or written (the --calibrate folder is not made)."""
+    path = _circuit_file(tmp_path, key, value)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli("energy", "--neurons", "16", "--circuit", path, "--calibrate",
+                                "--out", out)
+    assert code == 2 and stdout == "", err
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}: ") and key in err, err
+    assert not out.exists()
