@@ -202,8 +202,13 @@ def test_an_edited_energy_cache_is_refused_naming_the_file(text, words, tmp_path
         _cached(cache)
     assert str(cache) in str(info.value) and words in str(info.value)
     assert "delete it to measure again" in str(info.value)
-    cache.write_text(json.dumps(GOOD_CACHE))
-    assert _cached(cache) == GOOD_CACHE
+    cache.write_text(json.dumps(GOOD_CACHE))  # (written before the rows' N was n_neurons)
+    renamed = [{"n_neurons": row["n"], **{k: v for k, v in row.items() if k != "n"}}
+               for row in GOOD_CACHE["sizes"]["rows"]]
+    assert _cached(cache) == {**GOOD_CACHE, "sizes": {**GOOD_CACHE["sizes"], "rows": renamed}}
+    now = {**GOOD_CACHE, "sizes": {**GOOD_CACHE["sizes"], "rows": renamed}}
+    cache.write_text(json.dumps(now))
+    assert _cached(cache) == now
 
 
 def _broken(stored, tmp_path, column):
