@@ -37,7 +37,7 @@ ROWS = [_eval_row(rule, f, c - f / 2, seed=s) for rule, c in (("pinv", 1.0), ("h
         for f in (0.0, 0.3, 0.5) for s in range(2)]
 SWEEP = {"settings": {"circuit": "generic-rram", "rule": "pinv", "chip": "paper-sim",
                       "load": 0.1},
-         "rows": [{"n": n, "energy_ratio": 5.0 + n / 16, "latency_ratio": 10.0 * n,
+         "rows": [{"n_neurons": n, "energy_ratio": 5.0 + n / 16, "latency_ratio": 10.0 * n,
                    "latency_reduction": 1 - 1 / (10.0 * n)} for n in (16, 36, 64)]}
 SCALING = {"sizes": [16, 36, 64], "capacity": {"0.9": [4, 8, 14], "0.99": [2, 5, 9]},
            "fits": {"0.9": {"slope": 0.9, "slope_low": 0.8, "slope_high": 1.0,
@@ -453,9 +453,21 @@ def test_energy_ratios_title_names_rule_chip_and_cues():
     title = " ".join(ratios_plot(sweep).axes[0].get_title().split())
     assert title == ("generic-rram circuit, pinv rule, paper-sim chip, random patterns "
                      "P = 0.1 N, 10% flips")
-    faulty = {**sweep, "settings": {**sweep["settings"], "faults": 0.3}}
+    faulty = {**sweep, "settings": {**sweep["settings"], "fault_rate": 0.3}}
     assert "pinv rule, paper-sim chip, 30% faults, random" in " ".join(
         ratios_plot(faulty).axes[0].get_title().split())
+
+
+def test_energy_ratios_of_a_sweep_saved_before_the_rows_said_n_neurons():
+    """A ``measure_sizes`` dict saved before its rows' N was ``n_neurons`` (and its settings'
+    stuck share ``fault_rate``) says ``n`` and ``faults``: it plots the same, its fault share
+    in the title (the renamed settings lost it silently: a clean chip's title)."""
+    old = {"settings": {**SWEEP["settings"], "faults": 0.3},
+           "rows": [{"n": r["n_neurons"], **{k: v for k, v in r.items() if k != "n_neurons"}}
+                    for r in SWEEP["rows"]]}
+    ax = ratios_plot(old).axes[0]
+    assert list(ax.get_lines()[0].get_xdata()) == [16, 36, 64]
+    assert "paper-sim chip, 30% faults" in " ".join(ax.get_title().split())
 
 
 def test_capacity_figures_of_one_threshold_say_which_in_the_legend():

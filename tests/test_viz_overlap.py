@@ -145,7 +145,7 @@ def test_threshold_values_written_beside_close_lines_do_not_overlap():
 def test_energy_ratios_of_close_sizes_keep_their_labels_and_ticks_apart():
     """``energy --sizes 16,18,20,256``: the ticks read "161820" and the values at 16-20
     ("3.60x3.72x", "95.2%" over "95.7%") were written over each other."""
-    rows = [{"n": n, "energy_ratio": 4.0 + n / 100, "latency_ratio": 1.1 * n,
+    rows = [{"n_neurons": n, "energy_ratio": 4.0 + n / 100, "latency_ratio": 1.1 * n,
              "latency_reduction": 1 - 1 / (1.1 * n)} for n in (16, 18, 20, 256)]
     fig = ratios_plot({**SWEEP, "rows": rows})
     ax = fig.axes[0]

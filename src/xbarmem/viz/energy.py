@@ -37,8 +37,10 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
             ``settings``).
         ax: draw into this Axes (default: a new Figure).
     """
-    # in increasing N: rows measured as given (--sizes 64,16,32) drew a line back and forth
-    rows = sorted(sweep["rows"], key=lambda r: r["n_neurons"])
+    # in increasing N: rows measured as given (--sizes 64,16,32) drew a line back and forth;
+    # rows saved before their N was n_neurons say n (and settings their stuck share faults)
+    rows = sorted(({"n_neurons": r.get("n"), **r} for r in sweep["rows"]),
+                  key=lambda r: r["n_neurons"])
     n = [r["n_neurons"] for r in rows]
     with style(ax):
         fig, ax = new_axes(ax)
@@ -70,7 +72,8 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         s = sweep["settings"]
         flips = (f", {corruption_words(s['corruption'], s['level'])}" if "corruption" in s else
                  f", {s['flip']:.0%} flips" if s.get("flip") is not None else "")
-        chip = chip_words(s["chip"], s.get("faults", 0.0), s.get("levels", 0))
+        chip = chip_words(s["chip"], s.get("fault_rate", s.get("faults", 0.0)),
+                          s.get("levels", 0))
         set_title(ax, f"{s['circuit']} circuit, {s['rule']} rule, {chip},\nrandom "
                       f"patterns P = {s['load']:g} N{flips}")
         legend_outside(ax, title="async / sync, mean per recall\n"
