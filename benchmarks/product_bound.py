@@ -31,7 +31,6 @@ Results go to ``benchmarks/results/product_bound.json`` with the date, torch thr
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -202,16 +201,14 @@ def measure(case: str, peak: float, smallest: float, repeats: int) -> dict[str, 
 @command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("product_bound", __doc__)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--threads", type=command_line.count(), default=1,
+                        help="torch threads (default 1)")
+    parser.add_argument("--repeats", type=command_line.count(), default=3,
                         help="trainings and replays per recipe (default 3)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--json-out", type=Path, default=RESULTS / "product_bound.json",
                         help="result file (default: benchmarks/results/product_bound.json)")
     args = parser.parse_args(argv)
-    if min(args.threads, args.repeats) < 1:
-        print("error: --threads and --repeats must be at least 1", file=sys.stderr)
-        return 2
     if not command_line.json_out_ok(args.json_out):
         return 2
     torch.set_num_threads(args.threads)
