@@ -25,7 +25,7 @@ import numpy as np
 
 from xbarmem.checks import counted, is_bool, shown
 from xbarmem.errors import ConfigError
-from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.crossbar import Crossbar, level_index
 from xbarmem.hardware.faults import device_at
 
 #: the slack of every comparison, in units of ``g_max``: four float32 roundings
@@ -86,10 +86,10 @@ def check_device_state(layer: Crossbar, g_pos: np.ndarray, g_neg: np.ndarray,
 
 def _nearest_level(g: np.ndarray, g_min: float, g_max: float, levels: int) -> np.ndarray:
     """The level of ``levels`` in ``[g_min, g_max]`` nearest each conductance of ``g``
-    (level ``k`` is ``g_min + k * step``, the top one ``g_max`` itself, as programming
-    writes them)."""
+    (level ``k`` is ``g_min + k * step``, the top one ``g_max`` itself, rounded as programming
+    rounds them: :func:`~xbarmem.hardware.crossbar.level_index`)."""
     step = (g_max - g_min) / (levels - 1)
-    k = np.clip(np.round((g - g_min) / step), 0, levels - 1)
+    k = np.clip(level_index((g - g_min) / step), 0, levels - 1)
     return np.where(k >= levels - 1, g_max, np.minimum(g_min + k * step, g_max))
 
 
