@@ -27,9 +27,9 @@ Every option, its default, its rule and its meaning are declared on :class:`Tria
 configuration -- defaults filled in, the chip resolved to its full device/array description
 (``chip_spec``), the rule's options resolved with the rule's own defaults (``rule_options``; the
 trainer seed defaults to the trial seed), the xbarmem version, and for pattern files the file's
-SHA-256; ``tol`` only when not the default and ``zero_one`` only when true, :func:`keyed_tol`
--- and keyed by the SHA-256 of
-that configuration (:func:`trial_key`; a trial whose
+SHA-256; ``tol`` only when not the default and ``zero_one`` only when true,
+:func:`keyed_when_set` -- and keyed by the SHA-256 of that configuration (:func:`trial_key`; a
+trial whose
 numbers depend on the networks trained beside it also by its batch,
 :func:`xbarmem.experiments.batches.batch_keyed`). Unknown keys and
 impossible values raise :class:`~xbarmem.errors.ConfigError` naming the file, the table and the
@@ -49,6 +49,7 @@ from xbarmem.checks import check_type, checked_keywords, counted, shown
 from xbarmem.errors import ConfigError, warn
 from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.experiments.batches import batch_keyed
+from xbarmem.experiments.fields import KEYED_WHEN_SET
 from xbarmem.experiments.resolve import resolve, trial_key
 from xbarmem.experiments.trial_options import (
     _HEAD,
@@ -496,7 +497,7 @@ def expand(spec: SweepSpec) -> list[Trial]:
                                    if not k.startswith("rule_options.")}}
             extra = {k.split(".", 2)[2]: v for k, v in point.items()
                      if k.startswith(f"rule_options.{raw.get('rule', 'adaptive')}.")}
-            config = keyed_tol(resolve(raw, spec.trial, seed, spec.rule_options, extra))
+            config = keyed_when_set(resolve(raw, spec.trial, seed, spec.rule_options, extra))
             key = trial_key(config)
             if first.setdefault(key, index) != index:
                 repeats.setdefault(index, first[key])
@@ -505,18 +506,19 @@ def expand(spec: SweepSpec) -> list[Trial]:
     return list(trials.values())
 
 
-def keyed_tol(config: dict[str, Any]) -> dict[str, Any]:
-    """A resolved trial ``config`` holding its ``tol`` only when it is not the default, as
-    :func:`~xbarmem.names.tol_entry` records one, and its ``zero_one`` only when true: the
-    configurations, keys and rows of trials that set neither are those of sweeps planned
-    before trials had them, so their stores resume with no trial run again (a row without
-    one is read as holding its default, :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET`).
-    A trial recalling with ``sign`` reads no ``tol``: it keeps none (it is the trial of the
-    same point without one, run once)."""
+def keyed_when_set(config: dict[str, Any]) -> dict[str, Any]:
+    """A resolved trial ``config`` holding each key of
+    :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET` only when it is not that key's default
+    (``zero_one`` only when true; ``tol`` as :func:`~xbarmem.names.tol_entry` records one): the
+    configurations, keys and rows of trials that set none are those of sweeps planned before
+    trials had them, so their stores resume with no trial run again (a row without one is
+    read as holding its default). A trial recalling with ``sign`` reads no ``tol``: it keeps
+    none (it is the trial of the same point without one, run once)."""
+    drop = {key for key, default in KEYED_WHEN_SET.items()
+            if key != "tol" and config.get(key, default) == default}
     reads = config.get("activation") != "sign"
-    drop = {"tol"} if not (reads and tol_entry(config.get("tol", DEFAULT_TOL))) else set()
-    if not config.get("zero_one", False):
-        drop.add("zero_one")
+    if not (reads and tol_entry(config.get("tol", DEFAULT_TOL))):
+        drop.add("tol")
     return {k: v for k, v in config.items() if k not in drop}
 
 

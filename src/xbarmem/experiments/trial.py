@@ -102,7 +102,7 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int,
 
 def _pool(c: dict[str, Any], first: int | None) -> PatternSet:
     """:func:`_source` of a trial's data: its first ``first`` patterns (a trial holds
-    ``zero_one`` only when true: :func:`~xbarmem.experiments.sweep.keyed_tol`)."""
+    ``zero_one`` only when true: :func:`~xbarmem.experiments.sweep.keyed_when_set`)."""
     return _source(c["data"], c["kind"], c["n_neurons"], first, c["seed"], c.get("data_sha256"),
                    c.get("zero_one", False))
 
@@ -185,7 +185,7 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
 
 def _protocol(c: dict[str, Any]) -> Protocol:
     """The recall protocol of a trial ``c`` (a ``tol`` only where it holds one: the default's
-    trials hold none, :func:`~xbarmem.experiments.sweep.keyed_tol`)."""
+    trials hold none, :func:`~xbarmem.experiments.sweep.keyed_when_set`)."""
     return Protocol(corruption=c["corruption"], level=c["level"], probes=c["probes"],
                     mode=c["mode"], activation=c["activation"],
                     max_iterations=c["max_iterations"], seed=c["seed"],
