@@ -125,11 +125,8 @@ class LayerLoad:
         for key in ("n_out", "n_rows", "row_tiles", "col_tiles", "tile_cols"):
             object.__setattr__(self, key, check_count(getattr(self, key), f"layer {key}"))
         Number(ge=0, unit="S")(self.g_total, "layer g_total")
-        if (is_bool(self.bias_rows) or not isinstance(self.bias_rows, numbers.Integral)
-                or not 0 <= self.bias_rows <= self.n_rows):
-            raise ConfigError(f"layer bias_rows must be an integer in [0, n_rows], got "
-                              f"{shown(self.bias_rows)} of {self.n_rows}")
-        object.__setattr__(self, "bias_rows", int(self.bias_rows))
+        object.__setattr__(self, "bias_rows", check_count(  # (at most every row)
+            self.bias_rows, "layer bias_rows", minimum=0, maximum=self.n_rows))
         for key in ("devices", "free_devices"):  # no upper limit: a count of devices
             value = getattr(self, key)
             if is_bool(value) or not isinstance(value, numbers.Integral) or value < 0:
