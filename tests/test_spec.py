@@ -12,9 +12,17 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from xbarmem.checks import MAX_COUNT
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.hardware.chip import MAX_CONDUCTANCE, ChipSpec, DeviceSpec, load_chip, load_preset
+from xbarmem.hardware.chip import (
+    MAX_CONDUCTANCE,
+    MAX_LEVELS,
+    ChipSpec,
+    DeviceSpec,
+    load_chip,
+    load_preset,
+)
 from xbarmem.spec import (
     AnyOf,
     Choice,
@@ -22,6 +30,7 @@ from xbarmem.spec import (
     Flag,
     ListOf,
     Maybe,
+    Name,
     Number,
     Spec,
     Text,
@@ -40,6 +49,9 @@ AWKWARD = st.one_of(st.text(max_size=30), st.sampled_from([
     "two\nlines", 'say "hi"', "C:\\path\\", "tab\there", "\u00e9t\u00e9 \u2013 \U0001f9e0",
     "'''", '"""', "trailing backslash \\", "\r\n", "\x00\x1f\x7f"]))
 
+PRINTABLE_AWKWARD = ['say "hi"', "C:\\path\\", "\u00e9t\u00e9 \u2013 \U0001f9e0", "'''", '"""',
+                     "trailing backslash \\", "[table]", "a = 1", "#", "  padded  "]
+
 
 def values_for(rule) -> st.SearchStrategy:
     """Valid values of one rule (the strategy the property tests draw from)."""
@@ -47,13 +59,17 @@ def values_for(rule) -> st.SearchStrategy:
         lo = rule.ge if rule.ge is not None else rule.gt
         hi = rule.le if rule.le is not None else rule.lt
         if rule.integer:
-            return st.integers(lo if rule.ge is not None else lo + 1, hi or 1 << 40)
+            return st.integers(lo if rule.ge is not None else lo + 1, hi or MAX_COUNT)
         floats = st.floats(lo, hi if hi is not None else 1e300, allow_nan=False,
                            allow_infinity=False, exclude_min=rule.gt is not None)
         return st.one_of(floats, st.integers(math.ceil(lo) + (rule.gt is not None),
                                              int(hi) if hi is not None else 10**6))
     if isinstance(rule, Choice):
         return st.sampled_from(rule.values)
+    if isinstance(rule, Name):  # one line of printable text: no control or separator but " "
+        printable = st.characters(exclude_categories=("C", "Z"), include_characters=" ")
+        return st.one_of(st.text(printable, min_size=1, max_size=30),
+                         st.sampled_from(PRINTABLE_AWKWARD)).filter(rule.accepts)
     if isinstance(rule, Text):
         return AWKWARD.filter(lambda s: s.strip()) if rule.nonempty else AWKWARD
     if isinstance(rule, Flag):
@@ -83,7 +99,7 @@ ROUND = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 def ordered_device(table: dict) -> dict:
     """A drawn chip table with ``g_min < g_max <= MAX_CONDUCTANCE``, noise at most
-    ``MAX_CONDUCTANCE`` and stuck probabilities
+    ``MAX_CONDUCTANCE``, levels 0 or 2 .. ``MAX_LEVELS`` and stuck probabilities
     summing to <= 1 where the draw allows it (swapped / set to [0, 1] S / halved): most
     independent draws break one of these rules across fields, and so many rejected draws made
     hypothesis's health check fail now and then (about 1 run in 25)."""
@@ -96,6 +112,8 @@ def ordered_device(table: dict) -> dict:
     for key in ("write_noise", "read_noise"):  # no device's noise is above 1 S either
         if device[key] > MAX_CONDUCTANCE:
             device[key] = type(device[key])(MAX_CONDUCTANCE)
+    if device["levels"] == 1 or device["levels"] > MAX_LEVELS:  # 0 or 2 .. MAX_LEVELS
+        device["levels"] = 2 + device["levels"] % (MAX_LEVELS - 1)
     if device["p_stuck_on"] + device["p_stuck_off"] > 1:
         device["p_stuck_on"] /= 2
         device["p_stuck_off"] /= 2
