@@ -286,7 +286,11 @@ def _write(tmp_path, edit) -> str:
     (lambda d: d["array"].update(pulse_width=0.0),
      r"array.pulse_width must be in \(0.0, 1.0\] \(s\), got 0"),
     (lambda d: d["sensing"].update(sign_readout="latch"), "sensing.sign_readout must be one"),
-    (lambda d: d["sensing"].update(adc_bits=8.5), "sensing.adc_bits must be an integer >= 1"),
+    (lambda d: d["sensing"].update(adc_bits=8.5),
+     r"sensing.adc_bits must be an integer in \[1, 64\]"),
+    # no conversion is wider than a 64-bit register (1e9 bits was taken, moving 1e9 bits a value)
+    (lambda d: d["sensing"].update(adc_bits=65),
+     r"sensing.adc_bits must be an integer in \[1, 64\] \(bit\), got 65"),
     (lambda d: d.pop("neuron"), r"missing circuit section \[neuron\]"),
 ])
 def test_bad_circuit_files_are_refused_naming_the_key(tmp_path, edit, message):

@@ -12,7 +12,8 @@ pulse width is not part of the chip spec, so it is a circuit constant here.
 TOML files hold exactly these sections and keys; an unknown key, a missing key, a negative or
 non-finite number, a read pulse of 0 s (no cell would be read), an energy above
 :data:`MAX_JOULES` or a duration above :data:`MAX_SECONDS` per operation (no circuit's; far
-above, costs overflowed to inf), more than :data:`MAX_PULSES` pulses per device, a non-integer
+above, costs overflowed to inf), more than :data:`MAX_PULSES` pulses per device or
+:data:`MAX_ADC_BITS` bits per conversion, a non-integer
 count or an unknown choice is refused with a :class:`~xbarmem.errors.ConfigError` naming the
 key (``section.key``; specs are :class:`xbarmem.spec.Spec` dataclasses; numbers are stored as
 floats, counts as ints). Presets:
@@ -42,6 +43,9 @@ MAX_JOULES = 1.0
 MAX_SECONDS = 1.0
 #: largest accepted mean write-verify iterations per device (a few to a few hundred are used)
 MAX_PULSES = 1e6
+#: largest accepted ADC resolution, bits: no conversion is wider than a 64-bit register
+#: (compute-in-memory converters have 1 to 12 bits)
+MAX_ADC_BITS = 64
 
 #: A constant in joules, seconds, or a count (stored as float, float, int).
 Joules = Annotated[float, Number(ge=0.0, le=MAX_JOULES, as_float=True, unit="J")]
@@ -110,7 +114,7 @@ class Sensing(_Section, section="sensing"):
     comparator_latency: Seconds
     adc_energy: Joules
     adc_latency: Seconds
-    adc_bits: Annotated[int, Number(integer=True, ge=1, unit="bit")]
+    adc_bits: Annotated[int, Number(integer=True, ge=1, le=MAX_ADC_BITS, unit="bit")]
     columns_per_adc: Count
 
 

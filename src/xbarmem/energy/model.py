@@ -29,6 +29,8 @@ movement     sensed outputs x bits per value x bit_energy            movement la
   multiplexer leaves the other columns floating) and one output is sensed. The async engine
   visits every neuron once per sweep, so over whole sweeps the mean column conductance is exact;
   the model uses it for every column read.
+* Only the cells holding the layer's weights are counted: the unused rows and columns of a
+  partly filled tile are taken as neither driven nor conducting.
 * Cell energy assumes every driven row sits at full amplitude ``|x| = 1`` (``V_read``): exact
   for binary states and for the bias row, an upper bound for analogue inputs.
 * Outputs of sign neurons are sensed by comparators (``sensing.sign_readout = "comparator"``)
