@@ -675,7 +675,7 @@ COMMANDS = [("__main__", "run", ["1"]), ("recipes", "measure", []),
             ("fixed_point_budget", "run_case", []), ("continuous_start", "run_case", []),
             ("margins", "measure", []), ("versus", "_side", ["HEAD"]),
             ("levels", "measure", []), ("product_bound", "measure", []),
-            ("stuck_calls", "measure", [])]
+            ("stuck_calls", "measure", []), ("fused_step", "run", [])]
 
 
 def _no_work(monkeypatch, module: str, work: str):
@@ -862,7 +862,7 @@ def test_mnist_case_benchmarks_check_every_option_by_its_type(module, args, said
 @pytest.mark.parametrize("module", ["versus", "recipes", "recipe_search", "levers", "margins",
                                     "levels", "elementwise", "continuous_start",
                                     "fixed_point_budget", "weight_range", "product_bound",
-                                    "stuck_calls"])
+                                    "stuck_calls", "fused_step"])
 def test_benchmark_helpers_give_xbarmems_refusals_in_one_line(module, tmp_path, monkeypatch,
                                                                capsys):
     """What the library refuses once a helper runs (the memory limit, a pattern source's

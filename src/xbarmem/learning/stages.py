@@ -96,10 +96,8 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     for step in range(1, max_steps + 1):
         rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / max_steps)) if decay else lr
         want = not decay or step == max_steps or report.wants(step)
-        loss, grad = path.basin_loss_grad(seen(quant, a), x, valid, kind, gen, noise, unroll,
-                                          late, straight_through, want_loss=want)
-        optimizer_step(opts, a, grad, first, second, step, step_count, lr=rate)
-        torch.clamp(a, lo, hi, out=a)
+        loss = basin_step(path, a, (first, second, step_count), lo, hi, x, valid, kind, gen,
+                          noise, unroll, late, quant, straight_through, step, rate, want)
         batch.steps[batch.work] = step
         if loss is not None:
             batch.loss[batch.work] = loss
@@ -118,6 +116,22 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     report.done(max_steps, loss, "fine-tune" if decay else "basin")
     batch.out[batch.work] = a
     return batch.result()
+
+
+def basin_step(path, a, moments, lo, hi, x, valid, kind, gen, noise, unroll, late, quant,
+               straight_through, step, rate, want):
+    """One step of :func:`basin_stage`, in place on ``a`` (T, N, N + 1) and the optimiser's
+    ``moments`` (first, second, step count): the path's loss and gradient (the loss None
+    unless ``want``), the optimiser update at learning rate ``rate`` (``step`` counts from 1),
+    then the projection into ``[lo, hi]``. Returns the loss ((T,) or None). The stage looks
+    this function up at every step, so a benchmark can put another implementation of the
+    step in its place."""
+    first, second, step_count = moments
+    loss, grad = path.basin_loss_grad(seen(quant, a), x, valid, kind, gen, noise, unroll, late,
+                                      straight_through, want_loss=want)
+    optimizer_step(path.opts, a, grad, first, second, step, step_count, lr=rate)
+    torch.clamp(a, lo, hi, out=a)
+    return loss
 
 
 def pinned_result(params: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor):
