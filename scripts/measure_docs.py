@@ -385,6 +385,18 @@ ENTRIES: tuple[Entry, ...] = (
               for case in ("random", "digits")},
            "peak GFLOP/s": "peak_gflops", "cheapest operator s": "smallest_operator_seconds"},
           60),
+    Entry("fused-step", "the one-layer default's basin step written by hand in C++ ((a) the "
+          "trainer's operators from C++, (b) elementwise work fused around the products; "
+          "portable and -march=native): per-step and training times, speed ratios over the "
+          "naive loop, equality, recall over 5 seeds (N = 64, P = 32, random and digits)",
+          ("python -m benchmarks.fused_step --native --seeds 5 --json --json-out "
+           "{out}/fs.json",),
+          {"table": "table",
+           **{f"{case} {v}: speed_ratio": f"cases/{case}/variants/{v}/speed_ratio"
+              for case in ("random", "digits")
+              for v in ("eager", "cpp_a", "cpp_b", "cpp_b_native")},
+           "build s": "build/portable/seconds", "build cold": "build/portable/cold"},
+          200),
     Entry("stuck-calls", "stuck devices a measured chip's import calls, right or not, on maps "
           "simulated with the device model (levels 2 to 16 and continuous, write and read "
           "noise, 0 to 50% stuck; 3000 cases)",
