@@ -30,7 +30,7 @@ removed at the end, never to torch's cache.
 
 Results go to ``benchmarks/results/fused_step.json`` with the date, torch threads and command;
 ``--json`` prints them. Takes about two minutes with one thread, half a minute of it the
-build; ``--quick`` (a smoke test: shortened trainings, a few steps) about 40 s.
+build; ``--quick`` (a smoke test: shortened trainings, a few steps) under a minute.
 """
 
 from __future__ import annotations
