@@ -108,12 +108,17 @@ REVALUED = {("energy-sizes", ".settings.data"): ("random +-1", "random-binary")}
 
 
 def renamed(case: str, obj, path=""):
-    """A capture of ``case`` with the keys :data:`RENAMED` since under their names now."""
+    """A capture of ``case`` with the keys :data:`RENAMED` since under their names now. An
+    object that already has a key's name now (output of a revision after the rename, where
+    the old name may mean another thing: ``pool``) is taken as it is."""
     names = RENAMED.get(case.split("-")[0], {})
     if isinstance(obj, dict):
         out = {}
+        here = {old.rsplit(".", 1)[1]: new for old, new in names.items()
+                if old.rsplit(".", 1)[0] == path}
+        current = any(new in obj for new in set(here.values()) - set(here))
         for k, v in obj.items():
-            key = names.get(f"{path}.{k}", k)
+            key = k if current else names.get(f"{path}.{k}", k)
             value = renamed(case, v, f"{path}.{k}")
             old, new = REVALUED.get((case, f"{path}.{key}"), (None, None))
             out[key] = new if old is not None and value == old else value
