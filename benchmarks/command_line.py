@@ -113,6 +113,20 @@ def parser(module: str, doc: str | None) -> Parser:
                   epilog=ending or None)
 
 
+#: where a benchmark writes its results unless told (``--json-out``)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def results_options(parser: argparse.ArgumentParser, name: str, *, printed: bool = True) -> None:
+    """Add a benchmark's output options to ``parser``: ``--json`` (print the result as JSON;
+    only where ``printed``) and ``--json-out`` (the result file, by default
+    ``benchmarks/results/NAME.json``)."""
+    if printed:
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json-out", type=Path, default=RESULTS / f"{name}.json",
+                        help=f"result file (default: benchmarks/results/{name}.json)")
+
+
 def json_out_problem(path: Path) -> str | None:
     """Why the results cannot be written to ``path`` (None when they can): a folder, a path
     under a file, or a place this process may not write. Checked without writing anything,

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import torch
 
@@ -148,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="curve seed: patterns, chip and cues (repeatable; default 0)")
     parser.add_argument("--threads", type=command_line.count(), default=1,
                         help="torch threads (default 1)")
-    parser.add_argument("--json-out", type=Path, default=Path(__file__).resolve().parent
-                        / "results" / "continuous_start.json",
-                        help="result file (default: benchmarks/results/continuous_start.json)")
+    command_line.results_options(parser, "continuous_start", printed=False)
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):
         return 2

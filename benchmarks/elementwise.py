@@ -27,7 +27,6 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -36,7 +35,7 @@ from xbarmem.learning.noise import flip_signs
 from xbarmem.learning.objective import tanh as training_tanh
 
 from . import command_line
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 
 FLIP_RATE = AdaptiveTrainer().cue_flip
 SHAPES = {"single": (1, 256, 64), "multilayer-continuous": (1, 1024, 64)}
@@ -84,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("elementwise", __doc__)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--repeats", type=int, default=7, help="blocks of calls (default 7)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--json-out", type=Path, default=RESULTS / "elementwise.json",
-                        help="result file (default: benchmarks/results/elementwise.json)")
+    command_line.results_options(parser, "elementwise")
     args = parser.parse_args(argv)
     if min(args.threads, args.repeats) < 1:
         print("error: --threads and --repeats must be at least 1", file=sys.stderr)

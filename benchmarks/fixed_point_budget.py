@@ -16,7 +16,6 @@ count and the command. The default cases take about twenty minutes on one thread
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import torch
 
@@ -67,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="step cap of the longer training (default 6000)")
     parser.add_argument("--threads", type=command_line.count(), default=1,
                         help="torch threads (default 1)")
-    parser.add_argument("--json-out", type=Path, default=Path(__file__).resolve().parent
-                        / "results" / "fixed_point_budget.json",
-                        help="result file (default: benchmarks/results/fixed_point_budget.json)")
+    command_line.results_options(parser, "fixed_point_budget", printed=False)
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):
         return 2

@@ -57,7 +57,7 @@ from xbarmem.learning.batch import batch_constants
 from . import command_line
 from .cases import fault_map, paper_chip
 from .naive import train_naive, weight_mask
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 
 SOURCE = Path(__file__).resolve().with_name("fused_step.cpp")
 FLAGS = ("-O3", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno")
@@ -433,9 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also build and measure (b) with -march=native")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: shortened trainings, a few timed steps")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--json-out", type=Path, default=RESULTS / "fused_step.json",
-                        help="result file (default: benchmarks/results/fused_step.json)")
+    command_line.results_options(parser, "fused_step")
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):
         return 2

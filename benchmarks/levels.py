@@ -26,7 +26,6 @@ import dataclasses
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -37,7 +36,7 @@ from xbarmem.memory.build import make_memory
 from xbarmem.names import ARCHS, RECIPES
 
 from . import command_line
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 
 LEVELS = (2, 3, 4, 8)
 FLIPS = (0.05, 0.10)
@@ -160,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="fault maps per chip (3)")
     parser.add_argument("--probes", type=int, default=20, help="cues per pattern (20)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
-    parser.add_argument("--json-out", type=Path, default=RESULTS / "levels.json",
-                        help="result file (default: benchmarks/results/levels.json)")
+    command_line.results_options(parser, "levels", printed=False)
     _arguments(parser)
     args = parser.parse_args(argv)
     if min(args.seeds, args.probes, args.threads, args.hidden, *args.patterns) < 1:

@@ -103,7 +103,6 @@ import shutil
 import sys
 import tempfile
 import time
-from pathlib import Path
 from unittest import mock
 
 import torch
@@ -127,7 +126,7 @@ from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
 from . import command_line
 from .optimizers import study_optimizers
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 from .second_order import study_second_order
 from .training_levers import (
     against_default,
@@ -648,9 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, for the smoke test (times not meaningful)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--json-out", type=Path, default=RESULTS / "levers.json",
-                        help="result file (default: benchmarks/results/levers.json)")
+    command_line.results_options(parser, "levers")
     args = parser.parse_args(argv)
     if args.threads < 1:
         print("error: --threads must be at least 1", file=sys.stderr)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
@@ -29,7 +28,7 @@ from xbarmem.experiments.reproduce import VARIATION_RECIPES
 
 from . import command_line
 from .naive import train_naive
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 
 LEVELS = (0.0, 0.22, 0.30)
 PAPER_LOOP = "paper loop"
@@ -72,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("margins", __doc__)
     parser.add_argument("--seeds", type=int, default=3, help="fault/programming seeds (3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
-    parser.add_argument("--json-out", type=Path,
-                        default=RESULTS / "margins.json",
-                        help="result file (default: benchmarks/results/margins.json)")
+    command_line.results_options(parser, "margins", printed=False)
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.threads < 1:
         parser.exit(2, "error: --seeds and --threads must be >= 1\n")

@@ -34,7 +34,6 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -45,7 +44,7 @@ from xbarmem import load_mnist, random_patterns, train
 from . import command_line
 from .cases import fault_map, paper_chip
 from .naive import train_naive, weight_mask
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 
 #: Matrix products and how many of their leading inputs are the product's operands (their
 #: in-place forms, ``baddbmm_``, are counted too).
@@ -205,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads (default 1)")
     parser.add_argument("--repeats", type=command_line.count(), default=3,
                         help="trainings and replays per recipe (default 3)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--json-out", type=Path, default=RESULTS / "product_bound.json",
-                        help="result file (default: benchmarks/results/product_bound.json)")
+    command_line.results_options(parser, "product_bound")
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):
         return 2

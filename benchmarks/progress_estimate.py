@@ -22,7 +22,6 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -164,9 +163,7 @@ def shares(log: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("progress_estimate", __doc__)
-    parser.add_argument("--json-out", type=Path, default=Path(__file__).resolve().parent
-                        / "results" / "progress_estimate.json",
-                        help="result file (default: benchmarks/results/progress_estimate.json)")
+    command_line.results_options(parser, "progress_estimate", printed=False)
     parser.add_argument("command", nargs="+", help="the xbarmem command line (after --)")
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):

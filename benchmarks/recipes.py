@@ -50,6 +50,7 @@ from xbarmem.hardware.chip import load_preset
 from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
 
 from . import command_line
+from .command_line import RESULTS
 
 FLIPS = (0.05, 0.10)
 #: the one-layer defaults before 2026-12-01 (binary patterns), as explicit options: the
@@ -200,9 +201,6 @@ def summarise(rows: list[dict]) -> dict:
                 f: [statistics.fmean(r["cosine_change"][f] for r in rows),
                     min(r["cosine_change"][f] for r in rows)]
                 for f in rows[0]["cosine_change"]}}
-
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def recipe_parser(module: str, doc: str | None, seeds: int, json_name: str | None = None

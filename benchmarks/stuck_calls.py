@@ -24,7 +24,6 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,7 +35,7 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import Measurement, measured_chip
 
 from . import command_line
-from .recipes import RESULTS, provenance, write_result
+from .recipes import provenance, write_result
 
 LEVELS = (2, 3, 4, 8, 16, 0)
 WRITE = (0.0, 0.05, 0.2, 0.5, 1.0)  # write noise std, level spacings
@@ -165,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=command_line.seed, default=0,
                         help="seed of the simulated maps (default 0)")
     parser.add_argument("--verbose", action="store_true", help="print every bad case")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--json-out", type=Path, default=RESULTS / "stuck_calls.json",
-                        help="result file (default: benchmarks/results/stuck_calls.json)")
+    command_line.results_options(parser, "stuck_calls")
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):
         return 2
