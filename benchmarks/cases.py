@@ -158,6 +158,22 @@ def _timed(repeats: int, fit: Callable[[], Any]) -> tuple[Any, float, list[float
     return out, statistics.median(times), times, mem
 
 
+def _same_training(sides: dict[str, dict[str, Any]], label: str,
+                   options: dict[str, Any]) -> bool:
+    """Whether an earlier side of ``sides`` trains with the same resolved ``options`` (the
+    multilayer fast recipe is the default's training): then ``sides[label]`` becomes a copy of
+    that side's measurement, marked ``same_training_as``, instead of timing the same training
+    again (two timings of one training would differ by the machine's noise alone)."""
+    def trained(opts: Any) -> dict[str, Any]:  # the recipe's name is not its training
+        return {k: v for k, v in (opts or {}).items() if k != "recipe"}
+
+    for earlier, side in sides.items():
+        if earlier != "naive" and trained(side.get("options")) == trained(options):
+            sides[label] = {**side, "same_training_as": earlier}
+            return True
+    return False
+
+
 def _xbarmem_sides(cfg: BenchConfig) -> tuple[tuple[str, dict[str, Any]], ...]:
     """The xbarmem sides of cases 1 and 1r: (label, trainer options)."""
     return (("xbarmem fixed-point", cfg.xbarmem_fixed_point()),
@@ -203,6 +219,8 @@ def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
     for label, options in xbarmem_sides or _xbarmem_sides(cfg):
         log(f"case {case}: {label}, options {options}")
         trainer = AdaptiveTrainer(**options).resolved(1)
+        if _same_training(sides, label, trainer.options()):
+            continue
         memory, train_seconds, each, mem = _timed(
             cfg.repeats, lambda options=options: train(x, chip=chip, rule="adaptive",
                                                        faults=fmap, **options))
@@ -496,6 +514,9 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
         log(f"{label}, options {options}")
         trainer = MultilayerTrainer(**{"seed": cfg.seed, **options}).resolved(len(sizes) - 1,
                                                                               pset.kind)
+        if _same_training(sides, label, trainer.options()):
+            continue
+
         def fit(trainer=trainer):
             mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
             return mem_x, fit_memories(trainer, x, [mem_x], kind=pset.kind,

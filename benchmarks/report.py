@@ -345,7 +345,10 @@ def recipe_table(results: dict[str, Any]) -> str:
             what = (f"{case}: {st['data']}, N = {st['n_neurons']}"
                     + (f", H = {st['hidden']}" if "hidden" in st else "")
                     + f", P = {st['n_patterns']}")
-            lines.append(f"| {what} | {RECIPE_SIDES[label]} | "
+            name = RECIPE_SIDES[label] + (
+                f" (the same training as the {RECIPE_SIDES[side['same_training_as']]})"
+                if side.get("same_training_as") in RECIPE_SIDES else "")
+            lines.append(f"| {what} | {name} | "
                          f"{side['train_seconds']:.2f} | {side['steps']} | {speed} | "
                          f"{side['cosine']:.4f} | {_num(side.get('cosine_second_flip'), '.4f')} |")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:  # `benchmarks` lives at the repository root, not 
 
 from benchmarks import BenchConfig, resolve_cases, run  # noqa: E402
 from benchmarks.__main__ import config_from_args, main, parse_args  # noqa: E402
+from benchmarks.report import recipe_table  # noqa: E402
 
 
 def _in_unit_interval(value: float) -> bool:
@@ -89,6 +90,13 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
                                    "xbarmem multilayer fast recipe"}
     for side in multi["sides"].values():
         assert _in_unit_interval(side["cosine"]) and side["steps"] >= 1
+    # the multilayer fast recipe trains as the default does: one timing, not two noisy ones
+    fast = multi["sides"]["xbarmem multilayer fast recipe"]
+    default = multi["sides"]["xbarmem multilayer basin (default)"]
+    assert fast["same_training_as"] == "xbarmem multilayer basin (default)"
+    assert fast["train_seconds_each"] == default["train_seconds_each"]
+    assert "same_training_as" not in default
+    assert "fast recipe (the same training as the default recipe)" in recipe_table(data)
     big = data["cases"]["4b"]
     assert big["sides"]["naive"]["status"] == "skipped" and big["speed_ratio_naive_over"] == {}
     assert big["settings"]["n_neurons"] == 196
