@@ -9,8 +9,12 @@ outside the chip window or between the levels of a chip without write noise; the
 layer of a multilayer model; an adapted model's held device read further from its held value
 than the adaptation's tolerance, or a tolerance that is no number > 0 (``info.adapt``, the
 fault map's ``adapt_tolerance_S``); the target weights of some layers only, a target bias
-without target weights. ``export`` folders read back (``load_export``) share the check, and
-``save_memory`` refuses to write what would not load.
+without target weights; an adapted model whose ``info.adapt.tolerance_S`` differs from its
+fault map's ``adapt_tolerance_S``. ``export`` folders read back (``load_export``) share the
+check, and ``save_memory`` refuses to write what would not load (a memory reprogrammed with
+variation under the ``weight`` fault model, whose ``w_max`` no longer is its targets', too).
+Conductances are not checked against the target weights: write noise and ``reprogram``'s
+variation are unbounded, on a chip without write noise too (a test below saves and loads one).
 """
 
 from __future__ import annotations
@@ -254,6 +258,12 @@ CASES = {
                                       "info.adapt.tolerance_S must be > 0"),
     "info.adapt tolerance text": ("adapted", _info_tolerance("3 uS"),
                                   "info.adapt.tolerance_S must be a number"),
+    "adapt tolerances differ (info)": ("adapted", _info_tolerance(4e-6),
+                                       "info.adapt.tolerance_S 4e-06 S contradicts the fault "
+                                       "map's adapt_tolerance_S 3e-06 S"),
+    "adapt tolerances differ (map)": ("adapted-twice", _fault_meta("adapt_tolerance_S", 2e-6),
+                                      "info.adapt.tolerance_S 1e-06 S contradicts the fault "
+                                      "map's adapt_tolerance_S 2e-06 S"),
     "targets of one layer only": ("ml-rram", _drop("layer1.target_weights"),
                                   "missing tensor(s) layer1.target_weights: a model holds the "
                                   "target weights of every layer or of none"),
@@ -355,3 +365,54 @@ def test_an_export_whose_conductances_contradict_its_stuck_devices_is_refused(mo
     with pytest.raises(FileFormatError, match="manifest.json: .* holds 2.5e-05 S for device "
                                               "\\(array \\d+, .*\\), which is stuck ON"):
         load_export(tmp_path / "out")
+
+
+# ------------------------------------------------------------------ one tolerance, one w_max
+def test_an_export_whose_two_adapt_tolerances_differ_is_refused(models, tmp_path):
+    """The export's manifest carries the model's ``info`` and its fault map's ``meta``: the
+    adaptation's tolerance twice, as a model file does; two numbers were read without a word."""
+    export_memory(load_memory(models["adapted"]), tmp_path / "out", patterns=PATS)
+    manifest = tmp_path / "out" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    assert data["faults"]["meta"]["adapt_tolerance_S"] == 3e-6
+    data["model_info"]["adapt"]["tolerance_S"] = 5e-6
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(FileFormatError, match="manifest.json: .*info.adapt.tolerance_S 5e-06 S "
+                                              "contradicts the fault map's adapt_tolerance_S "
+                                              "3e-06 S"):
+        load_export(tmp_path / "out")
+
+
+def test_save_memory_refuses_a_reprogrammed_weight_model_it_could_not_load(tmp_path):
+    """``reprogram`` with variation under the ``weight`` fault model sets ``w_max`` by the
+    perturbed weights, while the memory keeps its noise-free targets: ``save_memory`` wrote a
+    file ``load_memory`` refuses (the w_max check). Refused before writing, as a contradicting
+    device state is. Under the ``device`` fault model it saves and loads -- on a chip without
+    write noise too, its conductances far from what its targets program (so no check of
+    conductances against targets holds for every file xbarmem writes)."""
+    from xbarmem.memory.variation import reprogram
+
+    out = tmp_path / "m.safetensors"
+    memory = reprogram(train(PATS, chip=CHIPS["paper"], rule="pinv"), 0.1, seed=3)
+    with pytest.raises(ConfigError, match="cannot save the memory, its file would not load: "
+                                          "w_max .* contradicts 1, the largest"):
+        save_memory(memory, out, patterns=PATS)
+    assert not out.exists()
+    for chip in ("rram", "ideal", "levels"):
+        memory = train(PATS, chip=CHIPS[chip], rule="pinv")
+        programmed = memory.layers[0].planes()
+        reprogram(memory, 0.1, seed=3)
+        assert np.abs(memory.layers[0].planes() - programmed).max() > 5e-6
+        again = load_memory(save_memory(memory, out, patterns=PATS))
+        np.testing.assert_array_equal(again.layers[0].planes(), memory.layers[0].planes())
+
+
+def test_save_memory_refuses_metadata_load_memory_would_refuse(models, tmp_path):
+    memory, patterns = load_model(models["adapted"])
+    memory.info["adapt"]["tolerance_S"] = 4e-6  # edited: the fault map says 3e-6
+    out = tmp_path / "m.safetensors"
+    with pytest.raises(ConfigError, match="cannot save the memory, its file would not load: "
+                                          "bad metadata: .*info.adapt.tolerance_S 4e-06 S "
+                                          "contradicts"):
+        save_memory(memory, out, patterns=patterns)
+    assert not out.exists()

@@ -96,7 +96,7 @@ class _ManifestCheck(Spec, noun="export manifest"):
             raise ConfigError(f"sizes {self.sizes} need "
                               f"{counted(max(len(self.sizes) - 1, 1), 'layer')}, the manifest "
                               f"lists {len(self.layers)}")
-        model_info_check(self.model_info)
+        model_info_check(self.model_info, self.faults.get("meta"))
 
 
 @dataclass(frozen=True)

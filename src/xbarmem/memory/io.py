@@ -40,7 +40,7 @@ from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import as_path, missing, output_file, read_bytes, write_file
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.jsontext import dumps
+from xbarmem.jsontext import dumps, loads
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import memory_from_sizes
 from xbarmem.memory.device_state import check_device_state
@@ -97,9 +97,14 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
     is not JSON or holds the key ``patterns`` (the file's record of its saved patterns), and
-    for conductances that contradict the memory's fault map or chip
+    for what :func:`load_memory` would refuse (``cannot save the memory, its file would not
+    load: ...``): conductances that contradict the memory's fault map or chip
     (:func:`~xbarmem.memory.device_state.check_device_state`: set by hand, e.g. with
-    ``Crossbar.set_conductances``), which :func:`load_memory` would refuse."""
+    ``Crossbar.set_conductances``), a ``w_max`` other than its target weights' under the
+    ``weight`` fault model (:func:`~xbarmem.memory.saved_tensors.check_target_gain`: a memory
+    :func:`~xbarmem.memory.variation.reprogram`-med with variation there) and metadata
+    :class:`~xbarmem.memory.model_meta.ModelMeta` refuses (``info`` edited by hand, e.g. an
+    ``info["adapt"]["tolerance_S"]`` other than the fault map's ``adapt_tolerance_S``)."""
     path = as_path(path)
     patterns = _check_save(memory, path, patterns, extra)
     tensors: dict[str, np.ndarray] = {}
@@ -135,13 +140,13 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
-    for k, layer in enumerate(memory.layers):  # what load_memory refuses is never written
-        try:
+    try:  # what load_memory refuses is never written
+        for k, layer in enumerate(memory.layers):
             g_pos, g_neg = layer.planes()
             check_device_state(layer, g_pos, g_neg, _prefix(memory, k))
-        except ConfigError as exc:
-            raise ConfigError(f"cannot save the memory, its file would not load: {exc}"
-                              ) from None
+        check_target_gain(memory)  # (a memory reprogrammed with variation under "weight")
+    except ConfigError as exc:
+        raise _unloadable(exc) from None
     output_file(path, "model")
     if path.suffix.lower() != ".safetensors":  # (as train -o, FaultMap.save, save_figure)
         raise FileFormatError(f"model file must end in .safetensors, got {path.name}")
@@ -158,6 +163,11 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
     if patterns is None:
         return None
     return memory_patterns(memory, patterns)
+
+
+def _unloadable(exc: ConfigError, what: str = "") -> ConfigError:
+    """The refusal of :func:`save_memory` to write a file :func:`load_memory` would refuse."""
+    return ConfigError(f"cannot save the memory, its file would not load: {what}{exc}")
 
 
 # what ``info`` says about one run rather than about the memory: not written, so that a model
@@ -192,7 +202,12 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
             "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    data = tensor_bytes(arrays, metadata={"xbarmem": dumps(meta)})
+    text = dumps(meta)
+    try:  # the metadata load_memory checks (ModelMeta), as it reads it
+        ModelMeta.from_dict(loads(text))
+    except ConfigError as exc:
+        raise _unloadable(exc, "bad metadata: ") from None
+    data = tensor_bytes(arrays, metadata={"xbarmem": text})
     check_header_size(path, int.from_bytes(data[:8], "little"))  # as load_memory reads it
     # written as every result file is (whole or not at all; links, modes and named pipes as
     # files.write_atomically says)

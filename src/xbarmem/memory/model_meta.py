@@ -38,7 +38,9 @@ class ModelMeta(Spec, noun="model metadata"):
         hidden: hidden widths of a multilayer memory (integers >= 1).
         fault_meta: the fault map's provenance (a table).
         info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options``,
-            ``adapt.read_backs`` checked when present; the rule checks its options).
+            ``adapt.read_backs``, ``adapt.tolerance_S`` checked when present -- the last
+            equal to ``fault_meta["adapt_tolerance_S"]`` when that is a number > 0; the rule
+            checks its options).
         versions: package versions that wrote the file (a table).
         threads: torch threads of the process that wrote the file (an integer >= 1; absent
             in files written before it was recorded).
@@ -74,7 +76,7 @@ class ModelMeta(Spec, noun="model metadata"):
             ChipSpec.from_dict(self.chip)
         except ConfigError as exc:
             raise ConfigError(f"chip: {exc}") from None
-        model_info_check(self.info)
+        model_info_check(self.info, self.fault_meta)
         if "patterns" in self.extra:
             saved = SavedPatterns.from_dict(self.extra["patterns"])
             shape = saved.image_shape
@@ -128,12 +130,30 @@ class _AdaptInfoCheck(Spec, section="info.adapt", noun="model metadata"):
     tolerance_S: Annotated[float | None, Maybe(Number(gt=0.0, unit="S"))] = None
 
 
-def model_info_check(info: dict[str, Any]) -> None:
+def model_info_check(info: dict[str, Any], fault_meta: Any = None) -> None:
     """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
     ``rule_options`` -- a table; its options are checked by the rule that reads them --
     ``adapt.read_backs``, ``adapt.tolerance_S``): ``ConfigError`` naming ``info.{key}``;
-    other keys (what training recorded: steps, loss, seeds...) are free, as ``extra`` is."""
-    _AdaptInfoCheck.from_declared(_InfoCheck.from_declared(info).adapt)
+    other keys (what training recorded: steps, loss, seeds...) are free, as ``extra`` is.
+    With the ``fault_meta`` of the same model (or export), ``info.adapt.tolerance_S`` must
+    equal its ``adapt_tolerance_S`` where both are numbers (:func:`_check_one_tolerance`)."""
+    adapt = _AdaptInfoCheck.from_declared(_InfoCheck.from_declared(info).adapt)
+    _check_one_tolerance(adapt.tolerance_S, fault_meta)
+
+
+def _check_one_tolerance(tolerance: float | None, fault_meta: Any) -> None:
+    """Adaptation writes its tolerance twice, from one number: ``info.adapt.tolerance_S`` and
+    the fault map's ``meta["adapt_tolerance_S"]`` (which the loaders hold the read-back
+    conductances to); two numbers that differ are refused (:class:`ConfigError` naming both).
+    A missing one, or one that is no number > 0, is left to the checks of each
+    (:func:`~xbarmem.memory.device_state.read_back_tolerance` for the fault map's)."""
+    theirs = fault_meta.get("adapt_tolerance_S") if isinstance(fault_meta, dict) else None
+    if (tolerance is None or isinstance(theirs, bool) or not isinstance(theirs, (int, float))
+            or not 0 < float(theirs) < float("inf") or float(theirs) == float(tolerance)):
+        return
+    raise ConfigError(f"info.adapt.tolerance_S {float(tolerance)!r} S contradicts the fault "
+                      f"map's adapt_tolerance_S {float(theirs)!r} S: both are the tolerance of "
+                      f"the adaptation that read the conductances back, written as one number")
 
 
 @dataclass(frozen=True)
