@@ -257,7 +257,7 @@ ENTRIES: tuple[Entry, ...] = (
            "--threshold 0.99 --trials 2 --probes 20 --start 24 "
            "--rule-options '{{\"cue_flip\": 0.05}}' --json",
            "xbarmem capacity --rule pinv --data digits --threshold 0.99 --trials 2 --json"),
-          {"architecture": "0:results/*/architecture", "devices": "0:results/*/devices/devices",
+          {"layout": "0:results/*/layout", "devices": "0:results/*/devices/devices",
            "capacity @0.99": "0:results/*/capacity/0.99",
            "pinv capacity @0.99": "results/0/capacity/0.99"}, 900),
     Entry("scaling-pinv", "pseudo-inverse capacity vs N, binary MNIST, threshold 0.99",

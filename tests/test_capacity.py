@@ -72,6 +72,8 @@ def test_recall_curve_multilayer_points_have_the_single_layer_fields():
                                                             for p in single["points"]]
     assert (multi["arch"], single["arch"]) == ("multilayer", "single")  # as arch= takes them
     assert (multi["layout"], single["layout"]) == ("16-8-16", "16")
+    # the pool's name is its `data`, as in every result (`pool` counts patterns there)
+    assert multi["data"] == single["data"] == pool.name and "pool" not in single
     assert multi["networks"] == 4 and len(multi["scores"]) == len(multi["infos"]) == 4
     assert multi["devices"]["layers"] == 2
     with pytest.raises(ConfigError, match="hardware-adaptive"):

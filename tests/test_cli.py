@@ -1276,7 +1276,7 @@ def test_hidden_multiple_of_n_in_capacity(run_cli):
                     "0.5", "--trials", "1", "--probes", "1", "--start", "2", "--resolution",
                     "1", "--rule-option", "max_steps=5", "--rule-option", "finetune_steps=0",
                     "--json")
-    assert data["results"][0]["architecture"] == "16-4-16"
+    assert data["results"][0]["layout"] == "16-4-16"
 
 
 def test_rule_options_are_checked_and_merged(run_cli, tmp_path):

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -103,7 +104,9 @@ RETIRED = {"already_stored": "already", "pending_groups": "groups", "pool_size":
 COUNTS = ("n_neurons", "n_patterns", "patterns", "pool", "pool_distinct", "trials", "probes",
           "cues", "total", "already", "groups", "seed", "threads")
 #: keys that are names (of a data source, a pattern set, a file): a string
-NAMES = ("data", "pattern_set", "model", "store", "sweep")
+NAMES = ("data", "pattern_set", "model", "store", "sweep", "layout")
+#: what ``arch`` holds: the word ``--arch`` takes (a memory's widths are its ``layout``)
+ARCHS = ("single", "multilayer")
 #: subtrees holding other things' own vocabularies: file roles (an export's "patterns":
 #: "patterns.npy"), a rule's options as the user gave them
 FOREIGN = ("files", "rule_options", "trainer")
@@ -134,6 +137,10 @@ def _vocabulary_problems(data, path: str = "") -> list[str]:
             found.append(f"{where}: a count, got {value!r}")
         if key in NAMES and not all(isinstance(v, str) for v in values):
             found.append(f"{where}: a name, got {value!r}")
+        if key == "arch" and not all(v in ARCHS for v in values):
+            found.append(f"{where}: the word --arch takes (widths are layout), got {value!r}")
+        if key == "layout" and not all(re.fullmatch(r"\d+(-\d+)*", str(v)) for v in values):
+            found.append(f"{where}: the layer widths (64, 64-32-64), got {value!r}")
         if key == "faults" and not isinstance(value, dict):
             found.append(f"{where}: the faults' record (a stuck fraction is fault_rate), "
                          f"got {value!r}")
@@ -156,8 +163,12 @@ def test_every_output_names_one_concept_one_way(run_cli, files):
     `patterns`, capacity and scaling `pool`, for the name of the data (`data` elsewhere, and
     `pool` / `patterns` a count); `energy` and `demo` said `faults` for a stuck fraction
     (`fault_rate`; `faults` is a fault map's record), `demo` `probes_per_pattern` and
-    `chips` for `probes` and `trials`; `evaluate` `protocol.neurons` beside `activation`."""
-    commands = {**COMMANDS, "demo": "demo --trials 1 --probes 1 --out {f}/demo"}
+    `chips` for `probes` and `trials`; `evaluate` `protocol.neurons` beside `activation`;
+    `train` of a multilayer memory `arch` for its widths (`64-32-64`, its `layout`)."""
+    commands = {**COMMANDS, "demo": "demo --trials 1 --probes 1 --out {f}/demo",
+                "train (multilayer)": "train --data random --neurons 16 -p 3 --arch multilayer "
+                                      "--hidden 4 --rule-option max_steps=5 --rule-option "
+                                      "finetune_steps=0 -o {f}/t2.safetensors"}
     problems = {}
     for name, command in commands.items():
         code, out, err = run_cli(*command.format(f=files).split(), "--json")
@@ -167,6 +178,40 @@ def test_every_output_names_one_concept_one_way(run_cli, files):
     dry = _strict(run_cli(*COMMANDS["sweep --dry-run"].format(f=files).split(), "--json")[1])
     ran = _strict(run_cli(*COMMANDS["sweep"].format(f=files).split(), "--json")[1])
     assert {"total", "already", "groups"} <= set(dry) & set(ran)
+
+
+def test_train_json_names_the_architecture_and_the_widths_apart(run_cli, files):
+    """`train --json` said `arch` only of a multilayer memory, holding its widths
+    (`"16-4-16"`) where every other output's `arch` is the word `--arch` takes: now `arch`
+    (`single` / `multilayer`) and `layout` (the widths, as `Memory.layout`) for both."""
+    shapes = {}
+    for arch, extra in (("single", []), ("multilayer", ["--hidden", "4", "--rule-option",
+                                                        "max_steps=5", "--rule-option",
+                                                        "finetune_steps=0"])):
+        code, out, err = run_cli("train", "--data", "random", "--neurons", "16", "-p", "3",
+                                 "--arch", arch, *extra, "--rule",
+                                 "pinv" if arch == "single" else "adaptive",
+                                 "-o", files / f"shape-{arch}.safetensors", "--json")
+        assert code == 0, err
+        data = _strict(out)
+        shapes[arch] = (data["arch"], data["layout"])
+    assert shapes == {"single": ("single", "16"), "multilayer": ("multilayer", "16-4-16")}
+
+
+def test_capacity_json_names_each_search_by_its_layout(run_cli):
+    """`capacity --json` named each search `architecture`: `single` (the word, which its
+    `settings.arch` holds) or the widths `16-4-16`; now `layout`, the widths as `train
+    --json` and `Memory.layout` give them (`16` for one layer), beside `settings.arch`."""
+    code, out, err = run_cli("capacity", "--arch", "single,multilayer", "--hidden", "4",
+                             "--data", "random", "--neurons", "16", "--pool", "8",
+                             "--threshold", "0.5", "--trials", "1", "--probes", "1", "--start",
+                             "2", "--resolution", "1", "--rule-option", "max_steps=5",
+                             "--rule-option", "finetune_steps=0", "--json")
+    assert code == 0, err
+    results = _strict(out)["results"]
+    assert [(r["layout"], r["settings"]["arch"]) for r in results] == [
+        ("16", "single"), ("16-4-16", "multilayer")]
+    assert not [r for r in results if "architecture" in r]
 
 
 # bad input under --json, one per command: stdout holds nothing (the docs promise one `error:`

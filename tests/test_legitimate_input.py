@@ -480,7 +480,7 @@ def test_a_file_of_its_own_n_sizes_the_checks_before_any_work(tmp_path, run_cli)
                              "--probes", 1, "--rule-option", "objective=fixed-point",
                              "--rule-option", "max_steps=5", "--json")
     assert code == 0, err
-    assert '"architecture": "50-50-20-50"' in out
+    assert '"layout": "50-50-20-50"' in out
     code, out, err = run_cli("energy", "--data", data, "--patterns", 2, "--rule", "pinv",
                              "--json")
     assert code == 0, err

@@ -38,7 +38,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the repository root: benchmarks
@@ -92,26 +94,47 @@ _TIMING = ("seconds", "time_s", "elapsed")
 
 _SEARCH = {".settings.pool": "data", ".settings.pool_size": "pool"}
 _ENERGY = {".settings.patterns": "data", ".settings.faults": "fault_rate"}
-#: keys renamed since a capture (one name per concept across the --json outputs), per case:
-#: dotted path in the capture -> the key's name now; compared under the new name
-RENAMED: dict[str, dict[str, str]] = {
-    "demo": {".settings.patterns": "pattern_set", ".settings.probes_per_pattern": "probes",
-             ".settings.chips": "trials", ".settings.faults": "fault_rate"},
-    "cap": {f".results[]{k}": v for k, v in _SEARCH.items()},
-    "scal": {**{f".runs[]{k}": v for k, v in _SEARCH.items()},
-             ".settings.pool": "data_description", ".settings.pool_size": "pool"},
-    "energy": {**_ENERGY, ".rows[].n": "n_neurons", ".rows[].patterns": "n_patterns"},
-    "train": {".patterns": "data"},
-}
+#: keys renamed since a capture (one name per concept across the --json outputs), per case,
+#: one dict per round of renames in the order they were made (a revision between two rounds
+#: has the first's names): dotted path in the capture -> the key's name now; compared under
+#: the new name
+RENAMED: list[dict[str, dict[str, str]]] = [
+    {"demo": {".settings.patterns": "pattern_set", ".settings.probes_per_pattern": "probes",
+              ".settings.chips": "trials", ".settings.faults": "fault_rate"},
+     "cap": {f".results[]{k}": v for k, v in _SEARCH.items()},
+     "scal": {**{f".runs[]{k}": v for k, v in _SEARCH.items()},
+              ".settings.pool": "data_description", ".settings.pool_size": "pool"},
+     "energy": {**_ENERGY, ".rows[].n": "n_neurons", ".rows[].patterns": "n_patterns"},
+     "train": {".patterns": "data"}},
+    # the architecture word apart from the layer widths: `arch` is single / multilayer,
+    # `layout` the widths (train's `arch` held a multilayer memory's widths, capacity's
+    # `architecture` the word or the widths)
+    {"cap": {".results[].architecture": "layout"}, "train": {".arch": "layout"}},
+]
 #: values changed with a renamed key (case, path now) -> (value then, value now)
-REVALUED = {("energy-sizes", ".settings.data"): ("random +-1", "random-binary")}
+REVALUED = {("energy-sizes", ".settings.data"): ("random +-1", "random-binary"),
+            ("cap-pinv", ".results[].layout"): ("single", "64"),  # (N = 64: digits)
+            ("cap-adapt", ".results[].layout"): ("single", "25")}
+#: keys added since a capture whose values the capture holds under other keys, per case:
+#: path of the object -> {key: its value from the object (its keys renamed)}
+DERIVED: dict[str, dict[str, dict[str, Callable[[dict], Any]]]] = {
+    "train": {"": {"layout": lambda o: str(o["n_neurons"]),  # (one layer: it said none)
+                   "arch": lambda o: "multilayer" if "-" in o["layout"] else "single"}},
+}
 
 
-def renamed(case: str, obj, path=""):
-    """A capture of ``case`` with the keys :data:`RENAMED` since under their names now. An
-    object that already has a key's name now (output of a revision after the rename, where
-    the old name may mean another thing: ``pool``) is taken as it is."""
-    names = RENAMED.get(case.split("-")[0], {})
+def renamed(case: str, obj):
+    """A capture of ``case`` with the keys :data:`RENAMED` since under their names now (each
+    round of renames in turn) and the keys :data:`DERIVED` from it added."""
+    for names in RENAMED:
+        obj = _renamed(case, names.get(case.split("-")[0], {}), obj)
+    return _derived(case, DERIVED.get(case.split("-")[0], {}), obj)
+
+
+def _renamed(case: str, names: dict[str, str], obj, path=""):
+    """``obj`` (at ``path``) with the keys of one round of renames ``names`` under their names
+    now. An object that already has a key's name now (output of a revision after the rename,
+    where the old name may mean another thing: ``pool``) is taken as it is."""
     if isinstance(obj, dict):
         out = {}
         here = {old.rsplit(".", 1)[1]: new for old, new in names.items()
@@ -119,12 +142,25 @@ def renamed(case: str, obj, path=""):
         current = any(new in obj for new in set(here.values()) - set(here))
         for k, v in obj.items():
             key = k if current else names.get(f"{path}.{k}", k)
-            value = renamed(case, v, f"{path}.{k}")
+            value = _renamed(case, names, v, f"{path}.{k}")
             old, new = REVALUED.get((case, f"{path}.{key}"), (None, None))
             out[key] = new if old is not None and value == old else value
         return out
     if isinstance(obj, list):
-        return [renamed(case, v, f"{path}[]") for v in obj]
+        return [_renamed(case, names, v, f"{path}[]") for v in obj]
+    return obj
+
+
+def _derived(case: str, added: dict[str, dict[str, Callable[[dict], Any]]], obj, path=""):
+    """``obj`` (at ``path``) with the keys ``added`` it lacks, each computed from it."""
+    if isinstance(obj, dict):
+        out = {k: _derived(case, added, v, f"{path}.{k}") for k, v in obj.items()}
+        for key, value in added.get(path, {}).items():
+            if key not in out:
+                out[key] = value(out)
+        return out
+    if isinstance(obj, list):
+        return [_derived(case, added, v, f"{path}[]") for v in obj]
     return obj
 
 

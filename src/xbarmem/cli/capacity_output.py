@@ -30,11 +30,13 @@ def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheck
             json_out: bool, threads: int | None, thresholds: list[float], title: str) -> None:
     """The capacity command's output (JSON or a table under ``title``), then the checkpoint
     ``kept`` removed: only now, so a run killed before its output lost no count. A result's
-    ``lower_bound`` in JSON: the thresholds whose capacity the table marks ``>=``."""
+    ``lower_bound`` in JSON: the thresholds whose capacity the table marks ``>=``; its
+    ``layout``: the widths of its memories (:func:`layout`; ``arch`` and ``hidden`` are in
+    its ``settings``), where the table's ``architecture`` says ``single``."""
     if json_out:
-        emit_json({"results": [{"architecture": label, **res.as_dict(),
+        emit_json({"results": [{"layout": layout(res.settings), **res.as_dict(),
                                  "lower_bound": res.lower_bound}
-                                for label, res in results],
+                                for _, res in results],
                     "recalled_means": RECALLED, "threads": threads,
                     **({} if kept is None else {"resumed": kept.resumed})})
     else:
@@ -43,6 +45,18 @@ def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheck
         _print_capacity(title, thresholds, results)
     if kept is not None:
         kept.remove()
+
+
+def layout(settings: dict) -> str:
+    """The layer widths of a search's memories as :attr:`Memory.layout` writes them (``"64"``
+    for one layer, ``"64-32-64"``), from its ``settings`` (``n_neurons``, ``arch``,
+    ``hidden``)."""
+    from xbarmem.memory.multilayer import layer_sizes
+
+    n = settings["n_neurons"]
+    if settings["arch"] == "single":
+        return str(n)
+    return "-".join(map(str, layer_sizes(n, settings["hidden"])))
 
 
 def say_resumed(count: int, path: Path) -> None:

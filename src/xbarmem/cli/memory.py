@@ -110,7 +110,7 @@ def train(
 
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
-               "n_neurons": pset.n_neurons, "chip": spec.name, **info, **_variation(memory.info),
+               "n_neurons": pset.n_neurons, "chip": spec.name, **_trained(memory, info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
                "faults": _faults(memory, spec), "seed": seed, "threads": threads}
     if json_out:
@@ -122,6 +122,17 @@ def train(
                   f"{_levels_text(rule, memory.info)}{_variation_text(memory.info)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
+
+
+def _trained(memory, info: dict) -> dict:
+    """The training's ``info`` for ``--json`` with its variation (:func:`_variation`), the
+    memory's shape named as in every other output: ``arch`` the word ``--arch`` takes
+    (``single`` / ``multilayer``), ``layout`` the widths (``"64"``, ``"64-32-64"``:
+    :attr:`Memory.layout`, which a multilayer memory's ``info["arch"]`` records in the model
+    file)."""
+    return {"rule": info["rule"], "arch": memory.architecture, "layout": memory.layout,
+            **{k: v for k, v in info.items() if k not in ("rule", "arch")},
+            **_variation(memory.info)}
 
 
 def _variation(info: dict) -> dict[str, float]:

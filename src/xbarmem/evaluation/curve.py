@@ -65,7 +65,8 @@ class RecallCurve(ResultDict):
     """What :func:`recall_curve` and :func:`score_curve` return: a dict (``rule``, ``arch``
     (``single`` / ``multilayer``, as ``arch=`` takes it), ``layout`` (the widths, ``"16-8-16"``),
     ``points``, ``train_seconds``, ``eval_seconds``, ``networks``, ``scores``, ``infos``,
-    ``chip``, ``protocol``, ...; read as before) that prints one short line -- the counts, the
+    ``chip``, ``protocol``, ``data`` (the pool's name, as ``data`` names a pattern source in
+    every result), ...; read as before) that prints one short line -- the counts, the
     ranges of mean cosine and exact recall over them, rule, arch and chip -- where a plain
     dict printed every network's scores and the chip. :meth:`as_dict` gives a plain dict."""
 
@@ -230,7 +231,7 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
         "train_steps": [int(i["steps"]) for i in infos], "jobs": [c for c, _, _ in jobs],
         "scores": [s.as_dict() for s in scores], "infos": infos,
         "devices": memories[0].devices(), "chip": trained.chip.to_dict(),
-        "protocol": protocol.as_dict(), "seed": trained.seed, "pool": pool.name})
+        "protocol": protocol.as_dict(), "seed": trained.seed, "data": pool.name})
 
 
 def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: int = 1,
