@@ -12,7 +12,8 @@ fault map's ``adapt_tolerance_S``); the target weights of some layers only, a ta
 without target weights; an adapted model whose ``info.adapt.tolerance_S`` differs from its
 fault map's ``adapt_tolerance_S``. ``export`` folders read back (``load_export``) share the
 check, and ``save_memory`` refuses to write what would not load (a memory reprogrammed with
-variation under the ``weight`` fault model, whose ``w_max`` no longer is its targets', too).
+variation under the ``weight`` fault model whose ``w_max`` no longer is its targets' and whose
+``info["variation"]`` record was removed, too).
 Conductances are not checked against the target weights: write noise and ``reprogram``'s
 variation are unbounded, on a chip without write noise too (a test below saves and loads one).
 """
@@ -383,10 +384,11 @@ def test_an_export_whose_two_adapt_tolerances_differ_is_refused(models, tmp_path
         load_export(tmp_path / "out")
 
 
-def test_save_memory_refuses_a_reprogrammed_weight_model_it_could_not_load(tmp_path):
+def test_save_memory_refuses_a_weight_model_whose_w_max_its_record_does_not_explain(tmp_path):
     """``reprogram`` with variation under the ``weight`` fault model sets ``w_max`` by the
-    perturbed weights, while the memory keeps its noise-free targets: ``save_memory`` wrote a
-    file ``load_memory`` refuses (the w_max check). Refused before writing, as a contradicting
+    perturbed weights, while the memory keeps its noise-free targets: it saves and loads by
+    its ``info["variation"]`` record (``tests/test_reprogram_files.py``). Without the record
+    the file would not load (the w_max check): refused before writing, as a contradicting
     device state is. Under the ``device`` fault model it saves and loads -- on a chip without
     write noise too, its conductances far from what its targets program (so no check of
     conductances against targets holds for every file xbarmem writes)."""
@@ -394,6 +396,7 @@ def test_save_memory_refuses_a_reprogrammed_weight_model_it_could_not_load(tmp_p
 
     out = tmp_path / "m.safetensors"
     memory = reprogram(train(PATS, chip=CHIPS["paper"], rule="pinv"), 0.1, seed=3)
+    del memory.info["variation"]
     with pytest.raises(ConfigError, match="cannot save the memory, its file would not load: "
                                           "w_max .* contradicts 1, the largest"):
         save_memory(memory, out, patterns=PATS)

@@ -57,6 +57,7 @@ from xbarmem.learning.base import Problem, check_fit_result, check_rule, checked
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import levels_info
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
+from xbarmem.memory.variation import RECORD as VARIATION_RECORD
 from xbarmem.spec import Number
 
 __all__ = ["AdaptResult", "ReadBackResult", "adapt", "adapt_read_back", "default_trainer"]
@@ -298,7 +299,9 @@ class _Loop:
         for layer, read in zip(adapted.layers, reads, strict=True):
             layer.set_conductances(read[0], read[1], layer.w_max)
         adapted.targets = [(w, b) for w, b in params]
-        adapted.info = {**(self.memory.info or {}), **(twin.info if twin is not None else {}),
+        own = {k: v for k, v in (self.memory.info or {}).items()
+               if k != VARIATION_RECORD}  # programmed again: no variation (reprogram's)
+        adapted.info = {**own, **(twin.info if twin is not None else {}),
                         "adapt": {**info, "tolerance_S": self.tolerance}}
         return adapted
 

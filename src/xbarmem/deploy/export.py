@@ -10,7 +10,10 @@
   conductance either is held at (empty: free). ``row``/``col``
   are physical (inside the array), ``polarity`` is ``G+`` or ``G-``. ``target_uS`` is what
   programming aims at *before* write error (realisable interval, window clipping and level
-  quantisation applied; a stuck device's target is its stuck value); ``programmed_uS`` is the
+  quantisation applied; a stuck device's target is its stuck value; for a memory
+  :func:`~xbarmem.memory.variation.reprogram`-med with programming variation, as its
+  ``info["variation"]`` records, the target weights plus that variation's noise, which is what
+  its programming aimed at); ``programmed_uS`` is the
   conductance as written in the model (target plus the simulated write error). Cells the
   memory does not use (``used = 0``) are given target g_min (lowest conductance; each has its
   row not driven or its column not sensed). ``layer`` is empty for unused cells.
@@ -83,6 +86,7 @@ from xbarmem.hardware.faults import PLANES, FaultMap, chip_record
 from xbarmem.jsontext import dumps, loads
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.recall import check_recall
+from xbarmem.memory.variation import programmed_targets
 
 __all__ = ["export_memory"]
 
@@ -363,7 +367,9 @@ def _cells(memory: Memory) -> dict[str, Any]:
     layers, dev = memory.layers, memory.chip.device
     n_arrays = max(ly.first_array + ly.n_arrays for ly in layers)
     targets, w_maxes = [], []
-    for layer, (w, b) in zip(layers, target_parameters(memory), strict=True):
+    target_parameters(memory)  # (a memory without targets refused)
+    # what programming aimed at: a reprogrammed memory's targets with its variation's noise
+    for layer, (w, b) in zip(layers, programmed_targets(memory), strict=True):
         t, w_max = conductance_targets(layer, w, b)
         if not np.isclose(w_max, layer.w_max, rtol=1e-6):
             raise ConfigError(f"target weights map to w_max {w_max} but the programmed layer "

@@ -134,8 +134,8 @@ def _rebuild(folder: Path, manifest: dict[str, Any]):
             layer, _load_npy(folder, m.files, f"layer{k}_weights"),
             None if bias is None else _load_npy(folder, m.files, f"layer{k}_bias"), f"layer{k}."))
     memory.targets = targets
-    check_target_gain(memory)
     memory.info = _with_kind(m.model_info, manifest.get("recall"))
+    check_target_gain(memory)  # (with info: a recorded reprogramming is replayed)
     return memory
 
 

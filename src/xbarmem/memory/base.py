@@ -42,6 +42,7 @@ from xbarmem.hardware.crossbar import Crossbar, arrays_needed, largest_square
 from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, chip_for
 from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import DEFAULT_TOL, RecallResult, matrix_ties, recall
+from xbarmem.memory.variation import RECORD as VARIATION_RECORD
 from xbarmem.seeds import offset_seed
 from xbarmem.sizes import network_bytes, recall_bytes
 from xbarmem.spec import check_seed
@@ -306,7 +307,9 @@ class Memory:
         a memory without bias rows must be all zeros (:class:`ConfigError` otherwise) and is
         dropped. Layer ``k``'s write error is drawn with seed ``seed + 7919 * k``, wrapped to a
         32-bit seed (:func:`~xbarmem.seeds.offset_seed`, as the deploy backends draw it). The
-        targets are kept in :attr:`targets`. Returns ``self``.
+        targets are kept in :attr:`targets`; a programming variation recorded in
+        ``info["variation"]`` (:func:`~xbarmem.memory.variation.reprogram`) is removed.
+        Returns ``self``.
         """
         seed = check_seed(seed)
         # per layer; entries are checked and converted below (tensors, arrays, nested lists)
@@ -336,6 +339,7 @@ class Memory:
                 as_real_array(b, "biases", error=PatternError, dtype=None),
                 dtype=torch.float32).clone()))
         self.targets = targets
+        self.info.pop(VARIATION_RECORD, None)  # programmed without variation now
         return self
 
     @property

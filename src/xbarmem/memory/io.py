@@ -15,7 +15,10 @@ of :meth:`~xbarmem.hardware.faults.FaultMap.check_window`: read-back values may 
 outside the programmable window, but not by orders of magnitude), and agree with the file's
 fault map and chip (:mod:`~xbarmem.memory.device_state`: a stuck or pinned device holds its
 stuck conductance, a free one a value programming writes, unless the model was adapted on a
-chip). Any problem raises one :class:`~xbarmem.errors.FileFormatError` naming the file and
+chip), and a ``w_max`` that is the one its target weights were programmed with -- for a
+memory :func:`~xbarmem.memory.variation.reprogram`-med with programming variation (its
+``info["variation"]``), the ``w_max`` and conductances replaying that programming gives, to the
+bit. Any problem raises one :class:`~xbarmem.errors.FileFormatError` naming the file and
 the problem.
 
 The header's checks live in :mod:`~xbarmem.memory.model_header`, those of the saved
@@ -101,8 +104,10 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     load: ...``): conductances that contradict the memory's fault map or chip
     (:func:`~xbarmem.memory.device_state.check_device_state`: set by hand, e.g. with
     ``Crossbar.set_conductances``), a ``w_max`` other than its target weights' under the
-    ``weight`` fault model (:func:`~xbarmem.memory.saved_tensors.check_target_gain`: a memory
-    :func:`~xbarmem.memory.variation.reprogram`-med with variation there) and metadata
+    ``weight`` fault model (:func:`~xbarmem.memory.saved_tensors.check_target_gain`), a
+    ``w_max`` or conductances other than those replaying the programming variation its
+    ``info["variation"]`` records gives (:func:`~xbarmem.memory.variation.reprogram` records
+    it: a reprogrammed memory saves and loads as it is; an edited record does not) and metadata
     :class:`~xbarmem.memory.model_meta.ModelMeta` refuses (``info`` edited by hand, e.g. an
     ``info["adapt"]["tolerance_S"]`` other than the fault map's ``adapt_tolerance_S``)."""
     path = as_path(path)
@@ -310,10 +315,10 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
             targets.append(saved_targets(layer, tensors[name + "target_weights"],
                                          tensors.get(name + "target_bias"), name))
     memory.targets = targets if len(targets) == len(memory.layers) else None
-    check_target_gain(memory)
     memory.info = dict(meta.info)
     if meta.kind is not None:  # a file without info.kind: its saved patterns' kind
         memory.info["kind"] = meta.kind
+    check_target_gain(memory)  # (with info: a recorded reprogramming is replayed)
     return memory
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from xbarmem.checks import MAX_SEED
 from xbarmem.data.patterns import KINDS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
@@ -38,7 +39,8 @@ class ModelMeta(Spec, noun="model metadata"):
         hidden: hidden widths of a multilayer memory (integers >= 1).
         fault_meta: the fault map's provenance (a table).
         info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options``,
-            ``adapt.read_backs``, ``adapt.tolerance_S`` checked when present -- the last
+            ``adapt.read_backs``, ``adapt.tolerance_S``, ``variation`` (a
+            :class:`VariationRecord`) checked when present -- ``adapt.tolerance_S``
             equal to ``fault_meta["adapt_tolerance_S"]`` when that is a number > 0; the rule
             checks its options).
         versions: package versions that wrote the file (a table).
@@ -118,6 +120,19 @@ class _InfoCheck(Spec, section="info", noun="model metadata"):
     rule: Annotated[str, Text()] = ""
     rule_options: Annotated[dict, Table()] = field(default_factory=dict)
     adapt: Annotated[dict, Table()] = field(default_factory=dict)
+    variation: Annotated[dict | None, Maybe(Table())] = None
+
+
+@dataclass(frozen=True)
+class VariationRecord(Spec, section="info.variation", noun="model metadata"):
+    """What :func:`~xbarmem.memory.variation.reprogram` records in ``memory.info["variation"]``
+    (and so in model files and exports): the memory's conductances are its target weights
+    programmed with programming variation ``variation`` and seed ``seed``; loading replays
+    that programming to check the saved ``w_max`` and conductances
+    (:func:`~xbarmem.memory.saved_tensors.check_target_gain`)."""
+
+    variation: Annotated[float, Number(ge=0.0, le=1.0, as_float=True)]
+    seed: Annotated[int, Number(integer=True, ge=0, le=MAX_SEED)]
 
 
 @dataclass(frozen=True)
@@ -133,11 +148,15 @@ class _AdaptInfoCheck(Spec, section="info.adapt", noun="model metadata"):
 def model_info_check(info: dict[str, Any], fault_meta: Any = None) -> None:
     """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
     ``rule_options`` -- a table; its options are checked by the rule that reads them --
-    ``adapt.read_backs``, ``adapt.tolerance_S``): ``ConfigError`` naming ``info.{key}``;
+    ``adapt.read_backs``, ``adapt.tolerance_S``, ``variation``: :class:`VariationRecord`):
+    ``ConfigError`` naming ``info.{key}``;
     other keys (what training recorded: steps, loss, seeds...) are free, as ``extra`` is.
     With the ``fault_meta`` of the same model (or export), ``info.adapt.tolerance_S`` must
     equal its ``adapt_tolerance_S`` where both are numbers (:func:`_check_one_tolerance`)."""
-    adapt = _AdaptInfoCheck.from_declared(_InfoCheck.from_declared(info).adapt)
+    checked = _InfoCheck.from_declared(info)
+    if checked.variation is not None:
+        VariationRecord.from_dict(checked.variation)
+    adapt = _AdaptInfoCheck.from_declared(checked.adapt)
     _check_one_tolerance(adapt.tolerance_S, fault_meta)
 
 

@@ -26,22 +26,56 @@ def check_target_gain(memory: Memory) -> None:
     were programmed with (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
     ``array.weight_range`` under the ``device`` fault model, the largest free target weight
     under ``weight``); another (an edited chip or file) was refused by ``export`` and
-    ``adapt`` only; ``ConfigError`` naming both values."""
+    ``adapt`` only; ``ConfigError`` naming both values. A memory whose ``info["variation"]``
+    records a :func:`~xbarmem.memory.variation.reprogram` (give ``memory.info`` first) is held
+    to that programming replayed (:func:`_check_replayed`)."""
+    from xbarmem.memory.variation import replayed
+
+    twin = replayed(memory)
+    if twin is not None:
+        _check_replayed(memory, twin)
+        return
     if memory.targets is None:
         return
     chip = memory.chip
     for k, (layer, (w, b)) in enumerate(zip(memory.layers, memory.targets, strict=True)):
         want = layer.target_w_max(layer.augment(w, b))
         if not np.isclose(layer.w_max, want, rtol=1e-6):
-            which = f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
             if chip.array.fault_model == "device":
                 found, rule = f"chip.array.weight_range {want:g}", "weight_range"
             else:
                 found, rule = f"{want:g}, the largest |target weight| of its free pairs", \
                     "that weight"
-            raise ConfigError(f"{which} {layer.w_max:g} contradicts {found}: under the "
-                              f"{chip.array.fault_model} fault model the target weights are "
+            raise ConfigError(f"{_which(memory, k)} {layer.w_max:g} contradicts {found}: under "
+                              f"the {chip.array.fault_model} fault model the target weights are "
                               f"programmed with w_max = {rule}")
+
+
+def _which(memory: Memory, k: int) -> str:
+    return f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
+
+
+def _check_replayed(memory: Memory, twin: Memory) -> None:
+    """``memory``'s ``w_max`` and conductances are, to the bit, those of ``twin`` (its
+    recorded reprogramming replayed): an edited ``w_max``, conductance or ``info.variation``
+    is a :class:`ConfigError` naming the value and the record."""
+    record = memory.info["variation"]
+    replay = (f"reprogramming its target weights with info.variation (variation "
+              f"{record['variation']:g}, seed {record['seed']}) gives")
+    for k, (layer, again) in enumerate(zip(memory.layers, twin.layers, strict=True)):
+        if layer.w_max != again.w_max:
+            raise ConfigError(f"{_which(memory, k)} {layer.w_max!r} contradicts "
+                              f"{again.w_max!r}, the w_max {replay}")
+        prefix = "" if len(memory.layers) == 1 else f"layer{k}."
+        for name, g, want in zip(("g_pos", "g_neg"), layer.planes(), again.planes(),
+                                 strict=True):
+            bad = g != want
+            if bad.any():
+                i, j = (int(v) for v in np.argwhere(bad)[0])
+                raise ConfigError(
+                    f"tensor {prefix + name!r}: {counted(int(bad.sum()), 'conductance')} "
+                    f"other than {replay}, e.g. {g[i, j]:.6g} S for {want[i, j]:.6g} S at "
+                    f"[{i}, {j}]")
 
 
 def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,

@@ -21,11 +21,14 @@ if TYPE_CHECKING:
 
     from xbarmem.memory.base import Memory
 
-__all__ = ["reprogram"]
+__all__ = ["programmed_targets", "replayed", "reprogram"]
 
 #: the rule of a programming variation ``v`` wherever one is given (API, sweep option, CLI
 #: option): a finite number in [0, 1], stored as a float
 VARIATION = Number(ge=0.0, le=1.0, as_float=True)
+
+#: the key of ``memory.info`` where :func:`reprogram` records its variation and seed
+RECORD = "variation"
 
 #: salt of the variation draw: ``derived_seed(seed, VARIATION_SALT)`` seeds its generator
 VARIATION_SALT = 0x7A71
@@ -45,6 +48,9 @@ def reprogram(memory: Memory, variation: float = 0.0, *, seed: int = 0) -> Memor
     ``levels``, the rounding onto the levels, which takes away the noise of a weight that
     stays within half a level step of its level, as always);
     ``memory.targets`` keeps the noise-free targets, so calls do not accumulate noise.
+    ``memory.info["variation"]`` records ``{"variation": v, "seed": seed}`` (until the memory
+    is programmed or trained again): model files and exports keep it, and loading replays this
+    call to check the saved ``w_max`` and conductances (:func:`replayed`).
 
     Args:
         memory: a :class:`Memory` with trained targets (``memory.targets``: trained, loaded
@@ -60,10 +66,7 @@ def reprogram(memory: Memory, variation: float = 0.0, *, seed: int = 0) -> Memor
     variation that is not a finite number in [0, 1], a bad seed, or a memory without trained
     targets, all before anything is programmed.
     """
-    import torch
-
     from xbarmem.memory.base import Memory
-    from xbarmem.seeds import derived_seed
 
     check_type(memory, Memory, "memory", "a Memory (SingleLayerMemory, MultilayerMemory)")
     variation = VARIATION(variation, "variation")
@@ -72,22 +75,76 @@ def reprogram(memory: Memory, variation: float = 0.0, *, seed: int = 0) -> Memor
     if targets is None:
         raise ConfigError("memory has no trained targets (memory.targets is None): train it "
                           "(xbarmem.train) or program it first")
-    weights = [w for w, _ in targets]
-    biases = [b for _, b in targets]
     try:
-        if variation > 0:
-            gen = torch.Generator().manual_seed(derived_seed(seed, VARIATION_SALT))
-            noisy = []
-            for w, peak in zip(weights, _peaks(memory, weights, biases, seed), strict=True):
-                dw = variation * peak * torch.randn(w.shape, generator=gen, dtype=torch.float32)
-                if memory.zero_diagonal:
-                    dw.fill_diagonal_(0.0)
-                noisy.append(w + dw)
-            weights = noisy  # biases as trained (§5 perturbs W)
-        memory.program(weights, biases, seed=seed)
+        weights = _perturbed(memory, variation, seed)
+        memory.program(weights, [b for _, b in targets], seed=seed)  # (drops a record)
+        memory.info[RECORD] = {"variation": variation, "seed": seed}
     finally:
         memory.targets = targets  # the noise-free targets, not the perturbed ones
     return memory
+
+
+def _perturbed(memory: Memory, variation: float, seed: int) -> list[torch.Tensor]:
+    """The weights :func:`reprogram` programs: every layer's target ``W`` plus its noise (the
+    targets themselves at ``variation`` 0); may program ``memory`` (:func:`_peaks`)."""
+    import torch
+
+    from xbarmem.seeds import derived_seed
+
+    targets = memory.targets or []
+    weights = [w for w, _ in targets]
+    if variation == 0:
+        return weights
+    gen = torch.Generator().manual_seed(derived_seed(seed, VARIATION_SALT))
+    noisy = []
+    peaks = _peaks(memory, weights, [b for _, b in targets], seed)
+    for w, peak in zip(weights, peaks, strict=True):
+        dw = variation * peak * torch.randn(w.shape, generator=gen, dtype=torch.float32)
+        if memory.zero_diagonal:
+            dw.fill_diagonal_(0.0)
+        noisy.append(w + dw)
+    return noisy  # biases as trained (§5 perturbs W)
+
+
+def replayed(memory: Memory) -> Memory | None:
+    """What ``memory.info["variation"]`` says ``memory`` is: a fresh memory of its type, chip,
+    fault map and placement, with its targets, :func:`reprogram`-med with the recorded
+    variation and seed (deterministic: the same conductances and ``w_max`` to the bit).
+    None when ``memory.info`` records no variation. Raises
+    :class:`~xbarmem.errors.ConfigError` for a malformed record (``info.variation...``,
+    :class:`~xbarmem.memory.model_meta.VariationRecord`) or a record without target weights."""
+    twin, record = _twin(memory)
+    if twin is None:
+        return None
+    return reprogram(twin, record.variation, seed=record.seed)
+
+
+def programmed_targets(memory: Memory) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Per layer the ``(W, b)`` ``memory``'s programming aimed at (before write error):
+    ``memory.targets``, with the noise of the programming variation ``info["variation"]``
+    records added to ``W`` (:func:`reprogram`); errors as :func:`replayed`."""
+    twin, record = _twin(memory)
+    if twin is None:
+        return list(memory.targets or [])
+    weights = _perturbed(twin, record.variation, record.seed)
+    return [(w, b) for w, (_, b) in zip(weights, memory.targets or [], strict=True)]
+
+
+def _twin(memory: Memory) -> tuple[Any, Any]:
+    """``(a fresh memory as memory, unprogrammed, with its targets; the checked record)``,
+    or ``(None, None)`` without a record."""
+    from xbarmem.memory.model_meta import VariationRecord
+
+    data = (memory.info or {}).get(RECORD)
+    if data is None:
+        return None, None
+    record = VariationRecord.from_dict(data)
+    if memory.targets is None:
+        raise ConfigError("info.variation records a reprogramming of target weights the "
+                          "memory does not hold (memory.targets is None)")
+    twin = memory.rebuild(memory.faults)
+    twin.targets = memory.targets
+    return twin, record
 
 
 def _peaks(memory: Memory, weights: list[torch.Tensor], biases: list[Any],
