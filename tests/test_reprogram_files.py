@@ -241,3 +241,19 @@ def test_adapting_a_reprogrammed_memory_programs_it_again(tmp_path, run_cli):
     assert code == 0, err
     adapted = load_memory(tmp_path / "a.safetensors")
     assert "variation" not in adapted.info and "adapt" in adapted.info
+
+
+def test_a_chip_programmed_from_an_export_of_a_reprogrammed_memory_reads_back_on_target(
+        tmp_path):
+    """``adapt --read-back`` compares the read-back with what the export asked to program (its
+    ``targets_S.npy``): a chip read back holding exactly the reprogrammed memory's conductances
+    (on a chip without write noise, its targets) has no device off target (before, it was
+    compared with the noise-free targets: every device the variation moved missed)."""
+    from xbarmem.deploy.chip_loop import adapt_read_back
+    from xbarmem.deploy.readback import read_back_backends
+
+    memory = _reprogrammed("levels")  # (no write noise: programmed = targets)
+    export_memory(memory, tmp_path / "out")
+    read = np.load(tmp_path / "out" / "programmed_S.npy")
+    result = adapt_read_back(memory, read_back_backends(memory, read), PATS)
+    assert result.read["newly_fixed"] == 0 and result.read["write_error_rms_uS"] == 0

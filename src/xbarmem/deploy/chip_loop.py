@@ -58,6 +58,7 @@ from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import levels_info
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.variation import RECORD as VARIATION_RECORD
+from xbarmem.memory.variation import programmed_targets
 from xbarmem.spec import Number
 
 __all__ = ["AdaptResult", "ReadBackResult", "adapt", "adapt_read_back", "default_trainer"]
@@ -504,7 +505,8 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     back, pin what missed, score, re-train, program only the free devices that are off their
     new target, score. The steps are those of :func:`adapt` (same pin and re-program rules).
     An adapted model continues the loop: its targets are the ones its read-back is compared
-    with.
+    with; a memory :func:`~xbarmem.memory.variation.reprogram`-med with variation is compared
+    with its targets plus that variation's noise, what its export's targets are.
 
     Args: ``memory``, ``patterns``, ``tolerance`` (siemens), ``protocol`` and ``trainer`` as
     :func:`adapt` takes them; ``backends`` read back what the chip holds (e.g.
@@ -515,7 +517,8 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     loop = _Loop(memory, view, tolerance)
     twin = memory.rebuild(loop.faults())
-    loop.expect(twin, target_parameters(memory))
+    target_parameters(memory)  # (a memory without targets refused)
+    loop.expect(twin, programmed_targets(memory))  # what its export asked to program
     read = {**loop.read(twin), "fixed": int((~np.isnan(loop.pinned)).sum()),
             "known_stuck": int(sum(int(ly.stuck.sum()) for ly in memory.layers))}
     missed = loop.missed(twin)
