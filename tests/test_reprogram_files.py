@@ -180,6 +180,22 @@ def test_save_memory_refuses_a_reprogrammed_memory_whose_record_was_edited(tmp_p
     assert not out.exists()
 
 
+def test_save_memory_refuses_a_reprogrammed_memory_its_file_would_load_as_another(tmp_path):
+    """A bare ``Memory([N, N])`` has self-connections: ``reprogram`` perturbs its diagonal, but
+    its file loads as a ``SingleLayerMemory`` (none): saved before, then refused on load."""
+    import torch
+
+    from xbarmem.memory.base import Memory
+
+    memory = Memory([12, 12], CHIPS["rram"])
+    weights = 0.3 * torch.randn(12, 12, generator=torch.Generator().manual_seed(0))
+    reprogram(memory.program([weights], [torch.zeros(12)]), 0.1, seed=3)
+    out = tmp_path / "m.safetensors"
+    with pytest.raises(ConfigError, match="would not load: tensor 'g_pos': .*variation 0.1"):
+        save_memory(memory, out)
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------ exports
 @pytest.mark.parametrize("name", ["paper", "paper-levels", "ml-paper", "rram", "levels"])
 def test_an_export_of_a_reprogrammed_memory_reloads_exactly(name, tmp_path):

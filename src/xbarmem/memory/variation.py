@@ -107,8 +107,9 @@ def _perturbed(memory: Memory, variation: float, seed: int) -> list[torch.Tensor
 
 
 def replayed(memory: Memory) -> Memory | None:
-    """What ``memory.info["variation"]`` says ``memory`` is: a fresh memory of its type, chip,
-    fault map and placement, with its targets, :func:`reprogram`-med with the recorded
+    """What ``memory.info["variation"]`` says ``memory`` is: a fresh memory of its sizes, chip,
+    fault map and placement as a model file of it loads (``memory_from_sizes``), with its
+    targets, :func:`reprogram`-med with the recorded
     variation and seed (deterministic: the same conductances and ``w_max`` to the bit).
     None when ``memory.info`` records no variation. Raises
     :class:`~xbarmem.errors.ConfigError` for a malformed record (``info.variation...``,
@@ -142,7 +143,12 @@ def _twin(memory: Memory) -> tuple[Any, Any]:
     if memory.targets is None:
         raise ConfigError("info.variation records a reprogramming of target weights the "
                           "memory does not hold (memory.targets is None)")
-    twin = memory.rebuild(memory.faults)
+    from xbarmem.memory.build import memory_from_sizes
+
+    # the memory a model file or export of it loads as (a SingleLayerMemory for [N, N]: no
+    # variation on the diagonal), so that what saves is what loads
+    twin = memory_from_sizes(list(memory.sizes), memory.chip, memory.faults,
+                             bias=memory.has_bias, first_array=memory.layers[0].first_array)
     twin.targets = memory.targets
     return twin, record
 
