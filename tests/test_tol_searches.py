@@ -79,7 +79,7 @@ def test_capacity_passes_its_tol_to_every_search_and_shows_it(run_cli, tols):
     assert code == 0, err
     results = json.loads(out)["results"]
     assert [r["settings"]["protocol"]["tol"] for r in results] == [0.03, 0.03]
-    assert [r["architecture"] for r in results] == ["single", "16-8-16"]
+    assert [r["layout"] for r in results] == ["16", "16-8-16"]
     assert tols and set(tols) == {0.03}
     tols.clear()
     code, out, err = run_cli("capacity", "--rule", "pinv", *SEARCH, *TANH, "--json")
