@@ -73,9 +73,10 @@ class BenchConfig:
             the paper's fixed-point objective.
         ml_basin_options: case 3: options of xbarmem's default (basin) multilayer recipe.
         ml_fast_options: case 3: options of xbarmem's fast multilayer recipe.
-        repeats: cases 1, 1r, 3 and 4b: each xbarmem side is trained this many times (the
-            same seed, so the same network) and its median training time is kept: short
-            trainings vary by 15-30% from one run to the next.
+        repeats: cases 1, 1r, 1p, 3 and 4b: each side (xbarmem's, and in cases 1, 1r, 1p
+            and 3 the naive loop) is trained this many times (the same seed, so the same
+            network) and its median training time is kept: trainings vary by 15-30% from one
+            run to the next.
         big_ml_neurons: case 4b: N (28x28 MNIST digits: 784).
         big_ml_patterns: case 4b: digits stored.
         big_ml_faults: case 4b: weight-fault rate.

@@ -90,6 +90,12 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
                                    "xbarmem multilayer fast recipe"}
     for side in multi["sides"].values():
         assert _in_unit_interval(side["cosine"]) and side["steps"] >= 1
+    # the naive loop is timed as each xbarmem side is: the median of cfg.repeats runs
+    for case in ("1", "3"):
+        naive = data["cases"][case]["sides"]["naive"]
+        assert len(naive["train_seconds_each"]) == BenchConfig.tiny().repeats
+        assert naive["train_seconds"] == sorted(naive["train_seconds_each"])[
+            len(naive["train_seconds_each"]) // 2]
     # the multilayer fast recipe trains as the default does: one timing, not two noisy ones
     fast = multi["sides"]["xbarmem multilayer fast recipe"]
     default = multi["sides"]["xbarmem multilayer basin (default)"]
