@@ -119,10 +119,10 @@ def test_compare_rules_prints_one_short_line_and_stays_a_dict():
     text = repr(res)
     assert "\n" not in text and len(text) < 200, text
     assert text.startswith("RuleComparison(cosine={'hebb': ") and "chip='paper-sim'" in text
-    assert f"'pinv': {res['rules']['pinv']['cosine']:.4g}" in text and "chips=2" in text
+    assert f"'pinv': {res['rules']['pinv']['cosine']:.4g}" in text and "trials=2" in text
     plain = res.as_dict()
     assert type(plain) is dict and plain == res
-    assert json.loads(json.dumps(res))["settings"]["chips"] == 2
+    assert json.loads(json.dumps(res))["settings"]["trials"] == 2
 
 
 def test_run_scaling_prints_one_short_line_and_stays_a_dict():
@@ -246,7 +246,7 @@ def test_repeats_are_trials_in_compare_rules_and_run_demo_as_in_find_capacity(tm
     new = xm.compare_rules(pats, "ideal", "pinv", trials=2)
     with pytest.warns(DeprecationWarning, match="chips= is deprecated; use trials="):
         old = xm.compare_rules(pats, "ideal", "pinv", chips=2)
-    assert new["settings"] == old["settings"] and new["settings"]["chips"] == 2
+    assert new["settings"] == old["settings"] and new["settings"]["trials"] == 2
     assert new["rules"]["pinv"]["cosine"] == old["rules"]["pinv"]["cosine"]
     with pytest.raises(xm.ArgumentError, match="both trials= and chips="):
         xm.compare_rules(pats, "ideal", "pinv", trials=2, chips=2)

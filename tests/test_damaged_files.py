@@ -309,6 +309,12 @@ def _manifest(edit):
     return damage
 
 
+def _earlier(manifest, sizes):
+    """``manifest`` with its widths ``sizes`` under their name of earlier versions."""
+    del manifest["layer_sizes"]
+    manifest["sizes"] = sizes
+
+
 def _array(name, make):
     return lambda folder: np.save(folder / name, make(np.load(folder / name)))
 
@@ -326,8 +332,13 @@ EXPORT_DAMAGES = {  # name -> (damage of the folder, words of the message)
                            ["files.stuck_npy", "got 5"]),
     "file missing": (lambda folder: (folder / "programmed_S.npy").unlink(),
                      ["missing export file", "programmed_S.npy"]),
-    "sizes text": (_manifest(lambda m: m.update(sizes="ab")), ["sizes must be"]),
-    "another N": (_manifest(lambda m: m.update(sizes=[25, 25])), ["do not match sizes"]),
+    "sizes text": (_manifest(lambda m: m.update(layer_sizes="ab")), ["layer_sizes must be"]),
+    "another N": (_manifest(lambda m: m.update(layer_sizes=[25, 25])),
+                  ["do not match layer_sizes"]),
+    # an export of an earlier version names its widths `sizes`: told by that name
+    "sizes text (earlier)": (_manifest(lambda m: _earlier(m, "ab")), [" sizes must be"]),
+    "another N (earlier)": (_manifest(lambda m: _earlier(m, [25, 25])),
+                            ["do not match sizes [25, 25]"]),
     "more layers": (_manifest(lambda m: m["layers"].append(m["layers"][0])),
                     ["need 1 layer", "lists 2"]),
     "w_max text": (_manifest(lambda m: m["layers"][0].update(w_max="x")), ["layers.w_max"]),

@@ -109,7 +109,8 @@ def test_device_files_hold_targets_programmed_and_stuck(tiled, tmp_path):
 def test_manifest_places_tiles_bias_rows_and_current_ranges(tiled, pats, tmp_path):
     manifest = export_memory(tiled, tmp_path, patterns=pats, mode="async")
     (layer,) = manifest["layers"]
-    assert manifest["architecture"] == "single" and manifest["sizes"] == [25, 25]
+    assert (manifest["arch"], manifest["layout"], manifest["layer_sizes"]) == \
+        ("single", "25", [25, 25])
     assert [t["array"] for t in layer["tiles"]] == [0, 1, 2, 3]
     assert layer["tiles"][3] == {"array": 3, "logical_rows": [16, 26], "logical_cols": [16, 25],
                                  "physical_rows": [0, 10], "physical_cols": [0, 9]}
@@ -150,7 +151,8 @@ def test_multilayer_export_round_trip(tmp_path):
     mem.program([0.3 * torch.randn(s, generator=gen) for s in shapes],
                 [0.1 * torch.randn(s[0], generator=gen) for s in shapes], seed=5)
     manifest = export_memory(mem, tmp_path)
-    assert manifest["architecture"] == "multilayer" and manifest["sizes"] == [20, 8, 6, 20]
+    assert (manifest["arch"], manifest["layout"], manifest["layer_sizes"]) == \
+        ("multilayer", "20-8-6-20", [20, 8, 6, 20])
     assert [ly["first_array"] for ly in manifest["layers"]] == [0, 2, 3]
     rebuilt = load_export(tmp_path)
     cues = torch.where(torch.randn(9, 20, generator=gen) > 0, 1.0, -1.0)
@@ -507,3 +509,48 @@ def test_the_manifest_says_how_the_weight_files_lie_on_the_arrays(tmp_path):
             held[r0:r1, c0:c1] = diff[p0:p1, q0:q1] / layer["siemens_per_weight"]
         bias = np.load(tmp_path / f"layer{k}_bias.npy")
         np.testing.assert_allclose(held, np.vstack([weights.T, bias[None]]), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def layered(pats):
+    """A multilayer memory trained briefly (its ``info["arch"]``: the widths ``25-8-25``)."""
+    return train(pats, chip="rram", arch="multilayer", hidden=8, max_steps=5, finetune_steps=0)
+
+
+def test_the_manifest_names_the_memory_s_shape_as_every_output(layered, pats, tmp_path):
+    """The manifest said `architecture` for the word (`multilayer`) and `sizes` for the widths
+    (`sizes` is the list of N of `scaling` and `energy --sizes`), its `model_info.arch` the
+    widths (`25-8-25`) where every output's `arch` is the word: now `arch`, `layout` and
+    `layer_sizes` as `train` / `energy --json` name them, `model_info.layout`; the memory
+    loaded back has its `info` (`info["arch"]` the widths, as its model file keeps it)."""
+    manifest = export_memory(layered, tmp_path / "out", patterns=pats)
+    assert (manifest["arch"], manifest["layout"], manifest["layer_sizes"]) == \
+        ("multilayer", "25-8-25", [25, 8, 25])
+    assert not {"architecture", "sizes"} & set(manifest)
+    info = manifest["model_info"]
+    assert info["layout"] == "25-8-25" and "arch" not in info
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["model_info"] == info
+    again = load_export(tmp_path / "out")
+    assert again.info == layered.info and again.info["arch"] == "25-8-25"
+    from xbarmem.memory.io import load_memory
+
+    saved = load_memory(save_memory(again, tmp_path / "again.safetensors")).info
+    assert saved == load_memory(save_memory(layered, tmp_path / "m.safetensors")).info
+    assert saved["arch"] == "25-8-25"
+
+
+def test_an_export_of_an_earlier_version_still_loads(layered, pats, tmp_path):
+    """Exports written before the shape was named as the outputs name it (`architecture`,
+    `sizes`, `model_info.arch` the widths) load as they did, into the same memory."""
+    export_memory(layered, tmp_path / "out", patterns=pats)
+    path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    earlier = {("architecture" if k == "arch" else "sizes" if k == "layer_sizes" else k): v
+               for k, v in manifest.items() if k != "layout"}
+    earlier["model_info"] = {("arch" if k == "layout" else k): v
+                             for k, v in manifest["model_info"].items()}
+    path.write_text(json.dumps(earlier))
+    again = load_export(tmp_path / "out")
+    assert again.info == layered.info and again.sizes == [25, 8, 25]
+    cues = torch.as_tensor(pats.patterns)
+    assert torch.equal(again.recall(cues, seed=1).states, layered.recall(cues, seed=1).states)

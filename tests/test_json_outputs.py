@@ -99,7 +99,7 @@ def test_json_stdout_is_one_strict_document(run_cli, files, command):
 # one name per concept across the outputs (a pipeline reads them all with one vocabulary):
 # keys retired for the name the other outputs give the same thing (old -> new)
 RETIRED = {"already_stored": "already", "pending_groups": "groups", "pool_size": "pool",
-           "probes_per_pattern": "probes"}
+           "probes_per_pattern": "probes", "architecture": "arch"}
 #: keys that are counts wherever they appear: an integer (or null), never a name or a list
 COUNTS = ("n_neurons", "n_patterns", "patterns", "pool", "pool_distinct", "trials", "probes",
           "cues", "total", "already", "groups", "seed", "threads")
@@ -141,6 +141,10 @@ def _vocabulary_problems(data, path: str = "") -> list[str]:
             found.append(f"{where}: the word --arch takes (widths are layout), got {value!r}")
         if key == "layout" and not all(re.fullmatch(r"\d+(-\d+)*", str(v)) for v in values):
             found.append(f"{where}: the layer widths (64, 64-32-64), got {value!r}")
+        if key == "sizes" and isinstance(value, list) and len(value) > 1 \
+                and value[0] == value[-1]:  # (a list of N holds each N once)
+            found.append(f"{where}: a memory's widths [N, ..., N] are layer_sizes, got "
+                         f"{value!r} (sizes lists the N of a run)")
         if key == "faults" and not isinstance(value, dict):
             found.append(f"{where}: the faults' record (a stuck fraction is fault_rate), "
                          f"got {value!r}")
@@ -164,11 +168,15 @@ def test_every_output_names_one_concept_one_way(run_cli, files):
     `pool` / `patterns` a count); `energy` and `demo` said `faults` for a stuck fraction
     (`fault_rate`; `faults` is a fault map's record), `demo` `probes_per_pattern` and
     `chips` for `probes` and `trials`; `evaluate` `protocol.neurons` beside `activation`;
-    `train` of a multilayer memory `arch` for its widths (`64-32-64`, its `layout`)."""
+    `train` of a multilayer memory `arch` for its widths (`64-32-64`, its `layout`); an
+    export's manifest `architecture` for the word and `sizes` for the widths (`layer_sizes`
+    in `energy`; `sizes` the list of N in `scaling`), its `model_info.arch` the widths;
+    `adapt`'s `memory.sizes` the widths."""
     commands = {**COMMANDS, "demo": "demo --trials 1 --probes 1 --out {f}/demo",
                 "train (multilayer)": "train --data random --neurons 16 -p 3 --arch multilayer "
                                       "--hidden 4 --rule-option max_steps=5 --rule-option "
-                                      "finetune_steps=0 -o {f}/t2.safetensors"}
+                                      "finetune_steps=0 -o {f}/t2.safetensors",
+                "export (multilayer)": "export {f}/t2.safetensors -o {f}/exp-ml"}
     problems = {}
     for name, command in commands.items():
         code, out, err = run_cli(*command.format(f=files).split(), "--json")
@@ -212,6 +220,68 @@ def test_capacity_json_names_each_search_by_its_layout(run_cli):
     assert [(r["layout"], r["settings"]["arch"]) for r in results] == [
         ("16", "single"), ("16-4-16", "multilayer")]
     assert not [r for r in results if "architecture" in r]
+
+
+def test_export_and_adapt_json_name_a_memory_s_widths_layer_sizes(run_cli, files):
+    """`export --json` (the manifest) said `architecture` (the word) and `sizes` (the widths),
+    `adapt --json` `memory.sizes`, where `energy --json` says `arch` and `layer_sizes` and
+    `sizes` is the list of N of `scaling` and `energy --sizes`: now `arch`, `layout` and
+    `layer_sizes` in the manifest, `memory.layer_sizes` in adapt's."""
+    code, out, err = run_cli(*COMMANDS["export"].format(f=files).split(), "--json")
+    assert code == 0, err
+    manifest = _strict(out)
+    assert (manifest["arch"], manifest["layout"], manifest["layer_sizes"]) == \
+        ("single", "16", [16, 16])
+    assert not {"architecture", "sizes"} & set(manifest)
+    code, out, err = run_cli(*COMMANDS["adapt"].format(f=files).split(), "--json")
+    assert code == 0, err
+    memory = _strict(out)["memory"]
+    assert memory["layer_sizes"] == [16, 16] and "sizes" not in memory
+
+
+def test_compare_rules_settings_name_things_as_every_output():
+    """`compare_rules()["settings"]` said `chips` for the number of chips (a count, where
+    `chips` lists each chip's scores and every output counts them `trials`) and held the
+    patterns as a record `patterns` (a count everywhere else): now `trials`, and `data`,
+    `kind`, `n_patterns`, `n_neurons` as `demo --json` and every result say them."""
+    import xbarmem as xm
+
+    pats = xm.random_patterns(3, 16, seed=0)
+    res = json.loads(json.dumps(xm.compare_rules(pats, "ideal", ["hebb", "pinv"], trials=2)))
+    settings = res["settings"]
+    assert (settings["trials"], settings["data"], settings["kind"], settings["n_patterns"],
+            settings["n_neurons"]) == (2, pats.name, "binary", 3, 16)
+    assert not {"chips", "patterns"} & set(settings)
+    assert len(res["rules"]["pinv"]["chips"]) == 2  # (each chip's scores)
+    assert _vocabulary_problems(res) == []
+
+
+def test_evaluate_json_says_the_variation_a_model_was_programmed_with(run_cli, files):
+    """`evaluate --json` of a model reprogrammed with programming variation (its
+    `info.variation`) said `"variation": null`, as of any model: the JSON did not tell the
+    file is reprogrammed. `model_variation` now holds the model's record ({variation, seed};
+    null for another model), beside `variation`, the option's; the table says it too."""
+    import xbarmem as xm
+
+    reprogrammed = files / "rv.safetensors"
+    from xbarmem.memory.io import load_model
+
+    memory, stored = load_model(files / "m.safetensors")
+    xm.save_memory(xm.reprogram(memory, 0.1, seed=3), reprogrammed, patterns=stored)
+    record = {"variation": 0.1, "seed": 3}
+    for model, option, recorded in ((files / "m.safetensors", [], None),
+                                    (reprogrammed, [], record),
+                                    (reprogrammed, ["--variation", "0.2"], record)):
+        code, out, err = run_cli("evaluate", model, "--probes", "2", *option, "--json")
+        assert code == 0, err
+        data = _strict(out)
+        assert data["model_variation"] == recorded
+        assert data["variation"] == (0.2 if option else None)
+    code, out, err = run_cli("evaluate", reprogrammed, "--probes", "2")
+    assert code == 0, err
+    assert "model programmed with variation 0.1 (" in out and "seed 3): recalled as saved" in out
+    code, out, _ = run_cli("evaluate", reprogrammed, "--probes", "2", "--variation", "0.2")
+    assert "seed 3): replaced by --variation" in out
 
 
 # bad input under --json, one per command: stdout holds nothing (the docs promise one `error:`

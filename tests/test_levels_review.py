@@ -180,7 +180,7 @@ def test_adapt_on_a_continuous_chip_says_nothing_of_levels():
         warnings.simplefilter("ignore")
         done = adapt(memory, SimulatedChip.like(memory.crossbar, seed=1), pset, rounds=1,
                      target=1.5, trainer=AdaptiveTrainer(**FAST))
-    assert set(done.as_dict()["memory"]) == {"sizes", "chip", "bias"}
+    assert set(done.as_dict()["memory"]) == {"layer_sizes", "chip", "bias"}
 
 
 def test_adapt_json_says_the_levels(run_cli, tmp_path, trained):

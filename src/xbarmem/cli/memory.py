@@ -337,6 +337,7 @@ def evaluate(
     from xbarmem.names import tol_entry
 
     memory, stored = load_model(model, patterns_required=True)
+    recorded = memory.info.get("variation")  # (before --variation programs it again)
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
                                                 level)
     activation = activation or by_kind
@@ -356,7 +357,9 @@ def evaluate(
               "max_iterations": max_iterations, "seed": seed,
               **tol_entry(tol)},
               # null: recalled as saved; else programmed again with it (seed: protocol.seed)
-              "variation": variation, **_score_fields(scores), "threads": threads}
+              "variation": variation,
+              # the model file's own: {variation, seed} of a reprogrammed model, else null
+              "model_variation": recorded, **_score_fields(scores), "threads": threads}
     _warn_noise_capped(memory, activation, result, tol)
     if json_out:
         emit_json(result)
@@ -444,6 +447,7 @@ def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> Non
     """``evaluate``'s table: the programming variation (if any), the cues, the recall; with
     ``--repeats``, each metric's mean over the repeats and, beside it, its spread."""
     p, repeats = result["protocol"], result.get("repeats", 1)
+    _print_model_variation(result)
     if result["variation"] is not None:
         v = result["variation"]
         again = (f"with variation {v:g} (weight noise of std {v:g} max|W|, seed {p['seed']})"
@@ -472,6 +476,20 @@ def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> Non
     if result["outcomes"] is not None:
         out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
                                         for k, v in result["outcomes"].items()))
+
+
+def _print_model_variation(result: dict[str, Any]) -> None:
+    """The line of a model reprogrammed with programming variation (its ``info.variation``,
+    ``model_variation`` in the JSON): recalled as saved, or (``--variation``) programmed
+    again in its place; nothing for another model."""
+    recorded = result["model_variation"]
+    if recorded is None:
+        return
+    v, seed = recorded["variation"], recorded["seed"]
+    how = ("replaced by --variation" if result["variation"] is not None
+           else "recalled as saved")
+    out.print(f"model programmed with variation {v:g} (weight noise of std {v:g} max|W|, "
+              f"seed {seed}): {how}")
 
 
 def _print_spread(summary: dict[str, dict[str, float]], exact: str, unit: str) -> None:

@@ -108,8 +108,8 @@ class AdaptResult:
         """Every round and setting as a JSON-able dict: ``rounds``, ``open_loop_cosine``,
         ``final_cosine``, ``gain`` (final - open loop), ``open_loop_exact``, ``final_exact``,
         ``reached_target``, ``settings`` (rounds, target, tolerance, protocol, the re-training
-        ``rule``'s name and its options, ``trainer``), and the adapted model: ``memory`` (layer
-        ``sizes``, ``chip`` name, ``bias``; on a chip with levels ``levels`` and
+        ``rule``'s name and its options, ``trainer``), and the adapted model: ``memory`` (its
+        ``layer_sizes``, ``chip`` name, ``bias``; on a chip with levels ``levels`` and
         ``through_levels``) and ``faults`` (its fault map's summary: stuck ON /
         OFF, ``pinned``). The model itself is :attr:`memory` (saved by
         :func:`~xbarmem.memory.io.save_memory`)."""
@@ -126,15 +126,16 @@ class AdaptResult:
 
 
 def _model_entries(memory: Any, faults: FaultMap) -> dict[str, Any]:
-    """What an adaptation result's ``as_dict`` says of the adapted model: ``memory`` (its layer
-    ``sizes``, ``chip`` name, ``bias`` rows; on a chip with conductance levels also
-    ``levels`` and ``through_levels``, as its ``info`` holds them:
+    """What an adaptation result's ``as_dict`` says of the adapted model: ``memory`` (its
+    ``layer_sizes``, the widths ``[N, H..., N]`` as every output names them, ``chip`` name,
+    ``bias`` rows; on a chip with conductance levels also ``levels`` and ``through_levels``,
+    as its ``info`` holds them:
     :func:`~xbarmem.learning.fit.levels_info`) and ``faults``, its fault map's
     :meth:`~xbarmem.hardware.faults.FaultMap.summary` with the chip's device (stuck devices
     ON / OFF, and the devices ``pinned`` at their read value)."""
     info = memory.info or {}
     levels = {key: info[key] for key in ("levels", "through_levels") if key in info}
-    return {"memory": {"sizes": [int(n) for n in memory.sizes], "chip": memory.chip.name,
+    return {"memory": {"layer_sizes": [int(n) for n in memory.sizes], "chip": memory.chip.name,
                        "bias": memory.has_bias, **levels},
             "faults": faults.summary(memory.chip.device)}
 

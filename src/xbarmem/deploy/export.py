@@ -289,7 +289,7 @@ def _write_files(out: Path, memory: Memory, cells: dict[str, Any], patterns: Any
                                            _hidden_inputs(memory.layers, x)),
                 "faults": _faults_manifest(memory, cells, files["fault_map"]),
                 "recall": entries["recall"], "devices": _device_counts(cells),
-                "program": entries["program"], "model_info": memory.info}
+                "program": entries["program"], "model_info": manifest_info(memory.info)}
     _write_manifest(out, manifest, files)
     return manifest
 
@@ -423,7 +423,9 @@ def _save_targets(out: Path, memory: Memory) -> dict[str, str]:
 
 def _chip_manifest(memory: Memory, cells: dict[str, Any],
                    files: dict[str, str]) -> dict[str, Any]:
-    """Units, files, chip, arrays, mapping, inputs, architecture and sizes entries."""
+    """Units, files, chip, arrays, mapping, inputs entries and the memory's shape: ``arch``
+    (``single`` / ``multilayer``), ``layout`` (the widths label, ``"64-32-64"``) and
+    ``layer_sizes`` (the widths, ``[64, 32, 64]``), as every output names them."""
     chip, layers = memory.chip, memory.layers
     dev, volts = chip.device, chip.array.read_voltage
     rows, cols, n_arrays = chip.array.rows, chip.array.cols, cells["n_arrays"]
@@ -453,9 +455,22 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
                                  "layers: tanh activity)",
                    "bias_row_V": volts if layers[0].has_bias else None,
                    "unused_rows_V": 0.0},
-        "architecture": "multilayer" if len(layers) > 1 else "single",
-        "sizes": [layers[0].n_in] + [ly.n_out for ly in layers],
+        "arch": memory.architecture, "layout": memory.layout,
+        "layer_sizes": [layers[0].n_in] + [ly.n_out for ly in layers],
     }
+
+
+#: keys of a model's ``info`` that an export's ``model_info`` names as every output does:
+#: a multilayer memory's ``info["arch"]`` holds its widths (``"64-32-64"``), the ``layout``
+#: of the outputs (where ``arch`` is the word ``single`` / ``multilayer``)
+INFO_NAMES = {"arch": "layout"}
+
+
+def manifest_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A model's ``info`` as the manifest's ``model_info`` says it: its keys of
+    :data:`INFO_NAMES` under their output names (the model file keeps ``info["arch"]``;
+    :func:`~xbarmem.deploy.reload.load_export` gives the memory its ``info`` back)."""
+    return {INFO_NAMES.get(k, k): v for k, v in info.items()}
 
 
 def _layers_manifest(layers: list[Crossbar], w_maxes: list[float],

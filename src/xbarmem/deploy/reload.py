@@ -14,7 +14,7 @@ import numpy as np
 
 from xbarmem.checks import checked_keywords, counted, shown
 from xbarmem.data.patterns import KINDS
-from xbarmem.deploy.export import FORMAT
+from xbarmem.deploy.export import FORMAT, INFO_NAMES
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import (
     ArrayFile,
@@ -42,7 +42,10 @@ def load_export(folder: str | Path):
     manifest keys of the wrong type, files it names that are missing, not plain file names
     inside ``folder`` (``../x``, absolute paths, symbolic links leading outside it -- links
     that stay inside are followed) or not float arrays of the expected shape,
-    conductances outside the chip's window (the rule of model files), NaN targets."""
+    conductances outside the chip's window (the rule of model files), NaN targets.
+    Exports of earlier versions read as they did: the widths under ``sizes`` (now
+    ``layer_sizes``), a multilayer memory's widths in ``model_info.arch`` (now
+    ``model_info.layout``; the memory's ``info["arch"]`` either way, as in its model file)."""
     folder = as_path(folder, "folder")
     path = folder / "manifest.json"
     if not path.exists() and not path.is_symlink():
@@ -86,15 +89,16 @@ class _ManifestCheck(Spec, noun="export manifest"):
 
     chip: Annotated[dict, Table()]
     files: Annotated[dict, Table()]
-    sizes: Annotated[list, ListOf(_Count)]
+    layer_sizes: Annotated[list, ListOf(_Count)]
     layers: Annotated[list, ListOf(Table())]
     faults: Annotated[dict, Table()] = field(default_factory=dict)
     model_info: Annotated[dict, Table()] = field(default_factory=dict)
 
     def validate(self) -> None:
-        if len(self.sizes) < 2 or len(self.layers) != len(self.sizes) - 1:
-            raise ConfigError(f"sizes {self.sizes} need "
-                              f"{counted(max(len(self.sizes) - 1, 1), 'layer')}, the manifest "
+        sizes = self.layer_sizes
+        if len(sizes) < 2 or len(self.layers) != len(sizes) - 1:
+            raise ConfigError(f"layer_sizes {sizes} need "
+                              f"{counted(max(len(sizes) - 1, 1), 'layer')}, the manifest "
                               f"lists {len(self.layers)}")
         model_info_check(self.model_info, self.faults.get("meta"))
 
@@ -113,15 +117,16 @@ class _LayerCheck(Spec, section="layers", noun="export manifest"):
 def _rebuild(folder: Path, manifest: dict[str, Any]):
     """The memory of a checked manifest (XbarmemError, KeyError/TypeError/ValueError for bad
     entries)."""
-    m = _ManifestCheck.from_declared(manifest)
+    m, named = _checked_manifest(manifest)
+    sizes = m.layer_sizes
     layers = [_LayerCheck.from_declared(entry) for entry in m.layers]
-    if [(e.n_in, e.n_out) for e in layers] != list(zip(m.sizes[:-1], m.sizes[1:], strict=True)):
-        raise ConfigError(f"the layers' n_in / n_out do not match sizes {m.sizes}")
+    if [(e.n_in, e.n_out) for e in layers] != list(zip(sizes[:-1], sizes[1:], strict=True)):
+        raise ConfigError(f"the layers' n_in / n_out do not match {named} {sizes}")
     chip = ChipSpec.from_dict(m.chip)
     stuck = _load_npy(folder, m.files, "stuck_npy")
     prog = _load_npy(folder, m.files, "programmed_npy", shape=stuck.shape)
     faults = FaultMap(stuck, m.faults.get("meta", {}), _pinned(folder, m.files, stuck))
-    memory = memory_from_sizes(m.sizes, chip, faults, bias=layers[0].has_bias,
+    memory = memory_from_sizes(sizes, chip, faults, bias=layers[0].has_bias,
                                first_array=layers[0].first_array)
     targets = []
     for k, (layer, entry) in enumerate(zip(memory.layers, layers, strict=True)):
@@ -134,9 +139,30 @@ def _rebuild(folder: Path, manifest: dict[str, Any]):
             layer, _load_npy(folder, m.files, f"layer{k}_weights"),
             None if bias is None else _load_npy(folder, m.files, f"layer{k}_bias"), f"layer{k}."))
     memory.targets = targets
-    memory.info = _with_kind(m.model_info, manifest.get("recall"))
+    memory.info = _with_kind(_model_info(m.model_info), manifest.get("recall"))
     check_target_gain(memory)  # (with info: a recorded reprogramming is replayed)
     return memory
+
+
+def _checked_manifest(manifest: dict[str, Any]) -> tuple[_ManifestCheck, str]:
+    """The checked keys of ``manifest`` and the name of its widths: an export of an earlier
+    version, whose widths are ``sizes`` (now ``layer_sizes``), is read as one of now and its
+    widths told by the name it has (in messages too)."""
+    if "layer_sizes" in manifest or "sizes" not in manifest:
+        return _ManifestCheck.from_declared(manifest), "layer_sizes"
+    try:
+        return (_ManifestCheck.from_declared({**manifest, "layer_sizes": manifest["sizes"]}),
+                "sizes")
+    except ConfigError as exc:
+        raise type(exc)(str(exc).replace("layer_sizes", "sizes")) from None
+
+
+def _model_info(info: dict[str, Any]) -> dict[str, Any]:
+    """The memory's ``info`` from the manifest's ``model_info``: its keys named as outputs
+    name them (:data:`~xbarmem.deploy.export.INFO_NAMES`: ``layout``) under the names of the
+    model's ``info`` (``arch``, which an export of an earlier version wrote as it is)."""
+    back = {new: old for old, new in INFO_NAMES.items() if new in info and old not in info}
+    return {back.get(k, k): v for k, v in info.items()}
 
 
 def _with_kind(info: dict[str, Any], recall: Any) -> dict[str, Any]:

@@ -503,17 +503,16 @@ class RuleComparison(ResultDict):
         super().__init__(rules=rules, settings=settings)
 
     def shown(self) -> dict[str, Any]:
-        """Per rule its mean cosine and exact recall; the chip, the chips and the patterns
-        (the items hold every value)."""
+        """Per rule its mean cosine and exact recall; the chip, the trials (chips) and the
+        patterns (the items hold every value)."""
         rules, settings = self.get("rules", {}), self.get("settings", {})
         chip = settings.get("chip", {})
-        patterns = settings.get("patterns", {})
         return {
             "cosine": {name: entry.get("cosine") for name, entry in rules.items()},
             "exact": {name: entry.get("exact") for name, entry in rules.items()},
             "chip": chip.get("name") if isinstance(chip, dict) else chip,
-            "chips": settings.get("chips"), "patterns": patterns.get("name"),
-            "P": patterns.get("n_patterns"), "N": patterns.get("n_neurons")}
+            "trials": settings.get("trials"), "data": settings.get("data"),
+            "P": settings.get("n_patterns"), "N": settings.get("n_neurons")}
 
 
 @renamed_keywords(chips="trials")
@@ -536,8 +535,9 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
 
     Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
     hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips: [...],
-    variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip;
-    ``settings["rule_options"]``: per rule the options given with its name, or a rule object's
+    variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip; ``chips``:
+    each chip's score; ``settings``: :func:`_settings`, ``rule_options`` per rule the options
+    given with its name, or a rule object's
     own, as :func:`~xbarmem.evaluation.capacity.find_capacity` records them) that prints one
     short line; with ``keep_states`` each rule also keeps the cues and recalled states of chip 0
     (``"example"``). ``callback(rule_name)`` is called after each rule, and
@@ -548,7 +548,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
 
     ``rules``: a rule name or :class:`~xbarmem.learning.base.Rule` object (keyed by its
     ``name``) or a list of them. ``trials`` was called ``chips`` (still taken, with a
-    ``DeprecationWarning``; ``settings["chips"]`` records it). Every argument (each rule with
+    ``DeprecationWarning``; ``settings["trials"]`` records it). Every argument (each rule with
     its ``rule_options``, naming only rules in ``rules``) is checked before any training
     (``ConfigError``, ``PatternError``).
     """
@@ -573,11 +573,21 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
                                          keep_states)
         if callback is not None:
             callback(name)
-    return RuleComparison(out["rules"], {
-        "chip": chip.to_dict(), "chips": trials, "fault_seed": fault_seed,
-        "program_seed": program_seed, "protocol": protocol.as_dict(), "rule_options": recorded,
-        "patterns": {"name": patterns.name, "kind": patterns.kind,
-                     "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}})
+    return RuleComparison(out["rules"], _settings(chip, trials, fault_seed, program_seed,
+                                                  protocol, recorded, patterns))
+
+
+def _settings(chip: ChipSpec, trials: int, fault_seed: int, program_seed: int,
+              protocol: Protocol, recorded: dict[str, Any], patterns: PatternSet
+              ) -> dict[str, Any]:
+    """:func:`compare_rules`' ``settings``, named as every result names them: ``chip``,
+    ``trials`` (the number of chips), ``fault_seed``, ``program_seed``, ``protocol``,
+    ``rule_options`` and the patterns' ``data`` (their name), ``kind``, ``n_patterns``,
+    ``n_neurons``."""
+    return {"chip": chip.to_dict(), "trials": trials, "fault_seed": fault_seed,
+            "program_seed": program_seed, "protocol": protocol.as_dict(),
+            "rule_options": recorded, "data": patterns.name, "kind": patterns.kind,
+            "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}
 
 
 def _check_settings(fault_seed: Any, program_seed: Any, keep_states: Any, callback: Any,
