@@ -241,3 +241,23 @@ def with_metadata(model: bytes, edit) -> bytes:
     header["__metadata__"]["xbarmem"] = json.dumps(meta)
     text = json.dumps(header).encode()
     return len(text).to_bytes(8, "little") + text + model[8 + size:]
+
+
+def model_parts(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tensors and the metadata of the model file ``path`` (to edit and write back with
+    :func:`write_model`)."""
+    from safetensors.numpy import load
+
+    from xbarmem.memory.io import read_metadata
+    return dict(load(path.read_bytes())), read_metadata(path)
+
+
+def write_model(path: Path, tensors: dict[str, Any], meta: dict[str, Any]) -> Path:
+    """Write ``tensors`` and ``meta`` as a model file at ``path``, unchecked (a file another
+    program or a hand edit made)."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    path.write_bytes(save(arrays, metadata={"xbarmem": json.dumps(meta)}))
+    return path

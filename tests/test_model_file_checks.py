@@ -24,15 +24,13 @@ import json
 
 import numpy as np
 import pytest
-from safetensors.numpy import load as load_tensors
-from safetensors.numpy import save as tensor_bytes
 
-from tests.conftest import refused
+from tests.conftest import model_parts, refused, write_model
 from xbarmem import load_preset, random_patterns, train
 from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.memory.io import load_memory, load_model, read_metadata, save_memory
+from xbarmem.memory.io import load_memory, load_model, save_memory
 
 PATS = random_patterns(3, 12, seed=1)
 _RRAM = load_preset("rram").replace_array(rows=8, cols=8).with_faults(0.2)
@@ -136,16 +134,6 @@ def test_an_export_reads_back_into_a_model_that_loads(name, models, tmp_path):
 
 
 # ------------------------------------------------------------------ contradictions
-def _parts(path):
-    """The tensors and the metadata of the model file ``path``."""
-    return dict(load_tensors(path.read_bytes())), read_metadata(path)
-
-
-def _write(path, tensors, meta):
-    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    path.write_bytes(tensor_bytes(arrays, metadata={"xbarmem": json.dumps(meta)}))
-    return path
-
 
 def _held(memory, layer=0, where="on"):
     """``(tensor name, (i, j), stuck value)`` of the first device of ``layer`` that its fault
@@ -275,9 +263,9 @@ CASES = {
 
 def _edited(models, tmp_path, case):
     base, edit, words = CASES[case]
-    tensors, meta = _parts(models[base])
+    tensors, meta = model_parts(models[base])
     edit(tensors, meta, load_memory(models[base]))
-    return _write(tmp_path / "edited.safetensors", tensors, meta), words
+    return write_model(tmp_path / "edited.safetensors", tensors, meta), words
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -316,26 +304,26 @@ def test_every_command_that_reads_a_model_refuses_it_in_one_line(command, models
 # ------------------------------------------------------------------ rounding, tolerance
 def test_float32_conductances_on_levels_load_and_a_step_off_does_not(models, tmp_path):
     """A file may hold float32 (the header takes it): its levels are rounded, not moved."""
-    tensors, meta = _parts(models["levels"])
+    tensors, meta = model_parts(models["levels"])
     for name in ("g_pos", "g_neg"):
         tensors[name] = tensors[name].astype(np.float32)
-    loaded = load_memory(_write(tmp_path / "f32.safetensors", tensors, meta))
+    loaded = load_memory(write_model(tmp_path / "f32.safetensors", tensors, meta))
     np.testing.assert_allclose(loaded.layers[0].planes(),
                                load_memory(models["levels"]).layers[0].planes(), rtol=1e-7)
     step = CHIPS["levels"].device.g_range / 7
     name, index = _free(load_memory(models["levels"]))
     tensors[name][index] += np.float32(step / 1000)
     with pytest.raises(FileFormatError, match="not one of the chip's 8 conductance levels"):
-        load_memory(_write(tmp_path / "off.safetensors", tensors, meta))
+        load_memory(write_model(tmp_path / "off.safetensors", tensors, meta))
 
 
 def test_a_read_back_within_the_adaptations_tolerance_loads(models, tmp_path):
-    tensors, meta = _parts(models["adapted"])
+    tensors, meta = model_parts(models["adapted"])
     memory = load_memory(models["adapted"])
     name, index, stuck = _held(memory, where="on")
     read = stuck - 0.999 * 3e-6  # the adaptation's --tolerance: 3 uS
     tensors[name][index] = read
-    loaded = load_memory(_write(tmp_path / "within.safetensors", tensors, meta))
+    loaded = load_memory(write_model(tmp_path / "within.safetensors", tensors, meta))
     assert loaded.layers[0].planes()[("g_pos", "g_neg").index(name)][index] == read
 
 

@@ -18,15 +18,13 @@ import json
 
 import numpy as np
 import pytest
-from safetensors.numpy import load as load_tensors
-from safetensors.numpy import save as tensor_bytes
 
-from tests.conftest import refused
+from tests.conftest import model_parts, refused, write_model
 from xbarmem import load_preset, random_patterns, reprogram, train
 from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.memory.io import load_memory, read_metadata, save_memory
+from xbarmem.memory.io import load_memory, save_memory
 
 PATS = random_patterns(3, 12, seed=1)
 _RRAM = load_preset("rram").replace_array(rows=8, cols=8).with_faults(0.2)
@@ -86,15 +84,6 @@ def test_a_reprogrammed_memory_saves_and_loads_exactly_as_it_was(name, tmp_path)
     assert copy.read_bytes() == path.read_bytes()
 
 
-def _parts(path):
-    return dict(load_tensors(path.read_bytes())), read_metadata(path)
-
-
-def _write(path, tensors, meta):
-    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    path.write_bytes(tensor_bytes(arrays, metadata={"xbarmem": json.dumps(meta)}))
-    return path
-
 
 def _scale_w_max(meta, tensors):
     w = meta["w_max"]
@@ -142,10 +131,10 @@ EDITS = {
 def test_an_edited_file_of_a_reprogrammed_memory_is_refused_in_one_line(case, tmp_path,
                                                                        run_cli):
     name, edit, words = EDITS[case]
-    tensors, meta = _parts(save_memory(_reprogrammed(name), tmp_path / "m.safetensors",
+    tensors, meta = model_parts(save_memory(_reprogrammed(name), tmp_path / "m.safetensors",
                                        patterns=PATS))
     edit(meta, tensors)
-    path = _write(tmp_path / "edited.safetensors", tensors, meta)
+    path = write_model(tmp_path / "edited.safetensors", tensors, meta)
     with pytest.raises(FileFormatError) as info:
         load_memory(path)
     assert str(info.value).startswith(f"{path}: ") and words in str(info.value)
