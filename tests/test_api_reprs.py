@@ -135,7 +135,7 @@ def test_adaptation_results_have_as_dict_as_every_other_result(small_memory):
     plain = done.as_dict()
     assert plain == done.summary() and json.loads(json.dumps(plain)) == plain
     assert plain["rounds"] == done.rounds and plain["final_cosine"] == done.rounds[-1]["cosine"]
-    assert plain["memory"] == {"sizes": [16, 16], "chip": memory.chip.name,
+    assert plain["memory"] == {"layer_sizes": [16, 16], "chip": memory.chip.name,
                                "bias": memory.has_bias}
     assert plain["faults"] == done.faults.summary(memory.chip.device)
     again = adapt_read_back(done.memory, simulated_backends(done.memory, seed=1), pset,
