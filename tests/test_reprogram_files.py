@@ -84,7 +84,6 @@ def test_a_reprogrammed_memory_saves_and_loads_exactly_as_it_was(name, tmp_path)
     assert copy.read_bytes() == path.read_bytes()
 
 
-
 def _scale_w_max(meta, tensors):
     w = meta["w_max"]
     meta["w_max"] = [x * 1.01 for x in w] if isinstance(w, list) else w * 1.01

@@ -69,13 +69,19 @@ def _check_replayed(memory: Memory, twin: Memory) -> None:
         prefix = "" if len(memory.layers) == 1 else f"layer{k}."
         for name, g, want in zip(("g_pos", "g_neg"), layer.planes(), again.planes(),
                                  strict=True):
-            bad = g != want
-            if bad.any():
-                i, j = (int(v) for v in np.argwhere(bad)[0])
-                raise ConfigError(
-                    f"tensor {prefix + name!r}: {counted(int(bad.sum()), 'conductance')} "
-                    f"other than {replay}, e.g. {g[i, j]:.6g} S for {want[i, j]:.6g} S at "
-                    f"[{i}, {j}]")
+            _refuse_any(g != want, prefix + name, f"other than {replay}", g, ".6g", want)
+
+
+def _refuse_any(bad: np.ndarray, tensor: str, what: str, g: np.ndarray, digits: str,
+                want: np.ndarray | None = None) -> None:
+    """``ConfigError`` "tensor T: K conductances WHAT, e.g. G S [for WANT S] at [i, j]" (the
+    first of them, row-major; ``digits`` formats the siemens) when any of ``bad`` (a boolean
+    matrix of ``g``'s shape) is set."""
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        wanted = "" if want is None else f" for {want[i, j]:{digits}} S"
+        raise ConfigError(f"tensor {tensor!r}: {counted(int(bad.sum()), 'conductance')} "
+                          f"{what}, e.g. {g[i, j]:{digits}} S{wanted} at [{i}, {j}]")
 
 
 def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
@@ -126,10 +132,6 @@ def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: st
     high = highest_reading(dev)
     for g, name in zip(planes, ("g_pos", "g_neg"), strict=True):
         _finite(g, prefix + name)
-        bad = (g < 0) | (g > high)
-        if bad.any():
-            i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise ConfigError(
-                f"tensor {prefix + name!r}: {counted(int(bad.sum()), 'conductance')} outside [0, "
-                f"{high:.4g}] S (the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S plus "
-                f"{WINDOW_SLACK:g} window width), e.g. {g[i, j]:.4g} S at [{i}, {j}]")
+        _refuse_any((g < 0) | (g > high), prefix + name,
+                    f"outside [0, {high:.4g}] S (the chip window [{dev.g_min:.4g}, "
+                    f"{dev.g_max:.4g}] S plus {WINDOW_SLACK:g} window width)", g, ".4g")
