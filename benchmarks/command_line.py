@@ -117,6 +117,11 @@ def parser(module: str, doc: str | None) -> Parser:
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def threads_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--threads`` (torch threads, an integer >= 1, default 1) to ``parser``."""
+    parser.add_argument("--threads", type=count(), default=1, help="torch threads (default 1)")
+
+
 def results_options(parser: argparse.ArgumentParser, name: str, *, printed: bool = True) -> None:
     """Add a benchmark's output options to ``parser``: ``--json`` (print the result as JSON;
     only where ``printed``) and ``--json-out`` (the result file, by default

@@ -145,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="stopping tolerance (repeatable; default 0.01, the trainer's)")
     parser.add_argument("--seed", type=command_line.seed, action="append",
                         help="curve seed: patterns, chip and cues (repeatable; default 0)")
-    parser.add_argument("--threads", type=command_line.count(), default=1,
-                        help="torch threads (default 1)")
+    command_line.threads_option(parser)
     command_line.results_options(parser, "continuous_start", printed=False)
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):

@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a case (repeatable; default 400:600 and 784:1400)")
     parser.add_argument("--max-steps", type=command_line.count(), default=6000,
                         help="step cap of the longer training (default 6000)")
-    parser.add_argument("--threads", type=command_line.count(), default=1,
-                        help="torch threads (default 1)")
+    command_line.threads_option(parser)
     command_line.results_options(parser, "fixed_point_budget", printed=False)
     args = parser.parse_args(argv)
     if not command_line.json_out_ok(args.json_out):

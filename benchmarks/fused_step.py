@@ -419,8 +419,7 @@ def run(args) -> dict[str, Any]:
 @command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("fused_step", __doc__)
-    parser.add_argument("--threads", type=command_line.count(), default=1,
-                        help="torch threads (default 1)")
+    command_line.threads_option(parser)
     parser.add_argument("--repeats", type=command_line.count(), default=3,
                         help="timed trainings and step blocks per variant (default 3)")
     parser.add_argument("--seeds", type=command_line.count(100), default=1,

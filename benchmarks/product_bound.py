@@ -200,8 +200,7 @@ def measure(case: str, peak: float, smallest: float, repeats: int) -> dict[str, 
 @command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("product_bound", __doc__)
-    parser.add_argument("--threads", type=command_line.count(), default=1,
-                        help="torch threads (default 1)")
+    command_line.threads_option(parser)
     parser.add_argument("--repeats", type=command_line.count(), default=3,
                         help="trainings and replays per recipe (default 3)")
     command_line.results_options(parser, "product_bound")
