@@ -50,29 +50,35 @@ def test_a_fault_maps_meta_refuses_what_json_cannot_hold():
         FaultMap(fmap.g_stuck, {"when": object()})
 
 
-def test_reproduces_energy_cache_is_written_as_strict_json(tmp_path, monkeypatch):
+def test_reproduces_energy_cache_keeps_no_non_finite_measurement(tmp_path, monkeypatch):
     """Section (f)'s cache (``f-energy.json``) with a non-finite measurement (NaN injected in
-    a ratio, inf in a step count) was written with the bare ``NaN``/``Infinity`` tokens; it is
-    null, and the next run refuses the cache in one line naming it and the entry (the rule
-    of every stored JSON it reads: numbers finite)."""
+    a ratio, inf in a step count) was written with the bare ``NaN``/``Infinity`` tokens, then
+    as null, which the next run refused ("delete it to measure again"). The run reports what
+    it measured and says in one line that it kept no cache; the next run measures again; a
+    finite measurement is cached as strict JSON and read back."""
     from types import SimpleNamespace
 
     from xbarmem.energy import measure as energy
     from xbarmem.experiments import reproduce as rep
 
     ratios = {"energy_ratio": math.nan, "latency_reduction": 0.99}
-    monkeypatch.setattr(energy, "measure", lambda n, seed=0: SimpleNamespace(
+    calls, logged = [], []
+    monkeypatch.setattr(energy, "measure", lambda n, seed=0: calls.append(n) or SimpleNamespace(
         sync_steps=[2.0], async_steps=[90.0]))
-    monkeypatch.setattr(energy, "energy_report", lambda m, circuit: {"ratios": ratios})
+    monkeypatch.setattr(energy, "energy_report", lambda m, circuit: {"ratios": dict(ratios)})
     monkeypatch.setattr(energy, "measure_sizes", lambda sizes, circuit, seed=0: {"rows": [
         {"n_neurons": 16, "sync_steps": math.inf, "async_steps": 9.0, **ratios}]})
-    ctx = SimpleNamespace(quick=True, out_dir=tmp_path, log=lambda _: None)
+    ctx = SimpleNamespace(quick=True, out_dir=tmp_path, log=logged.append)
     data = rep.Energy().measured(ctx, 0)
     assert math.isnan(data["generic-rram"]["energy_ratio"])  # (the run reports what it measured)
     cache = tmp_path / rep.Energy.CACHE
-    kept = _strict(cache.read_text())
-    assert kept["generic-rram"]["energy_ratio"] is None
-    assert kept["sizes"]["rows"][0]["sync_steps"] is None
-    with pytest.raises(FileFormatError, match=f"^{cache}: generic-rram.energy_ratio must be a "
-                                              "finite number; delete it to measure again$"):
-        rep.Energy().measured(ctx, 0)
+    assert not cache.exists()
+    assert logged[-1] == "(f) energy: generic-rram.energy_ratio must be a finite number; not cached"
+    rep.Energy().measured(ctx, 0)
+    assert len(calls) == 2 and not cache.exists()  # (measured again, not refused)
+    ratios["energy_ratio"] = 4.5
+    monkeypatch.setattr(energy, "measure_sizes", lambda sizes, circuit, seed=0: {"rows": [
+        {"n_neurons": 16, "sync_steps": 2.0, "async_steps": 9.0, **ratios}]})
+    first = rep.Energy().measured(ctx, 0)
+    assert _strict(cache.read_text())["generic-rram"]["energy_ratio"] == 4.5
+    assert rep.Energy().measured(ctx, 0) == first and len(calls) == 3

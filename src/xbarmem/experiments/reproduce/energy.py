@@ -121,7 +121,11 @@ class Energy(Experiment):
                     "steps": {"sync": float(np.mean(m.sync_steps)),
                               "async": float(np.mean(m.async_steps))}}
         data.update(quick=bool(ctx.quick), sizes=measure_sizes(sizes, "generic-rram", seed=seed))
-        write_file(cache, dumps(data, indent=1))
+        problem = _problem(data)
+        if problem:  # (kept out of the cache, which would refuse it: measured again next run)
+            getattr(ctx, "log", print)(f"({self.key}) energy: {problem}; not cached")
+        else:
+            write_file(cache, dumps(data, indent=1))
         return data
 
     def section(self, ctx):
@@ -196,15 +200,25 @@ def _cached(cache) -> dict[str, Any]:
     from xbarmem.errors import FileFormatError
     from xbarmem.files import parse_text, read_text
 
-    problem = ""
     try:
         data = parse_text(json.loads, read_text(cache, "energy cache"),
                           parse_constant=lambda token: float("nan"))
     except ValueError as exc:
         if isinstance(exc, FileFormatError):
             raise
-        data, problem = None, f"not valid JSON ({exc})"
-    entries = []
+        raise FileFormatError(f"{cache}: not valid JSON ({exc}); delete it to measure "
+                              "again") from None
+    problem = _problem(data)
+    if problem:
+        raise FileFormatError(f"{cache}: {problem}; delete it to measure again")
+    return data
+
+
+def _problem(data: Any) -> str:
+    """What makes ``data`` no energy measurement the section can read ("" when nothing):
+    the first entry that is missing or not a finite number. Rows written before a row's N
+    was ``n_neurons`` have their ``"n"`` renamed in place."""
+    problem, entries = "", []
     if isinstance(data, dict):
         entries = [(f"{name}.{key}", (data.get(name) or {}).get(key)
                     if isinstance(data.get(name), dict) else None)
@@ -217,12 +231,10 @@ def _cached(cache) -> dict[str, Any]:
                        and "n" in row and "n_neurons" not in row else row for row in rows]
             entries += [(f"sizes.rows[{i}].{key}", row.get(key) if isinstance(row, dict)
                          else None) for i, row in enumerate(rows) for key in _ROW]
-    elif not problem:
+    else:
         problem = "not a JSON object"
     for name, value in entries:
         if not problem and (isinstance(value, bool) or not isinstance(value, int | float)
                             or not np.isfinite(value)):
             problem = f"{name} must be a finite number"
-    if problem:
-        raise FileFormatError(f"{cache}: {problem}; delete it to measure again")
-    return data
+    return problem
