@@ -284,6 +284,28 @@ def test_evaluate_json_says_the_variation_a_model_was_programmed_with(run_cli, f
     assert "seed 3): replaced by --variation" in out
 
 
+def test_energy_model_says_the_variation_a_model_was_programmed_with(run_cli, files):
+    """`energy --model` of a model reprogrammed with programming variation measured it as
+    saved but neither the JSON nor the table said it was reprogrammed (`evaluate` does):
+    `settings.model_variation` holds the model's record ({variation, seed}; null for another
+    model) and the table says it in one line."""
+    import xbarmem as xm
+    from xbarmem.memory.io import load_model
+
+    reprogrammed = files / "rv-energy.safetensors"
+    memory, stored = load_model(files / "m.safetensors")
+    xm.save_memory(xm.reprogram(memory, 0.1, seed=3), reprogrammed, patterns=stored)
+    for model, recorded in ((files / "m.safetensors", None),
+                            (reprogrammed, {"variation": 0.1, "seed": 3})):
+        code, out, err = run_cli("energy", "--model", model, "--probes", "2", "--json")
+        assert code == 0, err
+        assert _strict(out)["settings"]["model_variation"] == recorded
+        code, out, err = run_cli("energy", "--model", model, "--probes", "2")
+        assert code == 0, err
+        assert ("model programmed with variation 0.1 (weight noise of std 0.1 max|W|, seed 3): "
+                "measured as saved" in out) == (recorded is not None)
+
+
 # bad input under --json, one per command: stdout holds nothing (the docs promise one `error:`
 # line and exit 2, no JSON error object), the error line is on stderr
 REFUSED = {

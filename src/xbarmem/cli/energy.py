@@ -52,7 +52,13 @@ from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
 from xbarmem.limits import prefixed
-from xbarmem.names import DEFAULT_TOL, RULE_NAMES, corruption_key, corruption_words
+from xbarmem.names import (
+    DEFAULT_TOL,
+    RULE_NAMES,
+    corruption_key,
+    corruption_words,
+    variation_words,
+)
 
 
 def _fmt(value: float, spec: str, suffix: str = "") -> str:
@@ -395,6 +401,8 @@ def _print_report(r: dict[str, Any]) -> None:
             spread = {**st, "std": 0.0 if st["std"] <= 1e-9 * abs(st["mean"]) else st["std"]}
             table.add_row(f"{mode} {what}", *(_si(spread[k], unit)
                                               for k in ("mean", "std", "min", "max")))
+    if s.get("model_variation"):
+        out.print(f"model {variation_words(s['model_variation'])}: measured as saved")
     out.print(table)
     q = r["quality"]
     out.print(f"exact recall: sync {q['sync']['exact']:.3f}, async {q['async']['exact']:.3f}"

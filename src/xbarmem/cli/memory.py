@@ -29,7 +29,7 @@ from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.budget import step_budget
-from xbarmem.names import DEFAULT_TOL
+from xbarmem.names import DEFAULT_TOL, variation_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -485,11 +485,9 @@ def _print_model_variation(result: dict[str, Any]) -> None:
     recorded = result["model_variation"]
     if recorded is None:
         return
-    v, seed = recorded["variation"], recorded["seed"]
     how = ("replaced by --variation" if result["variation"] is not None
            else "recalled as saved")
-    out.print(f"model programmed with variation {v:g} (weight noise of std {v:g} max|W|, "
-              f"seed {seed}): {how}")
+    out.print(f"model {variation_words(recorded)}: {how}")
 
 
 def _print_spread(summary: dict[str, dict[str, float]], exact: str, unit: str) -> None:

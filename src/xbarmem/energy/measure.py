@@ -584,6 +584,8 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float | None = 
     # the stuck share of the model's own fault map (measured, or drawn at another rate than
     # its chip's: the chip's rate said "2% faults" of a model on a map with 30% stuck)
     result.info["fault_rate"] = memory.faults.summary()["stuck_fraction"]
+    # a model reprogrammed with programming variation: its record ({variation, seed}), else None
+    result.info["model_variation"] = (memory.info or {}).get("variation")
     return result
 
 
