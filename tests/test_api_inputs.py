@@ -364,7 +364,7 @@ def test_reprs_say_what_a_memory_and_a_score_hold(small_memory):
     assert repr(memory) == ("SingleLayerMemory(N=16, chip='rram', arrays=1, bias=True, "
                             "rule='adaptive', kind='binary')")
     fresh = xm.MultilayerMemory(16, 8, xm.load_chip("ideal"))
-    assert repr(fresh) == ("MultilayerMemory(sizes=16-8-16, chip='ideal', arrays=2, bias=True, "
+    assert repr(fresh) == ("MultilayerMemory(layout='16-8-16', chip='ideal', arrays=2, bias=True, "
                            "programmed=False)")
     score = xm.evaluate_memory(memory, pset, xm.Protocol(probes=2))
     text = repr(score)

@@ -192,9 +192,10 @@ class Memory:
 
     def __repr__(self) -> str:
         """``SingleLayerMemory(N=64, chip='rram', arrays=2, bias=True, rule='adaptive',
-        kind='binary')``: sizes, chip, placement and, once trained, how."""
+        kind='binary')``, ``MultilayerMemory(layout='64-32-64', ...)``: widths, chip,
+        placement and, once trained, how."""
         shape = (f"N={self.n_neurons}" if len(self.sizes) == 2
-                 else f"sizes={'-'.join(map(str, self.sizes))}")
+                 else f"layout={self.layout!r}")
         parts = [shape, f"chip={self.chip.name!r}",
                  f"arrays={sum(layer.n_arrays for layer in self.layers)}",
                  f"bias={self.has_bias}"]
