@@ -8,6 +8,7 @@ sweep's planning -- warns of it in one line naming the rule (one check:
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -101,17 +102,29 @@ def test_curve_points_do_not_invent_fixed_points_for_continuous_patterns():
     assert all(isinstance(p["fixed_points"], float) for p in signs["points"])
 
 
-def test_energy_of_continuous_data_points_to_what_measures_it(run_cli, tmp_path):
-    """``measure`` and ``energy --data`` store binary patterns only and take no kind: their
-    refusal of continuous data names what measures a continuous memory, not a ``kind=``
-    they do not take."""
+def test_energy_measures_continuous_data_with_kind(run_cli, tmp_path):
+    """``measure`` and ``energy --data`` stored binary patterns only and took no kind: their
+    refusal of continuous data sent the user to ``train --kind continuous`` then ``energy
+    --model``. Both take the kind now (``kind=``, ``--kind``), train and recall as ``train``
+    and ``evaluate`` do (Gaussian cues of sigma 0.6, tanh neurons); binary still refuses
+    continuous data, now pointing at the kind it takes."""
     from xbarmem.energy.measure import measure
 
     np.save(tmp_path / "grey.npy", GREY)
-    with pytest.raises(xm.errors.PatternError) as caught:
+    with pytest.raises(xm.errors.PatternError, match=r"kind='continuous' \(CLI: --kind"):
         measure(16, data=str(tmp_path / "grey.npy"), rule="hebb", probes=1)
-    said = str(caught.value)
-    assert "kind='continuous' (CLI" not in said and "measure_model" in said, said
+    m = measure(16, data=str(tmp_path / "grey.npy"), kind="continuous", n_patterns=5,
+                rule="pinv", probes=2)
+    assert (m.info["kind"], m.info["corruption"], m.info["level"]) == ("continuous", "gaussian",
+                                                                      0.6)
+    code, out, err = run_cli("energy", "--data", tmp_path / "grey.npy", "--rule", "pinv",
+                             "--kind", "continuous", "--patterns", "5", "--probes", "2",
+                             "--json")
+    assert code == 0, err
+    settings = json.loads(out)["settings"]
+    assert (settings["kind"], settings["activation"]) == ("continuous", "tanh")
     code, out, err = run_cli("energy", "--data", tmp_path / "grey.npy", "--rule", "hebb")
-    assert code == 2 and err.count("\n") == 1 and "--model" in err and "--kind" in err, err
-    assert "has no --kind" not in err, err
+    assert code == 2 and err.count("\n") == 1 and "--kind continuous" in err, err
+    for extra in (["--sizes", "16"], ["--corruption", "flip"]):
+        code, out, err = run_cli("energy", "--kind", "continuous", "--data", "digits", *extra)
+        assert code == 2 and err.count("\n") == 1, err

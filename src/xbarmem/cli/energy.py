@@ -122,7 +122,7 @@ EnergyRule = Annotated[str | None, typer.Option(
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "
-    "--data, --zero-one, --arch, --hidden, --activation, --max-iterations, --tol or "
+    "--data, --zero-one, --kind, --arch, --hidden, --activation, --max-iterations, --tol or "
     "--calibrate.")]
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
@@ -140,12 +140,13 @@ EnergyModel = Annotated[Path | None, typer.Option(
     "--model", metavar="FILE", parser=option_types.input_path,
     help="Measure this model (xbarmem train / adapt -o, with its stored patterns) on its own "
          "chip and fault map instead of training one: not with --sizes or the options that "
-         "train (--neurons, --arch, --hidden, --data, --zero-one, --patterns, --rule, trainer "
+         "train (--neurons, --arch, --hidden, --data, --zero-one, --kind, --patterns, --rule, "
+         "trainer "
          "options, --chip, --faults, --on-fraction, --fault-model).")]
 #: the options ``--model`` replaces (the memory they would build is the model's)
-MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "patterns", "rule", "recipe",
-               "rule_options", "rule_option", "chip", "faults", "on_fraction", "fault_model",
-               "sizes", "load", "n", "count", "max_steps")
+MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "kind", "patterns", "rule",
+               "recipe", "rule_options", "rule_option", "chip", "faults", "on_fraction",
+               "fault_model", "sizes", "load", "n", "count", "max_steps")
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
     help=training_options.HIDDEN_HELP + f" (default {DEFAULT_HIDDEN}).")]
@@ -171,6 +172,7 @@ def energy(
     circuit: Circuit = DEFAULT_CIRCUIT,
     data: data_options.Data = "mnist",
     zero_one: data_options.ZeroOne = False,
+    kind: data_options.Kind = "binary",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
     corruption: recall_options.Corruption = None,
@@ -194,7 +196,8 @@ def energy(
 ) -> None:
     given.applies_only(ctx, "without --model", *MODEL_FIXES, applies=model is None)
     _check_mode(ctx, sizes is not None, do_calibrate, arch)
-    corruption, level = _cue_options(ctx, corruption, level, flip, model is None)
+    corruption, level = _cue_options(ctx, corruption, level, flip,
+                                     None if model is not None else kind)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
@@ -207,16 +210,16 @@ def energy(
         return _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load,
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
-    n_neurons, activation = _neurons(ctx, neurons, n, activation, data, number)
+    n_neurons, activation = _neurons(ctx, neurons, n, activation, data, number, kind)
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                         data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one,
-                    n_patterns=number, chip=chip_spec, rule=rule or "adaptive",
+                    kind=kind, n_patterns=number, chip=chip_spec, rule=rule or "adaptive",
                     corruption=corruption, level=level, probes=probes, seed=seed,
-                    activation=activation or "sign", max_iterations=max_iterations, tol=tol,
+                    activation=activation, max_iterations=max_iterations, tol=tol,
                     progress=show, stage=stage, rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
 
@@ -238,17 +241,17 @@ def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | No
 
 
 def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None,
-                 flip: float | None, binary: bool) -> tuple[Any, Any]:
+                 flip: float | None, kind: str | None) -> tuple[Any, Any]:
     """``--corruption`` and ``--level`` as given, or the deprecated ``--flip X`` (bit flips
-    at X; beside another corruption refused); with ``binary`` (the patterns energy draws
-    itself), resolved for them (:func:`given.cues_for`)."""
+    at X; beside another corruption refused); with the ``kind`` of the patterns energy draws
+    itself (None: a model's, resolved later), resolved for them (:func:`given.cues_for`)."""
     if flip is not None and corruption is not None and corruption_key(corruption) != "flip":
         raise ConfigError(f"--flip is the level of bit flips; with --corruption {corruption} "
                           f"give --level")
     corruption, level = ("flip" if flip is not None else corruption,
                          given.deprecated(ctx, "--flip", flip, level, new="level",
                                           use=f"--corruption flip --level {flip}"))
-    return given.cues_for("binary", corruption, level)[:2] if binary else (corruption, level)
+    return given.cues_for(kind, corruption, level)[:2] if kind else (corruption, level)
 
 
 def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
@@ -279,8 +282,8 @@ def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> 
     patterns at each N (P = load x N); one measurement may be calibrated."""
     given.applies_only(ctx, "with --sizes", "load", applies=sizes)
     given.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
-                   "zero_one", "patterns", "activation", "max_iterations", "tol", "n", "count",
-                   applies=not sizes)
+                   "zero_one", "kind", "patterns", "activation", "max_iterations", "tol", "n",
+                   "count", applies=not sizes)
     given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
     given.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
                    applies=calibrate)
@@ -323,7 +326,7 @@ def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: boo
 
 
 def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None,
-             data: str, number: int | None) -> tuple[int, str | None]:
+             data: str, number: int | None, kind: str) -> tuple[int, str]:
     """``--neurons N`` (old: ``--n N``; neither: a ``--data`` file's own N,
     :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``), with the
     options of ``--data`` (``--zero-one``; ``number`` patterns of it) and ``--tol`` (tanh
@@ -338,7 +341,8 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     if n is None:
         n_neurons = given.data_neurons(ctx, data, n_neurons)
     given.check_data_options(ctx, data)
-    given.tanh_only(ctx, activation or "sign")
+    activation = activation or given.cues_for(kind, None, None)[2]
+    given.tanh_only(ctx, activation)
     given.check_data_count(data, number)
     return n_neurons, activation
 
@@ -384,7 +388,8 @@ def _print_report(r: dict[str, Any]) -> None:
     s = r["settings"]
     out.print(("" if "model" not in s else f"model {s['model']}: ") +
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
-              f"{s['n_patterns']} {pattern_set_words(s['data'])} patterns, "
+              f"{s['n_patterns']} {'continuous ' if s.get('kind') == 'continuous' else ''}"
+              f"{pattern_set_words(s['data'])} patterns, "
               f"{s['rule']} rule, {chip_words(s['chip'], s['fault_rate'], s.get('levels', 0))}, "
               f"{s['cues']} cues ({corruption_words(s['corruption'], s['level'])}), circuit "
               f"{r['circuit']['name']}")

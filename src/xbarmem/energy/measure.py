@@ -36,7 +36,7 @@ from xbarmem.checks import (
     shown,
     value_equality,
 )
-from xbarmem.data.patterns import KIND_HINT, PatternSet
+from xbarmem.data.patterns import PatternSet, check_kind
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
@@ -367,35 +367,22 @@ def _matrix(patterns: Any, name: str) -> np.ndarray:
 
 
 def _patterns(source: str, n: int, count: int | None, seed: int,
-              zero_one: bool = False) -> PatternSet:
-    """``count`` patterns of ``source`` with ``n`` neurons (random: 10 when ``count`` is None;
-    images and files: one per class when ``count`` is None; a ``count`` below 1 is refused);
-    ``zero_one``: a file's values in [0, 1]. Binary patterns only: other values are refused
-    naming what measures continuous ones (:class:`PatternError`)."""
+              zero_one: bool = False, kind: str = "binary") -> PatternSet:
+    """``count`` patterns of ``kind`` of ``source`` with ``n`` neurons (random: 10 when
+    ``count`` is None; images and files: one per class when ``count`` is None; a ``count``
+    below 1 is refused); ``zero_one``: a file's values in [0, 1] (:class:`PatternError`)."""
     drawn = is_drawn(source)
     number = (10 if count is None else count) if drawn else count
-    try:
-        return patterns_for(source, n, n_patterns=number, seed=seed, zero_one=zero_one,
-                            one_per_class=count is None and not drawn)
-    except PatternError as exc:  # (it takes no kind: say what measures continuous patterns)
-        text = str(exc)
-        if not text.endswith(KIND_HINT):
-            raise
-        raise PatternError(text[: -len(KIND_HINT)] + _CONTINUOUS_HINT) from None
-
-
-#: what measures a memory of continuous patterns, where :func:`measure` reads binary ones only
-_CONTINUOUS_HINT = ("measure stores binary patterns only; a memory of continuous ones "
-                    "(train(..., kind='continuous')) is measured by measure_model "
-                    "(CLI: --model, of a model from train --kind continuous)")
+    return patterns_for(source, n, kind=kind, n_patterns=number, seed=seed, zero_one=zero_one,
+                        one_per_class=count is None and not drawn)
 
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
                  hidden: HiddenWidths | None = None, rule: str = "adaptive",
                  seed: int = 0, max_steps: int | None = None, progress=None,
-                 rule_options: dict[str, Any] | None = None):
-    """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it
-    (``progress(step, loss)`` while an iterative rule trains).
+                 rule_options: dict[str, Any] | None = None, kind: str | None = None):
+    """Train ``rule`` on ``patterns`` ``(P, N)`` of ``kind`` (None: binary) for a memory on
+    ``chip`` and program it (``progress(step, loss)`` while an iterative rule trains).
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
     adaptive rule with ``hidden`` widths (:func:`~xbarmem.learning.fit.hidden_for`: default
@@ -415,7 +402,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     rule_obj = get_rule(rule, **options)
     memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
                          bias=rule_obj.bias, fault_seed=seed)
-    fit_memories(rule_obj, x, [memory], program_seed=seed, progress=progress)
+    fit_memories(rule_obj, x, [memory], kind=kind, program_seed=seed, progress=progress)
     return memory
 
 
@@ -470,9 +457,10 @@ def _cue_settings(protocol: Protocol) -> dict[str, Any]:
 @checked_keywords
 def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             data: str = "mnist", n_patterns: int | None = None, zero_one: bool = False,
-            chip: str | ChipSpec = "paper-sim", fault_rate: float | None = None,
-            rule: str = "adaptive", flip: float | None = None, corruption: str | None = None,
-            level: float | None = None, probes: int = 20, seed: int = 0,
+            kind: str = "binary", chip: str | ChipSpec = "paper-sim",
+            fault_rate: float | None = None, rule: str = "adaptive", flip: float | None = None,
+            corruption: str | None = None, level: float | None = None, probes: int = 20,
+            seed: int = 0,
             activation: str | None = None, max_iterations: int = 100, tol: float = DEFAULT_TOL,
             max_steps: int | None = None, progress=None, stage=None,
             rule_options: dict[str, Any] | None = None) -> Measurement:
@@ -487,6 +475,9 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
             10).
         zero_one: a ``data`` file's values are in [0, 1] (binary {0, 1}: 0 read as -1), as
             :func:`~xbarmem.data.sources.patterns_for` reads them.
+        kind: ``"binary"`` (+-1 patterns; images binarised) or ``"continuous"`` (values in
+            [-1, 1]; images scaled to it), trained and recalled as ``train(..., kind=)`` and
+            ``evaluate`` do.
         chip: chip preset, TOML or spec; ``fault_rate`` (a fraction in [0, 1]) overrides its
             stuck fraction.
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
@@ -494,9 +485,11 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
             ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
         corruption: the cues' corruption at ``level``, ``probes`` cues per stored pattern,
             as ``evaluate`` draws them (:func:`cue_protocol`; default: each bit flipped with
-            probability 0.1); ``flip``: the level of bit flips, alone.
+            probability 0.1, Gaussian noise of sigma 0.6 for continuous patterns);
+            ``flip``: the level of bit flips, alone.
         seed: seed of faults, training, programming, cues, read noise and update order.
-        activation: the neurons (``sign`` or ``tanh``; None: ``sign``), with
+        activation: the neurons (``sign`` or ``tanh``; None: the kind's, ``sign`` for binary
+            patterns and ``tanh`` for continuous ones), with
             ``max_iterations`` (steps of synchronous recall, sweeps of asynchronous) and
             ``tol`` (:func:`measure_memory`).
         progress: ``progress(step, loss)`` while the rule trains (iterative rules).
@@ -509,17 +502,19 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     start = time.perf_counter()
     arch, rule, _ = _check_build(arch, rule, progress, max_steps, rule_options)
     check_callback(stage, "stage")
-    protocol = cue_protocol("binary", flip=flip, corruption=corruption, level=level,
+    kind = check_kind(kind)
+    protocol = cue_protocol(kind, flip=flip, corruption=corruption, level=level,
                             probes=probes, seed=seed, activation=activation,
                             max_iterations=max_iterations)  # checked before any training
     check_tol(tol)
     spec = load_chip(chip)
     if fault_rate is not None:
         spec = spec.with_faults(fault_rate)
-    pset = _patterns(data, n_neurons, n_patterns, seed, zero_one)
+    pset = _patterns(data, n_neurons, n_patterns, seed, zero_one, kind)
     x = torch.as_tensor(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
-                          max_steps=max_steps, progress=progress, rule_options=rule_options)
+                          max_steps=max_steps, progress=progress, rule_options=rule_options,
+                          kind=kind)
     result = _measure_cues(memory, pset, protocol, tol, rule, stage)
     result.info["seconds"] = time.perf_counter() - start
     if rule_options:
