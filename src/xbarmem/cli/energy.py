@@ -194,18 +194,16 @@ def energy(
     flip: old_options.OldFlip = None,
     max_steps: old_options.OldMaxSteps = None,
 ) -> None:
-    given.applies_only(ctx, "without --model", *MODEL_FIXES, applies=model is None)
-    _check_mode(ctx, sizes is not None, do_calibrate, arch)
-    corruption, level = _cue_options(ctx, corruption, level, flip,
-                                     None if model is not None else kind)
+    _check_mode(ctx, model is not None, sizes is not None, do_calibrate, arch)
+    corruption, level = _cue_options(ctx, corruption, level, flip, model is None and kind)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
         m = _measure_model(ctx, model, corruption, level, probes, seed, activation,
                            (max_iterations, tol), json_out)
-        return _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir,
-                       json_out)
+        return _report(m, spec, threads, do_calibrate, target_energy, target_latency,
+                       out_dir, json_out)
     if sizes is not None:
         return _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load,
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
@@ -218,9 +216,9 @@ def energy(
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one,
                     kind=kind, n_patterns=number, chip=chip_spec, rule=rule or "adaptive",
-                    corruption=corruption, level=level, probes=probes, seed=seed,
-                    activation=activation, max_iterations=max_iterations, tol=tol,
-                    progress=show, stage=stage, rule_options=options)
+                    corruption=corruption, level=level, probes=probes, seed=seed, tol=tol,
+                    activation=activation, max_iterations=max_iterations, progress=show,
+                    stage=stage, rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
 
 
@@ -241,17 +239,17 @@ def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | No
 
 
 def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None,
-                 flip: float | None, kind: str | None) -> tuple[Any, Any]:
+                 flip: float | None, kind: str | bool) -> tuple[Any, Any]:
     """``--corruption`` and ``--level`` as given, or the deprecated ``--flip X`` (bit flips
     at X; beside another corruption refused); with the ``kind`` of the patterns energy draws
-    itself (None: a model's, resolved later), resolved for them (:func:`given.cues_for`)."""
+    itself (False: a model's, resolved later), resolved for them (:func:`given.cues_for`)."""
     if flip is not None and corruption is not None and corruption_key(corruption) != "flip":
         raise ConfigError(f"--flip is the level of bit flips; with --corruption {corruption} "
                           f"give --level")
     corruption, level = ("flip" if flip is not None else corruption,
                          given.deprecated(ctx, "--flip", flip, level, new="level",
                                           use=f"--corruption flip --level {flip}"))
-    return given.cues_for(kind, corruption, level)[:2] if kind else (corruption, level)
+    return given.cues_for(str(kind), corruption, level)[:2] if kind else (corruption, level)
 
 
 def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
@@ -277,9 +275,12 @@ def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
     return m
 
 
-def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> None:
-    """Refuse options that the chosen measurement does not read: ``--sizes`` measures random
-    patterns at each N (P = load x N); one measurement may be calibrated."""
+def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
+                arch: str) -> None:
+    """Refuse options that the chosen measurement does not read: ``--model`` measures a
+    saved memory (:data:`MODEL_FIXES`), ``--sizes`` random patterns at each N (P = load x
+    N); one measurement may be calibrated."""
+    given.applies_only(ctx, "without --model", *MODEL_FIXES, applies=not model)
     given.applies_only(ctx, "with --sizes", "load", applies=sizes)
     given.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
                    "zero_one", "kind", "patterns", "activation", "max_iterations", "tol", "n",

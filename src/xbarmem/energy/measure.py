@@ -473,37 +473,32 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
             unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
             10).
-        zero_one: a ``data`` file's values are in [0, 1] (binary {0, 1}: 0 read as -1), as
-            :func:`~xbarmem.data.sources.patterns_for` reads them.
-        kind: ``"binary"`` (+-1 patterns; images binarised) or ``"continuous"`` (values in
-            [-1, 1]; images scaled to it), trained and recalled as ``train(..., kind=)`` and
-            ``evaluate`` do.
+        zero_one, kind: a ``data`` file's values are in [0, 1] (binary {0, 1}: 0 read as
+            -1); ``"binary"`` or ``"continuous"`` patterns, read as
+            :func:`~xbarmem.data.sources.patterns_for` reads them, trained and recalled as
+            ``train(..., kind=)`` and ``evaluate`` do.
         chip: chip preset, TOML or spec; ``fault_rate`` (a fraction in [0, 1]) overrides its
             stuck fraction.
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
         max_steps, rule_options: the rule's step cap and options (:func:`trainer_options`:
             ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
         corruption: the cues' corruption at ``level``, ``probes`` cues per stored pattern,
-            as ``evaluate`` draws them (:func:`cue_protocol`; default: each bit flipped with
-            probability 0.1, Gaussian noise of sigma 0.6 for continuous patterns);
+            as ``evaluate`` draws them (:func:`cue_protocol`: the kind's by default);
             ``flip``: the level of bit flips, alone.
         seed: seed of faults, training, programming, cues, read noise and update order.
-        activation: the neurons (``sign`` or ``tanh``; None: the kind's, ``sign`` for binary
-            patterns and ``tanh`` for continuous ones), with
+        activation: the neurons (``sign`` or ``tanh``; None: the kind's), with
             ``max_iterations`` (steps of synchronous recall, sweeps of asynchronous) and
             ``tol`` (:func:`measure_memory`).
-        progress: ``progress(step, loss)`` while the rule trains (iterative rules).
-        stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
+        progress, stage: ``progress(step, loss)`` while the rule trains (iterative rules);
+            ``stage(text)`` when the work moves on (``"recalling ..."``).
 
     The earlier names ``n``, ``patterns`` (the source), ``count`` and ``faults`` (the stuck
-    fraction; elsewhere ``faults`` is a :class:`FaultMap`) still work, with a
-    ``DeprecationWarning``.
+    fraction; elsewhere a :class:`FaultMap`) still work, with a ``DeprecationWarning``.
     """
     start = time.perf_counter()
     arch, rule, _ = _check_build(arch, rule, progress, max_steps, rule_options)
     check_callback(stage, "stage")
-    kind = check_kind(kind)
-    protocol = cue_protocol(kind, flip=flip, corruption=corruption, level=level,
+    protocol = cue_protocol(kind := check_kind(kind), flip=flip, corruption=corruption, level=level,
                             probes=probes, seed=seed, activation=activation,
                             max_iterations=max_iterations)  # checked before any training
     check_tol(tol)
