@@ -473,8 +473,8 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
             unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
             10).
-        zero_one, kind: a ``data`` file's values are in [0, 1] (binary {0, 1}: 0 read as
-            -1); ``"binary"`` or ``"continuous"`` patterns, read as
+        zero_one: a ``data`` file's values in [0, 1] (binary {0, 1}: 0 read as -1); ``kind``:
+            ``"binary"`` or ``"continuous"`` patterns, read as
             :func:`~xbarmem.data.sources.patterns_for` reads them, trained and recalled as
             ``train(..., kind=)`` and ``evaluate`` do.
         chip: chip preset, TOML or spec; ``fault_rate`` (a fraction in [0, 1]) overrides its
