@@ -41,6 +41,7 @@ from xbarmem.energy.circuit import (
     DEFAULT_CIRCUIT,
     FITTED_CIRCUIT,
     UNITS,
+    CircuitSpec,
     circuit_names,
     circuit_toml,
     is_circuit_preset,
@@ -197,18 +198,18 @@ def energy(
     _check_mode(ctx, model is not None, sizes is not None, do_calibrate, arch)
     corruption, level = _cue_options(ctx, corruption, level, flip, model is None and kind)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
-    spec = load_circuit(circuit)
-    _check_out(out_dir, circuit, sizes is not None, do_calibrate)
+    spec = _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
         m = _measure_model(ctx, model, corruption, level, probes, seed, activation,
-                           (max_iterations, tol), json_out)
+                           (max_iterations, tol), json_out, do_calibrate)
         return _report(m, spec, threads, do_calibrate, target_energy, target_latency,
                        out_dir, json_out)
     if sizes is not None:
         return _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load,
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
-    n_neurons, activation = _neurons(ctx, neurons, n, activation, data, number, kind)
+    n_neurons, activation = _neurons(ctx, neurons, n, activation, (data, number, kind),
+                                     (do_calibrate, rule or "adaptive", options))
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                         data=data)
@@ -254,13 +255,15 @@ def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None
 
 def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
                    level: float | None, probes: int, seed: int, activation: str | None,
-                   stop: tuple[int, float], quiet: bool):
+                   stop: tuple[int, float], quiet: bool, calibrate: bool):
     """``--model``: the saved model's recall measured on its own chip and fault map, from the
-    cues ``evaluate`` draws for its kind (a model without stored patterns, or cues that do
-    not fit its kind, refused before torch is loaded); ``stop``: ``(max_iterations, tol)``."""
+    cues ``evaluate`` draws for its kind (a model without stored patterns, cues that do not
+    fit its kind, or a calibration it cannot give, refused before torch is loaded);
+    ``stop``: ``(max_iterations, tol)``."""
     meta = given.model_request(model, probes=probes, patterns=True)
     corruption, level, by_kind = given.cues_for(meta.kind or "binary", corruption, level)
     given.tanh_only(ctx, activation or by_kind)
+    _check_drivers(calibrate, activation or by_kind, meta.bias, "this model has")
     from xbarmem.energy.measure import measure_model
     from xbarmem.memory.io import load_model
 
@@ -273,6 +276,18 @@ def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
                           max_iterations=stop[0], tol=stop[1])
     m.info["model"] = str(model)
     return m
+
+
+def _check_drivers(calibrate: bool, activation: str, bias: bool, has: str) -> None:
+    """``--calibrate`` solves the energy of the 1-bit row drivers: refused (before any work)
+    for a measurement that would have none, tanh neurons (DAC-driven rows) and no bias row
+    (``has``: what lacks it, ``"this model has"``)."""
+    if calibrate and activation == "tanh" and not bias:
+        raise ConfigError(f"--calibrate solves drivers.binary_energy, the energy of the 1-bit "
+                          f"row drivers, and this measurement would use none: tanh neurons "
+                          f"drive every row through a DAC and {has} no bias row; give "
+                          f"--activation sign or a memory with a bias row (the adaptive rule's "
+                          f"default)")
 
 
 def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
@@ -291,9 +306,10 @@ def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
     given.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
 
 
-def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> None:
-    """The folder ``--sizes`` and ``--calibrate`` write into, and the calibrated circuit's file
-    in it, which must not be the input ``--circuit``."""
+def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> CircuitSpec:
+    """The ``--circuit`` (loaded: returned), the folder ``--sizes`` and ``--calibrate`` write
+    into, and the calibrated circuit's file in it, which must not be the input circuit."""
+    spec = load_circuit(circuit)
     if sizes or calibrate:
         paths.check_output(out_dir, folder=True)
         paths.check_members(out_dir, [*(SIZES_FILES if sizes else ()),
@@ -301,6 +317,7 @@ def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> Non
     if calibrate and not is_circuit_preset(circuit):
         paths.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
                          {"--circuit": Path(circuit)})
+    return spec
 
 
 @contextlib.contextmanager
@@ -327,11 +344,14 @@ def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: boo
 
 
 def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None,
-             data: str, number: int | None, kind: str) -> tuple[int, str]:
+             patterns: tuple[str, int | None, str],
+             trained: tuple[bool, str, dict[str, Any]]) -> tuple[int, str]:
     """``--neurons N`` (old: ``--n N``; neither: a ``--data`` file's own N,
-    :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``), with the
-    options of ``--data`` (``--zero-one``; ``number`` patterns of it) and ``--tol`` (tanh
-    recall only) checked."""
+    :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``; None:
+    the kind's), with the options of ``--data`` (``patterns``: data, ``number`` patterns of
+    it, kind; ``--zero-one``), ``--tol`` (tanh recall only) and ``--calibrate`` (``trained``:
+    it, the rule and its options; :func:`_check_drivers`) checked."""
+    data, number, kind = patterns
     legacy = neurons in ("sign", "tanh")
     if legacy:
         activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
@@ -345,6 +365,10 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     activation = activation or given.cues_for(kind, None, None)[2]
     given.tanh_only(ctx, activation)
     given.check_data_count(data, number)
+    calibrate, rule, options = trained
+    adaptive = rule == "adaptive"
+    _check_drivers(calibrate, activation, adaptive and options.get("bias") is not False,
+                   f"the {rule} memory{' (bias=false)' if adaptive else ''} has")
     return n_neurons, activation
 
 

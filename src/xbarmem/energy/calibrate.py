@@ -170,8 +170,10 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     (async / sync mean energy per recall) and ``latency_reduction`` (``1 - sync / async`` mean
     latency). Solved values are rounded to ``digits`` significant digits.
 
-    ``energy_key`` must name an energy constant (J), ``latency_key`` a latency constant (s)
-    that no energy depends on (:class:`ConfigError` naming the key otherwise); a target that
+    ``energy_key`` must name an energy constant (J) the measurement uses (the default, the
+    1-bit row drivers', is unused by tanh recall of a memory without a bias row),
+    ``latency_key`` a latency constant (s) that no energy depends on (:class:`ConfigError`
+    naming the key otherwise); a target that
     no value within the constant's range reaches is a :class:`ConfigError` naming what it
     would take.
 
@@ -188,6 +190,13 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
         return rep["async"]["energy_J"]["mean"], rep["sync"]["energy_J"]["mean"]
 
     _check_keys(spec, energy_key, latency_key, energies)
+    if energy_key == "drivers.binary_energy" and not any(
+            layer.inputs == "binary" or layer.bias_rows for layer in measurement.layers):
+        raise ConfigError("energy_key drivers.binary_energy is the energy of the 1-bit row "
+                          "drivers, and this measurement uses none: its tanh neurons drive "
+                          "every row through a DAC and its memory has no bias row; measure "
+                          "with sign neurons or a memory with a bias row, or solve another "
+                          "energy constant")
 
     def latencies(c: CircuitSpec) -> tuple[float, float]:
         rep = energy_report(measurement, c)
