@@ -142,8 +142,7 @@ EnergyModel = Annotated[Path | None, typer.Option(
     help="Measure this model (xbarmem train / adapt -o, with its stored patterns) on its own "
          "chip and fault map instead of training one: not with --sizes or the options that "
          "train (--neurons, --arch, --hidden, --data, --zero-one, --kind, --patterns, --rule, "
-         "trainer "
-         "options, --chip, --faults, --on-fraction, --fault-model).")]
+         "trainer options, --chip, --faults, --on-fraction, --fault-model).")]
 #: the options ``--model`` replaces (the memory they would build is the model's)
 MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "kind", "patterns", "rule",
                "recipe", "rule_options", "rule_option", "chip", "faults", "on_fraction",

@@ -173,9 +173,8 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     ``energy_key`` must name an energy constant (J) the measurement uses (the default, the
     1-bit row drivers', is unused by tanh recall of a memory without a bias row),
     ``latency_key`` a latency constant (s) that no energy depends on (:class:`ConfigError`
-    naming the key otherwise); a target that
-    no value within the constant's range reaches is a :class:`ConfigError` naming what it
-    would take.
+    naming the key otherwise); a target that no value within the constant's range reaches
+    is a :class:`ConfigError` naming what it would take.
 
     Returns the calibrated circuit and a record of what was solved from what.
     """

@@ -460,9 +460,8 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
             kind: str = "binary", chip: str | ChipSpec = "paper-sim",
             fault_rate: float | None = None, rule: str = "adaptive", flip: float | None = None,
             corruption: str | None = None, level: float | None = None, probes: int = 20,
-            seed: int = 0,
-            activation: str | None = None, max_iterations: int = 100, tol: float = DEFAULT_TOL,
-            max_steps: int | None = None, progress=None, stage=None,
+            seed: int = 0, activation: str | None = None, max_iterations: int = 100,
+            tol: float = DEFAULT_TOL, max_steps: int | None = None, progress=None, stage=None,
             rule_options: dict[str, Any] | None = None) -> Measurement:
     """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
 
