@@ -138,7 +138,7 @@ def test_chip_preset_in_another_case_is_no_file_to_path_checks(run_cli, tmp_path
 
 def test_circuit_preset_in_another_case_is_no_file_to_path_checks(tmp_path, monkeypatch):
     from xbarmem.cli.energy import CALIBRATED, _check_out
-    from xbarmem.energy.circuit import circuit_names, is_circuit_preset
+    from xbarmem.energy.circuit import circuit_names, is_circuit_preset, load_circuit
 
     monkeypatch.chdir(tmp_path)
     name = circuit_names()[0].upper()
@@ -148,7 +148,8 @@ def test_circuit_preset_in_another_case_is_no_file_to_path_checks(tmp_path, monk
     with pytest.raises(ConfigError, match="broken symbolic link") as err:  # (not written
         _check_out(tmp_path / "cal", name, False, True)  # through: tests/test_loose_ends.py)
     assert "same file" not in str(err.value)  # was: "the same file as --circuit"
-    (tmp_path / name).write_text("x")  # a file of that name is the circuit read
+    # a file of that name is the circuit read
+    (tmp_path / name).write_text(load_circuit(circuit_names()[0]).to_toml())
     assert not is_circuit_preset(name)
     with pytest.raises(ConfigError, match="same file as the input --circuit"):
         _check_out(tmp_path / "cal", name, False, True)

@@ -123,6 +123,19 @@ def _constant(circuit: CircuitSpec, key: str) -> float:
     return value
 
 
+def _check_drivers(measurement: Measurement, energy_key: str) -> None:
+    """The default ``energy_key``, the 1-bit row drivers' energy, for a ``measurement`` that
+    uses none (tanh recall, no bias row): :class:`ConfigError` saying why (it changes no
+    ratio)."""
+    if energy_key == "drivers.binary_energy" and not any(
+            layer.inputs == "binary" or layer.bias_rows for layer in measurement.layers):
+        raise ConfigError("energy_key drivers.binary_energy is the energy of the 1-bit row "
+                          "drivers, and this measurement uses none: its tanh neurons drive "
+                          "every row through a DAC and its memory has no bias row; measure "
+                          "with sign neurons or a memory with a bias row, or solve another "
+                          "energy constant")
+
+
 def _check_keys(spec: CircuitSpec, energy_key: Any, latency_key: Any,
                 energies: Callable[[CircuitSpec], tuple[float, float]]) -> None:
     """:func:`calibrate`'s keys: ``energy_key`` an energy constant (J) of ``spec``,
@@ -171,10 +184,10 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     latency). Solved values are rounded to ``digits`` significant digits.
 
     ``energy_key`` must name an energy constant (J) the measurement uses (the default, the
-    1-bit row drivers', is unused by tanh recall of a memory without a bias row),
-    ``latency_key`` a latency constant (s) that no energy depends on (:class:`ConfigError`
-    naming the key otherwise); a target that no value within the constant's range reaches
-    is a :class:`ConfigError` naming what it would take.
+    1-bit row drivers', is unused by tanh recall without a bias row), ``latency_key`` a
+    latency constant (s) that no energy depends on (:class:`ConfigError` naming the key
+    otherwise); a target no value within the constant's range reaches is a
+    :class:`ConfigError` naming what it would take.
 
     Returns the calibrated circuit and a record of what was solved from what.
     """
@@ -189,13 +202,7 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
         return rep["async"]["energy_J"]["mean"], rep["sync"]["energy_J"]["mean"]
 
     _check_keys(spec, energy_key, latency_key, energies)
-    if energy_key == "drivers.binary_energy" and not any(
-            layer.inputs == "binary" or layer.bias_rows for layer in measurement.layers):
-        raise ConfigError("energy_key drivers.binary_energy is the energy of the 1-bit row "
-                          "drivers, and this measurement uses none: its tanh neurons drive "
-                          "every row through a DAC and its memory has no bias row; measure "
-                          "with sign neurons or a memory with a bias row, or solve another "
-                          "energy constant")
+    _check_drivers(measurement, energy_key)
 
     def latencies(c: CircuitSpec) -> tuple[float, float]:
         rep = energy_report(measurement, c)
