@@ -246,6 +246,45 @@ def test_blank_choice_is_refused_not_taken_for_the_default(refused, tiny_model):
             refused(*args, blank, names=(flag, "is empty"))
 
 
+def _named_options():
+    """``(command words, option, required arguments)`` for every option whose value is a name
+    from a list (the ``option_types.names`` parser, which leaves a name it does not know as
+    typed for the command to refuse)."""
+    import typer
+
+    from xbarmem import cli
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, (*prefix, name))
+                continue
+            arguments = [a.name for a in command.params
+                         if a.param_type_name == "argument" and a.required]
+            for param in command.params:
+                parser = getattr(param.type_descriptor.parameter_info, "parser", None)
+                if (param.param_type_name == "option"
+                        and getattr(parser, "__qualname__", "").startswith("names.")):
+                    yield (*prefix, name), param.opts[0], arguments
+
+    return list(walk(typer.main.get_command(cli.app), ()))
+
+
+def test_every_named_choice_refuses_a_name_it_does_not_know(refused, tiny_model):
+    """`energy --kind ""` (or `" "`, `binary,continuous`) ended in a traceback (a KeyError
+    where the cues were resolved for the kind, before the kind was checked). Every option
+    whose value is a name from a list refuses a blank value, an unknown name and a list of
+    names in one line, before any work, whatever the command does with it first."""
+    inputs = {"model": str(tiny_model), "cues": str(tiny_model.parent / "cues.npy"),
+              "store": "no-store.sqlite"}
+    found = _named_options()
+    assert len(found) >= 30 and (("energy",), "--kind", []) in found, found
+    for words, option, arguments in found:
+        extra = ["-o", "m.safetensors"] if words == ("train",) else []
+        for value in ("", " ", "nosuch", "binary,sync"):
+            refused(*words, *(inputs[a] for a in arguments), *extra, option, value)
+
+
 @pytest.mark.parametrize("flag, value, field", [
     ("--group-by", "rule,rule", "rule"), ("--columns", "rule,seed, rule", "rule"),
     ("--metric", "cosine,cosine", "cosine")])

@@ -36,6 +36,7 @@ from xbarmem.cli.common import (
     warn_deprecated,
 )
 from xbarmem.cli.progress import work_bar
+from xbarmem.data.patterns import check_kind
 from xbarmem.data.sources import pattern_set_words
 from xbarmem.energy.circuit import (
     DEFAULT_CIRCUIT,
@@ -117,7 +118,7 @@ Circuit = Annotated[str, typer.Option(
     f"constants fitted to the paper's ratios (printed beside any other circuit).")]
 EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
 EnergyRule = Annotated[str | None, typer.Option(
-    "--rule", metavar="NAME", parser=option_types.names(lambda: RULE_NAMES),
+    "--rule", metavar="NAME", parser=option_types.names(lambda: RULE_NAMES, blank=False),
     autocompletion=option_types.completes(lambda: RULE_NAMES),
     help=f"Learning rule: {', '.join(RULE_NAMES)} (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
@@ -195,7 +196,8 @@ def energy(
     max_steps: old_options.OldMaxSteps = None,
 ) -> None:
     _check_mode(ctx, model is not None, sizes is not None, do_calibrate, arch)
-    corruption, level = _cue_options(ctx, corruption, level, flip, model is None and kind)
+    corruption, level = _cue_options(ctx, corruption, level, flip,
+                                     model is None and check_kind(kind))
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     spec = _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
