@@ -196,7 +196,7 @@ def energy(
     max_steps: old_options.OldMaxSteps = None,
 ) -> None:
     _check_mode(ctx, model is not None, sizes is not None, do_calibrate, arch)
-    corruption, level = _cue_options(ctx, corruption, level, flip, model or kind)
+    corruption, level = _cue_options(ctx, corruption, level, flip, None if model else kind)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     spec = _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
@@ -240,18 +240,18 @@ def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | No
 
 
 def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None,
-                 flip: float | None, kind: str | Path) -> tuple[Any, Any]:
+                 flip: float | None, kind: str | None) -> tuple[Any, Any]:
     """``--corruption`` and ``--level`` as given, or the deprecated ``--flip X`` (bit flips
     at X; beside another corruption refused); for the ``kind`` of the patterns energy draws
-    itself (checked), resolved for them (:func:`given.cues_for`), and for ``--model``
-    (``kind`` its path) as given, resolved for its kind later."""
+    itself (checked), resolved for them (:func:`given.cues_for`); for ``--model`` (``kind``
+    None) as given, resolved for the model's kind later."""
     if flip is not None and corruption is not None and corruption_key(corruption) != "flip":
         raise ConfigError(f"--flip is the level of bit flips; with --corruption {corruption} "
                           f"give --level")
     corruption, level = ("flip" if flip is not None else corruption,
                          given.deprecated(ctx, "--flip", flip, level, new="level",
                                           use=f"--corruption flip --level {flip}"))
-    if isinstance(kind, Path):
+    if kind is None:
         return corruption, level
     return given.cues_for(check_kind(kind), corruption, level)[:2]
 
