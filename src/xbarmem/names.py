@@ -63,13 +63,11 @@ def corruption_words(corruption: str, level: float) -> str:
     return f"{100 * level:g}% {_CORRUPTION_WORDS[corruption]}"
 
 
-def variation_words(recorded: dict[str, Any]) -> str:
-    """How a model file's record of its programming variation (``info["variation"]`` of a
-    memory ``reprogram``-med with it: ``{"variation", "seed"}``) is told:
-    ``"programmed with variation 0.1 (weight noise of std 0.1 max|W|, seed 3)"``."""
-    v = recorded["variation"]
-    return (f"programmed with variation {v:g} (weight noise of std {v:g} max|W|, "
-            f"seed {recorded['seed']})")
+def variation_words(variation: float, seed: int) -> str:
+    """How programming with variation ``variation`` and seed ``seed`` is told (``evaluate
+    --variation``, a model file's ``info["variation"]`` of a ``reprogram``-med memory):
+    ``"with variation 0.1 (weight noise of std 0.1 max|W|, seed 3)"``."""
+    return f"with variation {variation:g} (weight noise of std {variation:g} max|W|, seed {seed})"
 
 
 def cues_pass_text(thresholds: list[float], own: float, words: str, n_neurons: int) -> str:

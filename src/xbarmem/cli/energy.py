@@ -435,7 +435,9 @@ def _print_report(r: dict[str, Any]) -> None:
             table.add_row(f"{mode} {what}", *(_si(spread[k], unit)
                                               for k in ("mean", "std", "min", "max")))
     if s.get("model_variation"):
-        out.print(f"model {variation_words(s['model_variation'])}: measured as saved")
+        recorded = s["model_variation"]
+        out.print(f"model programmed {variation_words(recorded['variation'], recorded['seed'])}"
+                  f": measured as saved")
     out.print(table)
     q = r["quality"]
     out.print(f"exact recall: sync {q['sync']['exact']:.3f}, async {q['async']['exact']:.3f}"

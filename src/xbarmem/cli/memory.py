@@ -450,8 +450,7 @@ def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> Non
     _print_model_variation(result)
     if result["variation"] is not None:
         v = result["variation"]
-        again = (f"with variation {v:g} (weight noise of std {v:g} max|W|, seed {p['seed']})"
-                 if repeats == 1 else
+        again = (variation_words(v, p["seed"]) if repeats == 1 else
                  f"{repeats} times with variation {v:g} (weight noise of std {v:g} max|W|; "
                  f"{_seeds_text(result['seeds'])}, one per repeat, for "
                  "the noise and the cues)")
@@ -487,7 +486,8 @@ def _print_model_variation(result: dict[str, Any]) -> None:
         return
     how = ("replaced by --variation" if result["variation"] is not None
            else "recalled as saved")
-    out.print(f"model {variation_words(recorded)}: {how}")
+    words = variation_words(recorded["variation"], recorded["seed"])
+    out.print(f"model programmed {words}: {how}")
 
 
 def _print_spread(summary: dict[str, dict[str, float]], exact: str, unit: str) -> None:
