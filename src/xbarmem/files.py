@@ -159,11 +159,7 @@ def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     where a symbolic link leads, :func:`link_target`; links in a loop are refused, and a
     broken link, which would create a file elsewhere: :func:`broken_link`)."""
     given = as_path(path, name)
-    target = link_target(given)
-    if target is None:
-        raise FileFormatError(f"cannot write the {what} to {given}: symbolic links in a loop")
-    if target != given:
-        raise FileFormatError(f"cannot write the {what} to {given}: {broken_link(target)}")
+    target = _followed(given, f"cannot write the {what} to {given}", FileFormatError)
     why = ("it is a folder" if target.is_dir()
            else f"no folder {target.parent}" if not target.parent.is_dir()
            else "no permission to write it" if (
@@ -174,6 +170,17 @@ def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     return given
 
 
+def _followed(path: Path, refusal: str, error: type[XbarmemError]) -> Path:
+    """Where ``path`` leads (:func:`link_target`); ``error`` "``refusal``: ..." for symbolic
+    links in a loop or a broken one (:func:`broken_link`)."""
+    target = link_target(path)
+    if target is None:
+        raise error(f"{refusal}: symbolic links in a loop")
+    if target != path:
+        raise error(f"{refusal}: {broken_link(target)}")
+    return target
+
+
 def output_folder(path: object, what: str = "output folder", name: str = "out_dir", *,
                   error: type[XbarmemError] = FileFormatError) -> Path:
     """The one check of a folder to write in (created if missing), before anything is
@@ -181,11 +188,7 @@ def output_folder(path: object, what: str = "output folder", name: str = "out_di
     {path}: ...`` (or ``error``) when it, or a folder above it, is a file (or not a
     folder), or a broken symbolic link (:func:`broken_link`)."""
     target = as_path(path, name)
-    reached = link_target(target)
-    if reached is None:
-        raise error(f"cannot write the {what} in {target}: symbolic links in a loop")
-    if reached != target:
-        raise error(f"cannot write the {what} in {target}: {broken_link(reached)}")
+    reached = _followed(target, f"cannot write the {what} in {target}", error)
     existing = next((p for p in (reached, *reached.absolute().parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise error(f"cannot write the {what} in {target}: {existing} exists and is not a "
