@@ -45,8 +45,9 @@ def offset_seed(seed: int, offset: int) -> int:
     run seeded ``seed``): ``seed + offset``, wrapped to a 32-bit seed (modulo ``MAX_SEED + 1``),
     so every seed a run takes works with any number of trials (``capacity --seed 4294967295
     --trials 2`` stopped on trial 1's seed 4294967296, a number the user never gave). Equal to
-    ``seed + offset`` whenever that is a 32-bit seed: no other seed's draws change."""
-    return (seed + offset) % (MAX_SEED + 1)
+    ``seed + offset`` whenever that is a 32-bit seed: no other seed's draws change. Returns a
+    Python ``int`` (a numpy integer seed's sum overflowed in its own dtype: ``np.uint8(3)``)."""
+    return (int(seed) + int(offset)) % (MAX_SEED + 1)
 
 
 def derived_seed(seed: int, salt: int) -> int:

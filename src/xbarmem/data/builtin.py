@@ -104,7 +104,7 @@ def load_mnist(side: int = 8, kind: str = "binary", n_patterns: int | None = Non
     ``image_shape=(side, side)``.
     """
     kind = check_kind(kind)
-    check_seed(seed)
+    seed = check_seed(seed)
     side = check_side(side)
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer))
                              or not side <= crop <= 28):
@@ -146,7 +146,7 @@ def load_glyphs(side: int = 8, kind: str = "binary", n_patterns: int | None = No
     side)``.
     """
     kind = check_kind(kind)
-    check_seed(seed)
+    seed = check_seed(seed)
     side = check_side(side)
     images, labels = _bundled("glyphs.npz", "glyphs")
     idx = select_indices(labels, len(labels), n_patterns, characters, one_per_class, shuffle,
@@ -179,7 +179,7 @@ def load_digits(kind: str = "binary", n_patterns: int | None = None,
     nothing, :class:`~xbarmem.errors.ConfigError` for a bad ``seed``.
     """
     kind = check_kind(kind)
-    check_seed(seed)
+    seed = check_seed(seed)
     images, labels = _sklearn_digits()
     idx = select_indices(labels, len(labels), n_patterns, digits, one_per_class, shuffle, seed)
     return PatternSet(

@@ -71,7 +71,7 @@ def load_patterns(
     source or bad selection, :class:`~xbarmem.errors.FileFormatError` for a corrupt file.
     """
     kind = check_kind(kind)
-    check_seed(seed)
+    seed = check_seed(seed)
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
     check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)

@@ -553,7 +553,8 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     (``ConfigError``, ``PatternError``).
     """
     rules = _given_rules(chip, rules)
-    _check_settings(fault_seed, program_seed, keep_states, callback, train_progress, variants)
+    fault_seed, program_seed = _check_settings(fault_seed, program_seed, keep_states, callback,
+                                               train_progress, variants)
     patterns = as_pattern_set(patterns, kind, zero_one=zero_one)
     chip = load_chip(chip)
     protocol, variants = _compared_protocols(protocol, variants, patterns)
@@ -591,11 +592,10 @@ def _settings(chip: ChipSpec, trials: int, fault_seed: int, program_seed: int,
 
 
 def _check_settings(fault_seed: Any, program_seed: Any, keep_states: Any, callback: Any,
-                    train_progress: Any, variants: Any) -> None:
+                    train_progress: Any, variants: Any) -> tuple[int, int]:
     """The seeds, flag, callbacks and ``variants`` of :func:`compare_rules`, checked before
-    any work."""
-    check_seed(fault_seed, "fault_seed")
-    check_seed(program_seed, "program_seed")
+    any work; returns the seeds as Python ``int`` (``fault_seed``, ``program_seed``)."""
+    seeds = check_seed(fault_seed, "fault_seed"), check_seed(program_seed, "program_seed")
     check_flag(keep_states, "keep_states")
     check_callback(callback, "callback")
     check_callback(train_progress, "train_progress")
@@ -603,6 +603,7 @@ def _check_settings(fault_seed: Any, program_seed: Any, keep_states: Any, callba
                              "a dict {name: Protocol} (or None)").values():
         check_type(vproto, Protocol, "every protocol of variants", "a Protocol")
 
+    return seeds
 
 def _given_rules(chip: Any, rules: Any) -> Any:
     """``rules`` of :func:`compare_rules`, given: :class:`~xbarmem.errors.ArgumentError`

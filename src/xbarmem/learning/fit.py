@@ -93,7 +93,7 @@ def fit_memories(rule, patterns: PatternSet | ArrayLike, memories: Sequence[Memo
         trained through them: :func:`levels_info`), train seconds (batch time / ``T``).
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
-    _check_fit(rule, patterns, memories, program_seed, progress)
+    program_seed = _check_fit(rule, patterns, memories, program_seed, progress)
     if isinstance(patterns, PatternSet):
         kind = patterns.kind if kind is None else kind
         patterns = patterns.patterns
@@ -116,9 +116,10 @@ def fit_memories(rule, patterns: PatternSet | ArrayLike, memories: Sequence[Memo
 
 
 def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
-               progress: Any) -> None:
+               progress: Any) -> int:
     """Refuse (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`) what
-    :func:`fit_memories` could not use, before any training."""
+    :func:`fit_memories` could not use, before any training; returns ``program_seed`` as a
+    Python ``int`` (a numpy integer's arithmetic overflowed in its dtype)."""
     check_rule(rule)
     if progress is not None:  # then fit is called with it
         check_callable_as(rule.fit, (None,), "fit(problem, progress=...), as progress is given",
@@ -130,9 +131,10 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
         raise ConfigError("memories must hold at least one memory")
     for m in memories:
         check_type(m, Memory, "memories", "a list of Memory objects")
-    check_seed(program_seed, "program_seed")
+    seed = check_seed(program_seed, "program_seed")
     check_callback(progress, "progress")
 
+    return seed
 
 def _checked_offsets(offsets: Any, count: int) -> list[int]:
     """``offsets`` as ``count`` seed offsets (None: ``0 .. count - 1``); :class:`ConfigError`
@@ -251,8 +253,8 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
     _check_train_keywords(rule, rule_options)
     check_callback(progress, "progress")
-    check_seed(fault_seed, "fault_seed")
-    check_seed(program_seed, "program_seed")
+    fault_seed = check_seed(fault_seed, "fault_seed")
+    program_seed = check_seed(program_seed, "program_seed")
     hidden = hidden_for(arch, hidden)
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind

@@ -161,7 +161,7 @@ class Memory:
     def __init__(self, sizes: Sequence[int], chip: str | ChipSpec | None = None,
                  faults: FaultMap | None = None, *, bias: bool = True, fault_seed: int = 0,
                  first_array: int = 0) -> None:
-        check_seed(fault_seed, "fault_seed")
+        fault_seed = check_seed(fault_seed, "fault_seed")
         bias = check_flag(bias, "bias")
         check_count(first_array, "first_array", minimum=0)
         self.chip = chip_for(chip, faults)
