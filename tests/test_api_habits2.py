@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import xbarmem as xm
+from xbarmem.checks import listed
+from xbarmem.energy.measure import measure_sizes
+from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.evaluation.curve import recall_curve
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
 P = xm.random_patterns(4, 16, seed=0)
@@ -75,3 +80,110 @@ def test_numpy_integer_seeds_of_any_width_are_the_seeds_they_hold(call, seed):
     if "program_seed" in want.info:
         assert type(got.info["program_seed"]) is int
         assert got.info["program_seed"] == want.info["program_seed"]
+
+
+#: the forms a list of values takes in a numpy / torch script
+_FORMS = {
+    "list": list,
+    "tuple": tuple,
+    "numpy": np.asarray,
+    "tensor": torch.tensor,
+    "tensor-grad": lambda v: torch.tensor(v, dtype=torch.float64).requires_grad_()
+    if isinstance(v[0], float) else torch.tensor(v),
+}
+
+_POOL = xm.random_patterns(8, 16, seed=0)
+#: entry point -> (the values it lists, a call with them, what its result is compared by);
+#: thresholds a float32 tensor holds exactly (a numpy or torch float32 0.9 is the number
+#: 0.8999999761581421, as a numpy float32 scalar is: results are keyed by it)
+_LISTS = {
+    "find_capacity-thresholds": (
+        [0.875, 0.5],
+        lambda v: xm.find_capacity(_POOL, rule="hebb", trials=1, thresholds=v).capacity),
+    "run_scaling-sizes": (
+        [16, 25],
+        lambda v: xm.run_scaling(v, arch="single", rule="hebb", pool_size=12,
+                                 resolution=0.5)["capacity"]),
+    "run_scaling-thresholds": (
+        [0.875, 0.5],
+        lambda v: xm.run_scaling([16], arch="single", rule="hebb", pool_size=12,
+                                 resolution=0.5, thresholds=v)["capacity"]),
+    "measure_sizes-sizes": (
+        [16, 25],
+        lambda v: [(row["n_neurons"], row["energy_ratio"]) for row in measure_sizes(
+            v, "generic-rram", rule="hebb", probes=1)["rows"]]),
+    "recall_curve-counts": (
+        [2, 3], lambda v: [p["cosine"] for p in recall_curve(_POOL, v, rule="hebb")["points"]]),
+    "fit_memories-program_offsets": (
+        [3, 1],
+        lambda v: [_g(m) for m in _offsets_fitted(v)]),
+}
+
+
+def _offsets_fitted(offsets):
+    memories = [xm.SingleLayerMemory(16, chip="rram") for _ in range(2)]
+    xm.fit_memories(xm.get_rule("hebb"), P, memories, program_offsets=offsets)
+    return memories
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, list) and a and isinstance(a[0], list):
+        return all(np.array_equal(x, y) for u, v in zip(a, b, strict=True)
+                   for x, y in zip(u, v, strict=True))
+    return a == b
+
+
+@pytest.mark.parametrize("form", sorted(_FORMS))
+@pytest.mark.parametrize("call", sorted(_LISTS))
+def test_lists_of_values_are_read_from_any_1d_array(call, form):
+    """``find_capacity(pool, thresholds=np.array([0.9, 0.99]))`` raised ``thresholds must be
+    a non-empty list of numbers in (0, 1], got a ndarray``, ``run_scaling(np.arange(16, 65,
+    16))`` ``sizes must be a list of neuron counts N, got ndarray``, while ``recall_curve``'s
+    counts and ``hidden=`` took arrays: every list argument now reads a 1-D array or tensor
+    as its items (:func:`xbarmem.checks.listed`), giving what the list gives."""
+    values, run = _LISTS[call]
+    assert _same(run(_FORMS[form](values)), run(values))
+
+
+def test_compare_rules_takes_an_array_of_rule_names():
+    """(``rules must be a rule name or Rule object, or a list of them, got ndarray``.)"""
+    by_array = xm.compare_rules(P, rules=np.array(["hebb", "pinv"]), trials=1)
+    by_list = xm.compare_rules(P, rules=["hebb", "pinv"], trials=1)
+    assert list(by_array["rules"]) == ["hebb", "pinv"]
+    assert all(by_array["rules"][r]["cosine"] == by_list["rules"][r]["cosine"]
+               for r in ("hebb", "pinv"))
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    ([1, 2], [1, 2]), ((1, 2), [1, 2]), (range(1, 3), [1, 2]),
+    (np.arange(1, 3), [1, 2]), (torch.tensor([0.5, 0.25]), [0.5, 0.25]),
+    (torch.tensor([1, 2]).requires_grad_(False), [1, 2]), (np.array(["a", "b"]), ["a", "b"])])
+def test_listed_reads_a_list_as_python_items(value, read):
+    out = listed(value, "x")
+    assert out == read and all(type(v) in (int, float, str) for v in out)
+
+
+@pytest.mark.parametrize("value", [3, 0.5, "ab", {1, 2}, None, np.zeros((2, 2)),
+                                   np.float64(0.9), torch.tensor(1.0)], ids=repr)
+def test_listed_leaves_what_is_no_list_to_the_callers_refusal(value):
+    assert listed(value, "x") is value
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: xm.find_capacity(_POOL, rule="hebb", thresholds=np.float64(0.9)), ConfigError,
+     "thresholds must be a non-empty list"),
+    (lambda: xm.find_capacity(_POOL, rule="hebb", thresholds=np.zeros((1, 2)) + 0.9),
+     ConfigError, "thresholds must be a non-empty list"),
+    (lambda: xm.find_capacity(_POOL, rule="hebb", thresholds={0.9}), ConfigError,
+     "thresholds must be a non-empty list"),
+    (lambda: xm.run_scaling(16, arch="single", rule="hebb"), ArgumentError,
+     "sizes must be a list of neuron counts N, got int"),
+    (lambda: xm.run_scaling(torch.tensor([16]).to("meta"), arch="single", rule="hebb"),
+     ConfigError, "sizes must hold data, got a tensor on the meta device"),
+    (lambda: measure_sizes(np.array([16.5, 25.0]), "generic-rram"), ConfigError,
+     "sizes must be a list of integers >= 2"),
+])
+def test_what_is_no_list_of_values_is_still_refused_in_one_line(call, error, message):
+    with pytest.raises(error, match=message) as info:
+        call()
+    assert "\n" not in str(info.value)

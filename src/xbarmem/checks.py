@@ -35,7 +35,7 @@ __all__ = ["DEFAULT_HIDDEN", "MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict",
            "check_seed",
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
-           "brief", "checked_keywords", "counted", "is_bool", "is_choice", "not_numbers",
+           "brief", "checked_keywords", "counted", "is_bool", "is_choice", "listed", "not_numbers",
            "numeric_array", "renamed_keywords", "result_repr", "seconds_text", "shown",
            "unknown_argument"]
 
@@ -673,6 +673,25 @@ def check_type(value: Any, types: type | UnionType | tuple[type, ...], name: str
     return value
 
 
+def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) -> Any:
+    """The one reading of an argument that lists values (sizes, thresholds, rules): a list,
+    tuple or ``range``, or a 1-D numpy array, torch tensor (any device, with or without
+    ``requires_grad``; :func:`check_tensor`) or other 1-D array with ``tolist`` (a pandas
+    Series), as a Python list of its items -- an array's as Python numbers or texts
+    (``np.arange``, ``np.linspace``, ``torch.tensor([...])`` as a grid search makes them).
+    Anything else (one number, a text, a set, a 2-D array, None) comes back unchanged for the
+    caller's own check to refuse naming ``name``; a tensor no computation can read raises
+    ``error`` naming it."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple | range):
+        return list(value)
+    if (not isinstance(value, str | bytes) and getattr(value, "ndim", None) == 1
+            and callable(getattr(value, "tolist", None))):
+        return check_tensor(value, name, error=error).tolist()
+    return value
+
+
 def check_texts(value: Any, name: str, what: str = "a list of texts", *,
                 error: type[XbarmemError] = ArgumentError) -> list[str]:
     """The one rule for a list of names or conditions (``where``, trial keys, field names): a
@@ -718,9 +737,8 @@ def check_image_shape(value: Any, name: str = "image_shape", *,
     """The one rule for an image shape: a pair ``(h, w)`` of integers >= 1 (a list, tuple or
     1-D array of two integers); returned as a tuple of Python ints, else ``error`` naming
     ``name``."""
-    items = list(value) if isinstance(value, list | tuple) else (
-        [v for v in value.tolist()] if getattr(value, "ndim", None) == 1 else None)
-    if (items is None or len(items) != 2 or any(
+    items = listed(value, name, error=error)
+    if (not isinstance(items, list) or len(items) != 2 or any(
             isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in items)):
         raise error(f"{name} must be a pair (h, w) of integers >= 1, got {shown(value)}")
     return int(items[0]), int(items[1])

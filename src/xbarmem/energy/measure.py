@@ -31,6 +31,7 @@ from xbarmem.checks import (
     check_seed,
     check_type,
     checked_keywords,
+    listed,
     renamed_keywords,
     result_repr,
     shown,
@@ -602,11 +603,10 @@ def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str
 
 def _check_sizes(sizes: Any) -> list[int]:
     """``sizes`` of :func:`measure_sizes` as a list of ints (a list, tuple or 1-D array of
-    integers >= 2, each once; else :class:`ConfigError`)."""
-    items = (list(sizes) if isinstance(sizes, list | tuple) else
-             as_real_array(sizes, "sizes", dtype=None).tolist()
-             if getattr(sizes, "ndim", None) == 1 else None)
-    if not items or not all(_SIZE.accepts(s) for s in items):
+    integers >= 2, each once, as :func:`~xbarmem.checks.listed` reads a list; else
+    :class:`ConfigError`)."""
+    items = listed(sizes, "sizes")
+    if not isinstance(items, list) or not items or not all(_SIZE.accepts(s) for s in items):
         raise ConfigError(f"sizes must be a list of integers >= 2, got {shown(sizes)}")
     out = [int(s) for s in items]
     check_each_once(out, "sizes")

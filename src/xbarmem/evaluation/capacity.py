@@ -33,6 +33,7 @@ from xbarmem.checks import (
     check_callback,
     check_type,
     checked_keywords,
+    listed,
     reads_as_number,
     resolve_hidden,
     result_repr,
@@ -360,12 +361,12 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
                  protocol: Protocol | None) -> list[float]:
     """Refuse the settings of a capacity search that no search could run, before any data is
     loaded or network trained: :class:`ConfigError` naming the argument unless ``thresholds`` is
-    a non-empty list (or tuple) of distinct numbers in (0, 1], ``trials`` an integer >= 1,
+    a non-empty list (or tuple, 1-D array or tensor: :func:`~xbarmem.checks.listed`) of
+    distinct numbers in (0, 1], ``trials`` an integer >= 1,
     ``start`` None or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an
     integer >= 0, ``rule_options`` None or a dict and ``protocol`` None or a
     :class:`Protocol`. Returns the thresholds as a list."""
-    checked: list[float] = _THRESHOLDS(
-        list(thresholds) if isinstance(thresholds, tuple) else thresholds, "thresholds")
+    checked: list[float] = _THRESHOLDS(listed(thresholds, "thresholds"), "thresholds")
     _TRIALS(trials, "trials")
     _START(start, "start")
     _RESOLUTION(resolution, "resolution")

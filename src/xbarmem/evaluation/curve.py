@@ -32,6 +32,7 @@ from xbarmem.checks import (
     check_count,
     checked_keywords,
     is_number,
+    listed,
     shown,
     value_equality,
 )
@@ -269,8 +270,8 @@ def checked_counts(counts: Any) -> list[int]:
     """``counts`` (numbers of stored patterns: a non-empty list, tuple, range or 1-D array of
     integers >= 1) sorted and deduplicated; :class:`ConfigError` naming them otherwise (a
     text, a float or a bool is no count)."""
-    items = counts.tolist() if hasattr(counts, "tolist") else counts
-    if not isinstance(items, list | tuple | range) or not items or not all(
+    items = listed(counts, "counts")
+    if not isinstance(items, list) or not items or not all(
             is_number(c) and isinstance(c, numbers.Integral) and int(c) >= 1 for c in items):
         raise ConfigError(f"counts must be positive integers, got {shown(counts)}")
     return sorted({int(c) for c in items})

@@ -28,6 +28,7 @@ from xbarmem.checks import (
     check_type,
     checked_keywords,
     counted,
+    listed,
     renamed_keywords,
     result_repr,
     shown,
@@ -602,8 +603,8 @@ def _check_settings(fault_seed: Any, program_seed: Any, keep_states: Any, callba
     for vproto in check_type({} if variants is None else variants, dict, "variants",
                              "a dict {name: Protocol} (or None)").values():
         check_type(vproto, Protocol, "every protocol of variants", "a Protocol")
-
     return seeds
+
 
 def _given_rules(chip: Any, rules: Any) -> Any:
     """``rules`` of :func:`compare_rules`, given: :class:`~xbarmem.errors.ArgumentError`
@@ -627,8 +628,8 @@ def _rules(rules: Any, options: dict[str, dict] | None, kind: str
     (:func:`~xbarmem.learning.base.recorded_options` for ``kind`` patterns)."""
     if is_rule_object(rules):
         rules = [rules]
-    check_type(rules, (str, list, tuple), "rules",
-               "a rule name or Rule object, or a list of them")
+    rules = check_type(listed(rules, "rules"), (str, list), "rules",
+                       "a rule name or Rule object, or a list of them")
     given = [rules] if isinstance(rules, str) else list(rules)
     if not given:
         raise ConfigError("rules must name at least one rule")

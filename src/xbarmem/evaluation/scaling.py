@@ -33,6 +33,7 @@ from xbarmem.checks import (
     check_neurons,
     check_type,
     checked_keywords,
+    listed,
     result_repr,
     shown,
 )
@@ -186,7 +187,7 @@ def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
     """``sizes`` as ints; :class:`ConfigError` unless the images of ``data`` (a
     :func:`~xbarmem.data.sources.sized_source`) resize to every N of ``sizes`` (drawn
     patterns: any N)."""
-    check_type(sizes, (list, tuple, range), "sizes", "a list of neuron counts N")
+    sizes = check_type(listed(sizes, "sizes"), list, "sizes", "a list of neuron counts N")
     sizes = [check_neurons(s, "every size N") for s in sizes]
     if not sizes:
         raise ConfigError("sizes must name at least one N")

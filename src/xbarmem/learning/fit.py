@@ -26,6 +26,7 @@ from xbarmem.checks import (
     check_type,
     checked_keywords,
     is_choice,
+    listed,
     shown,
     unknown_argument,
 )
@@ -133,15 +134,16 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
         check_type(m, Memory, "memories", "a list of Memory objects")
     seed = check_seed(program_seed, "program_seed")
     check_callback(progress, "progress")
-
     return seed
+
 
 def _checked_offsets(offsets: Any, count: int) -> list[int]:
     """``offsets`` as ``count`` seed offsets (None: ``0 .. count - 1``); :class:`ConfigError`
     for another length or an offset that is not a seed."""
     if offsets is None:
         return list(range(count))
-    check_type(offsets, (list, tuple), "program_offsets", "a list of integers >= 0")
+    offsets = check_type(listed(offsets, "program_offsets"), list, "program_offsets",
+                         "a list of integers >= 0")
     if len(offsets) != count:
         raise ConfigError(f"program_offsets must hold one offset per memory ({count}), got "
                           f"{len(offsets)}")
