@@ -187,3 +187,70 @@ def test_what_is_no_list_of_values_is_still_refused_in_one_line(call, error, mes
     with pytest.raises(error, match=message) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+#: the modules whose classes a user holds instances of: the package's names, the memories and
+#: the recall engine (``memory.map()``: a ``LayeredMap``), the deploy backends
+#: (``docs/backends.md``), the hardware model
+_HELD = ("xbarmem", "xbarmem.memory.base", "xbarmem.memory.multilayer", "xbarmem.memory.recall",
+         "xbarmem.deploy.backend", "xbarmem.hardware.crossbar", "xbarmem.hardware.faults",
+         "xbarmem.hardware.chip")
+
+
+def _held_classes() -> dict[str, type]:
+    import importlib
+    import inspect
+    import typing
+
+    found = {}
+    for module in map(importlib.import_module, _HELD):
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name, None)
+            if (inspect.isclass(obj) and obj.__module__.startswith("xbarmem")
+                    and not issubclass(obj, BaseException)
+                    and not getattr(obj, "_is_protocol", False) and obj is not typing.Any):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(_held_classes()))
+def test_every_class_a_user_holds_has_a_repr_of_its_own(name):
+    """A notebook showed ``<xbarmem.memory.recall.FloatMatrix object at 0x7f...>`` for a
+    ``FloatMatrix``, and so for ``memory.map()``, ``SimulatedChip``, ``DriverBackend`` and
+    ``BackendMemory``."""
+    assert _held_classes()[name].__repr__ is not object.__repr__
+
+
+class _Driver:
+    def write(self, array, targets):
+        pass
+
+    def read(self, array):
+        pass
+
+    def apply(self, array, voltages):
+        pass
+
+
+def _reprs():
+    from xbarmem.deploy.backend import BackendMemory, DriverBackend, simulated_backends
+
+    one = xm.train(P, rule="hebb", chip="rram")
+    two = xm.train(P, arch="multilayer", hidden=8, rule="adaptive", max_steps=2,
+                   finetune_steps=1)
+    backends = simulated_backends(one)
+    return [
+        (xm.FloatMatrix(torch.eye(4)), "FloatMatrix(4x4, bias=False)"),
+        (xm.FloatMatrix(torch.eye(4), torch.ones(4)), "FloatMatrix(4x4, bias=True)"),
+        (one.map(), "LayeredMap(16-16, layers=1)"),
+        (two.map(), "LayeredMap(16-8-16, layers=2)"),
+        (backends[0], f"SimulatedChip({one.layers[0]!r}, read_averages=1)"),
+        (BackendMemory(one, backends), f"BackendMemory({one!r}, backends=[SimulatedChip])"),
+        (DriverBackend(_Driver(), one.layers[0]),
+         f"DriverBackend(driver=_Driver, layer={one.layers[0]!r})"),
+    ]
+
+
+def test_the_reprs_name_shapes_and_parts_not_values():
+    for value, text in _reprs():
+        assert repr(value) == text and "0x" not in text and len(text) < 320

@@ -225,6 +225,11 @@ class SimulatedChip:
             raise ConfigError(f"w_max {w_max} differs from the programmed crossbar's "
                               f"{crossbar.w_max}")
 
+    def __repr__(self) -> str:
+        """``SimulatedChip(Crossbar(16x17 incl. bias row, ...), read_averages=1)``: the
+        crossbar that is the chip, not its conductances."""
+        return f"SimulatedChip({self.crossbar!r}, read_averages={self.read_averages})"
+
     @classmethod
     @checked_keywords
     def like(cls, layer: Crossbar, *, chip: ChipSpec | None = None,
@@ -353,6 +358,11 @@ class DriverBackend:
         self.driver, self.layer = driver, layer
         self.n_in, self.n_out, self.n_rows = layer.n_in, layer.n_out, layer.n_rows
         self.rows, self.cols = layer.chip.array.rows, layer.chip.array.cols
+
+    def __repr__(self) -> str:
+        """``DriverBackend(driver=MyChip, layer=Crossbar(...))``: the driver's type and the
+        model layer it drives."""
+        return f"DriverBackend(driver={type(self.driver).__name__}, layer={self.layer!r})"
 
     def program(self, targets: np.ndarray) -> int:
         """Write ``targets`` (float64 ``(2, n_out, n_rows)`` siemens, logical; NaN: leave the
@@ -625,6 +635,12 @@ class BackendMemory:
                                                             strict=True))]
         self.n_neurons = self.layers[0].n_in
         self.chip = memory.chip
+
+    def __repr__(self) -> str:
+        """``BackendMemory(SingleLayerMemory(N=16, ...), backends=[SimulatedChip])``: the model
+        and the type of each layer's backend."""
+        kinds = ", ".join(type(be).__name__ for be in self.backends)
+        return f"BackendMemory({self.memory!r}, backends=[{kinds}])"
 
     @property
     def info(self) -> dict[str, Any]:

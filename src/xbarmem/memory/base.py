@@ -70,6 +70,12 @@ class LayeredMap:
         self.layers = list(layers)
         self.n_in, self.n_out = self.layers[0].n_in, self.layers[-1].n_out
 
+    def __repr__(self) -> str:
+        """``LayeredMap(16-8-16, layers=2)``: the widths through the layers, not their
+        conductances."""
+        widths = [self.n_in, *(layer.n_out for layer in self.layers)]
+        return f"LayeredMap({'-'.join(map(str, widths))}, layers={len(self.layers)})"
+
     def hidden(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Activity of the last hidden layer ``(B, H_last)`` (``x`` itself for one layer),
         read noise drawn from ``generator``."""

@@ -130,6 +130,12 @@ class FloatMatrix:
                      else torch.as_tensor(b, dtype=torch.float32))
         self.n_out, self.n_in = self.weights.shape
 
+    def __repr__(self) -> str:
+        """``FloatMatrix(16x16, bias=False)``: its shape (outputs x inputs) and whether it has a
+        bias other than zeros, not its values."""
+        return (f"FloatMatrix({self.n_out}x{self.n_in}, "
+                f"bias={bool(self.bias.count_nonzero())})")
+
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """``W @ x + b`` for a float32 batch ``x`` ``(B, n_in)`` -> ``(B, n_out)``, exactly
         (``generator`` is unused: no read noise)."""
