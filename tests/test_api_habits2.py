@@ -163,6 +163,31 @@ def test_listed_reads_a_list_as_python_items(value, read):
     assert out == read and all(type(v) in (int, float, str) for v in out)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, torch.float16, torch.float32,
+                                   torch.bfloat16], ids=str)
+def test_listed_reads_narrow_floats_as_the_decimals_they_were_written_as(dtype):
+    """``torch.tensor([0.9, 0.99])`` is float32: its thresholds are 0.9 and 0.99 (result
+    keys a user looks up), not the widened 0.8999999761581421; every value still reads back
+    as the same number of its type."""
+    written = [0.9, 0.95, 0.99, 0.5, 1e-3]
+    if isinstance(dtype, torch.dtype):
+        value = torch.tensor(written, dtype=dtype)
+        back = torch.tensor(listed(value, "x"), dtype=dtype)
+        assert torch.equal(back, value)
+    else:
+        value = np.array(written, dtype=dtype)
+        back = np.array(listed(value, "x"), dtype=dtype)
+        assert np.array_equal(back, value)
+    if dtype in (np.float32, torch.float32):
+        assert listed(value, "x") == written
+
+
+def test_float32_thresholds_key_results_as_written():
+    pool = xm.random_patterns(12, 16, seed=0)
+    res = xm.find_capacity(pool, rule="hebb", thresholds=torch.tensor([0.95, 0.99]), trials=1)
+    assert sorted(res.capacity) == [0.95, 0.99]
+
+
 @pytest.mark.parametrize("value", [3, 0.5, "ab", {1, 2}, None, np.zeros((2, 2)),
                                    np.float64(0.9), torch.tensor(1.0)], ids=repr)
 def test_listed_leaves_what_is_no_list_to_the_callers_refusal(value):

@@ -16,6 +16,7 @@ import inspect
 import math
 import numbers
 import re
+import struct
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from types import UnionType
@@ -678,7 +679,8 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
     tuple or ``range``, or a 1-D numpy array, torch tensor (any device, with or without
     ``requires_grad``; :func:`check_tensor`) or other 1-D array with ``tolist`` (a pandas
     Series), as a Python list of its items -- an array's as Python numbers or texts
-    (``np.arange``, ``np.linspace``, ``torch.tensor([...])`` as a grid search makes them).
+    (``np.arange``, ``np.linspace``, ``torch.tensor([...])`` as a grid search makes them; a
+    float16 or float32 value as the shortest decimal its type reads as it).
     Anything else (one number, a text, a set, a 2-D array, None) comes back unchanged for the
     caller's own check to refuse naming ``name``; a tensor no computation can read raises
     ``error`` naming it."""
@@ -688,7 +690,31 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
         return list(value)
     if (not isinstance(value, str | bytes) and getattr(value, "ndim", None) == 1
             and callable(getattr(value, "tolist", None))):
-        return check_tensor(value, name, error=error).tolist()
+        value = check_tensor(value, name, error=error)
+        narrow = _NARROW_FLOATS.get(str(value.dtype).removeprefix("torch."))
+        items = value.tolist()
+        return items if narrow is None else [_shortest(v, narrow) for v in items]
+    return value
+
+
+#: struct codes of the float types narrower than Python's, by dtype name
+_NARROW_FLOATS = {"float16": "e", "float32": "f"}
+
+
+def _shortest(value: float, code: str) -> float:
+    """``value`` (read from a float of struct ``code``, ``"e"`` float16 or ``"f"`` float32) as
+    the shortest decimal that type reads as the same number: a float32 ``0.9`` is ``0.9``, not
+    ``0.8999999761581421`` (what the type holds, widened)."""
+    if not math.isfinite(value):
+        return value
+    held = struct.pack(code, value)
+    for digits in range(1, 18):
+        decimal = float(f"{value:.{digits}g}")
+        try:
+            if struct.pack(code, decimal) == held:
+                return decimal
+        except OverflowError:  # rounded past the type's largest value
+            continue
     return value
 
 
