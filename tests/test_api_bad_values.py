@@ -67,15 +67,15 @@ def test_shown_never_embeds_a_long_value(value):
 
 
 @pytest.mark.parametrize(("call", "match"), [
-    (lambda: xm.random_patterns(BIG, 16), "n_patterns must be a positive integer, got a "
+    (lambda: xm.random_patterns(BIG, 16), "n_patterns must be a positive integer, got an "
                                           "ndarray of shape \\(40, 40\\)"),
-    (lambda: xm.flip_bits(P.patterns, BIG), "flip rate must be a number, got a ndarray"),
-    (lambda: xm.corrupt(P.patterns, BIG, 0.1), "unknown corruption method a ndarray"),
-    (lambda: xm.load_mnist(side=BIG), "side must be an integer in 4..28, got a ndarray"),
+    (lambda: xm.flip_bits(P.patterns, BIG), "flip rate must be a number, got an ndarray"),
+    (lambda: xm.corrupt(P.patterns, BIG, 0.1), "unknown corruption method an ndarray"),
+    (lambda: xm.load_mnist(side=BIG), "side must be an integer in 4..28, got an ndarray"),
     (lambda: xm.train(P, rule="adaptive", max_steps=BIG), "max_steps must be an integer"),
-    (lambda: xm.train(P, rule="pinv", hidden=BIG), "hidden=a ndarray .* arch=.multilayer. only"),
+    (lambda: xm.train(P, rule="pinv", hidden=BIG), "hidden=an ndarray .* arch=.multilayer. only"),
     (lambda: xm.Protocol(probes=torch.ones(30, 30)), "probes must be .*, got a Tensor"),
-    (lambda: xm.DeviceSpec(g_min=BIG), "g_min must be .*, got a ndarray"),
+    (lambda: xm.DeviceSpec(g_min=BIG), "g_min must be .*, got an ndarray"),
 ])
 def test_messages_show_an_array_by_its_type_and_shape(call, match):
     _refused(call, match)

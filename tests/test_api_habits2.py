@@ -137,7 +137,7 @@ def _same(a, b) -> bool:
 @pytest.mark.parametrize("call", sorted(_LISTS))
 def test_lists_of_values_are_read_from_any_1d_array(call, form):
     """``find_capacity(pool, thresholds=np.array([0.9, 0.99]))`` raised ``thresholds must be
-    a non-empty list of numbers in (0, 1], got a ndarray``, ``run_scaling(np.arange(16, 65,
+    a non-empty list of numbers in (0, 1], got an ndarray``, ``run_scaling(np.arange(16, 65,
     16))`` ``sizes must be a list of neuron counts N, got ndarray``, while ``recall_curve``'s
     counts and ``hidden=`` took arrays: every list argument now reads a 1-D array or tensor
     as its items (:func:`xbarmem.checks.listed`), giving what the list gives."""
@@ -279,3 +279,14 @@ def _reprs():
 def test_the_reprs_name_shapes_and_parts_not_values():
     for value, text in _reprs():
         assert repr(value) == text and "0x" not in text and len(text) < 320
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (np.zeros((2, 3)), "an ndarray of shape (2, 3), float64"),
+    (torch.zeros(2), "a Tensor of shape (2,), torch.float32"),
+    (object(), "an object"), (Ellipsis, "an ellipsis"), ({1}, "a set"),
+    (tuple(range(100)), "a tuple of length 100")], ids=str)
+def test_messages_name_a_value_by_its_type_with_the_right_article(value, text):
+    from xbarmem.checks import shown
+
+    assert shown(value) == text

@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_HIDDEN", "MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict",
            "choices_text", "closest_choice",
            "brief", "checked_keywords", "counted", "is_bool", "is_choice", "listed", "not_numbers",
            "numeric_array", "renamed_keywords", "result_repr", "seconds_text", "shown",
-           "unknown_argument"]
+           "unknown_argument", "with_article"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +82,7 @@ def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0", *,
 def shown(value: Any) -> str:
     """``value`` in a message, never a long text: its repr for numbers, text (a very long one
     cut, with its length) and short lists, tuples and dicts (``[1]``); an array or tensor by
-    its type, shape and dtype (``a ndarray of shape (40, 40), float64``; a 0-d one by its
+    its type, shape and dtype (``an ndarray of shape (40, 40), float64``; a 0-d one by its
     value); a long list, tuple or dict by its type and length; anything else by its type (a
     random generator of numpy or torch: with how to draw a seed from it)."""
     if isinstance(value, int) and value.bit_length() > 128:  # (repr fails past 4300 digits)
@@ -95,17 +95,24 @@ def shown(value: Any) -> str:
         shape = tuple(int(d) for d in value.shape)
         if not shape and str(getattr(value, "device", "cpu")) != "meta":
             return f"a 0-d {type(value).__name__} holding {value.item()!r}"
-        return f"a {type(value).__name__} of shape {shape}, {value.dtype}"
+        return f"{with_article(type(value).__name__)} of shape {shape}, {value.dtype}"
     if isinstance(value, str):  # a path or a name: whole, unless absurdly long
         return repr(value) if len(value) <= 300 else f"{value[:60]!r}... ({len(value)} characters)"
     if isinstance(value, list | tuple | dict):
         text = repr(value)
-        return text if len(text) <= 80 else f"a {type(value).__name__} of length {len(value)}"
+        return text if len(text) <= 80 else (
+            f"{with_article(type(value).__name__)} of length {len(value)}")
     kind = type(value).__name__
     if kind in ("Generator", "RandomState"):
         return (f"a {type(value).__module__.split('.')[0]} {kind} (pass an integer seed, e.g. "
                 f"one drawn from it)")
-    return f"a {kind}"
+    return with_article(kind)
+
+
+def with_article(name: str) -> str:
+    """``name`` (a type's name) after its article: ``an ndarray``, ``an OrderedDict``,
+    ``a Tensor``."""
+    return f"{'an' if name[:1].lower() in 'aeio' or name.startswith('nd') else 'a'} {name}"
 
 
 _shown = shown  # the name its first users know

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from xbarmem.checks import shown
+from xbarmem.checks import shown, with_article
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.store_file import FIELDS, TEXT_COLUMNS
 from xbarmem.files import parse_text
@@ -276,7 +276,7 @@ def read_payloads(trial: Any, config_text: Any, result_text: Any
     out = []
     for name, text in (("config", config_text), ("result", result_text)):
         if not isinstance(text, str | bytes):  # (NULL in a column of an edited table)
-            what = "NULL" if text is None else f"a {type(text).__name__}"
+            what = "NULL" if text is None else with_article(type(text).__name__)
             raise ConfigError(f"{name} is {what}, not JSON text")
         try:
             value = parse_text(json.loads, text, parse_constant=_refuse_constant)
