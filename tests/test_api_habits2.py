@@ -285,8 +285,31 @@ def test_the_reprs_name_shapes_and_parts_not_values():
     (np.zeros((2, 3)), "an ndarray of shape (2, 3), float64"),
     (torch.zeros(2), "a Tensor of shape (2,), torch.float32"),
     (object(), "an object"), (Ellipsis, "an ellipsis"), ({1}, "a set"),
-    (tuple(range(100)), "a tuple of length 100")], ids=str)
+    (tuple(range(100)), "a tuple of length 100")], ids=lambda v: str(v)[:20] if isinstance(
+        v, str) else type(v).__name__)
 def test_messages_name_a_value_by_its_type_with_the_right_article(value, text):
     from xbarmem.checks import shown
 
     assert shown(value) == text
+
+
+@pytest.mark.parametrize("extra", [
+    {"x": float("nan")}, {"a": [1, 2, float("inf")]}, {"b": {"c": np.float32("nan")}},
+    {"d": np.array([1.0, -np.inf])}, {"e": torch.tensor(float("nan"))}], ids=str)
+def test_save_memory_refuses_a_number_json_cannot_hold_in_extra(tmp_path, extra):
+    """JSON has no NaN or infinity: ``extra`` holding one was written as null, silently."""
+    mem = xm.train(xm.random_patterns(4, 16, seed=0), rule="hebb")
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(ConfigError, match=r"^extra\[.* must be a finite number or None"):
+        xm.save_memory(mem, path, extra=extra)
+    assert not path.exists()
+
+
+def test_extra_reads_back_from_the_top_level():
+    import tempfile
+
+    mem = xm.train(xm.random_patterns(4, 16, seed=0), rule="hebb")
+    with tempfile.TemporaryDirectory() as folder:
+        path = xm.save_memory(mem, f"{folder}/m.safetensors",
+                              extra={"run": "a", "v": [1, 2.5, None]})
+        assert xm.read_metadata(path)["extra"] == {"run": "a", "v": [1, 2.5, None]}

@@ -49,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("fit_memories", "train"), "xbarmem.learning.fit"),
     **dict.fromkeys(("MultilayerTrainer", "fit_multilayer"), "xbarmem.learning.multilayer"),
     "Memory": "xbarmem.memory.base",
-    **dict.fromkeys(("load_memory", "load_stored_patterns", "save_memory"),
+    **dict.fromkeys(("load_memory", "load_stored_patterns", "read_metadata", "save_memory"),
                     "xbarmem.memory.io"),
     "MultilayerMemory": "xbarmem.memory.multilayer",
     **dict.fromkeys(("FloatMatrix", "RecallResult", "recall"), "xbarmem.memory.recall"),
@@ -138,7 +138,12 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
     from xbarmem.learning.fit import fit_memories, train  # noqa: F401
     from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer  # noqa: F401
     from xbarmem.memory.base import Memory  # noqa: F401
-    from xbarmem.memory.io import load_memory, load_stored_patterns, save_memory  # noqa: F401
+    from xbarmem.memory.io import (  # noqa: F401
+        load_memory,
+        load_stored_patterns,
+        read_metadata,
+        save_memory,
+    )
     from xbarmem.memory.multilayer import MultilayerMemory  # noqa: F401
     from xbarmem.memory.recall import FloatMatrix, RecallResult, recall  # noqa: F401
     from xbarmem.memory.single import SingleLayerMemory  # noqa: F401

@@ -27,6 +27,7 @@ conductances and target weights (shared with exports) in :mod:`~xbarmem.memory.s
 
 from __future__ import annotations
 
+import math
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, cast, overload
@@ -89,7 +90,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     and ``memory.info`` go with them (without how long training took, ``train_seconds``: the
     same training writes the same bytes; with the patterns' kind as ``info["kind"]`` for a
     memory of none, as :func:`load_memory` reads it: a loaded model saves to the same bytes),
-    with ``extra`` (a JSON-able dict). Returns the path.
+    with ``extra`` (a JSON-able dict; read it back with :func:`read_metadata`:
+    ``read_metadata(path)["extra"]``). Returns the path.
 
     Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
@@ -99,7 +101,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
-    is not JSON or holds the key ``patterns`` (the file's record of its saved patterns), and
+    is not JSON, holds a NaN or infinite number (JSON has none: it would read back as null) or
+    holds the key ``patterns`` (the file's record of its saved patterns), and
     for what :func:`load_memory` would refuse (``cannot save the memory, its file would not
     load: ...``): conductances that contradict the memory's fault map or chip
     (:func:`~xbarmem.memory.device_state.check_device_state`: set by hand, e.g. with
@@ -161,6 +164,10 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
             dumps(extra)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"extra must hold JSON data only: {exc}") from None
+        where = _not_finite(extra, "extra")
+        if where is not None:  # (JSON holds no NaN / inf: it would be written as null)
+            raise ConfigError(f"{where} must be a finite number or None: JSON cannot hold "
+                              f"NaN or infinity, the file would read it back as null")
         if "patterns" in extra:  # (replaced by the saved patterns' record, or read as one)
             raise ConfigError("extra must not hold the key 'patterns': the model file keeps "
                               "its saved patterns' description there (save them with "
@@ -276,8 +283,25 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
         raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
 
 
+def _not_finite(value: Any, where: str) -> str | None:
+    """Where in ``value`` (JSON-able: :func:`~xbarmem.jsontext.plain` reads it) a number is
+    NaN or infinite (``extra['a'][2]``), else None."""
+    if isinstance(value, dict):
+        value = {f"{where}[{k!r}]": v for k, v in value.items()}
+    elif isinstance(value, list | tuple) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        if not isinstance(items, list):  # a 0-d array or a numpy scalar: its number
+            return _not_finite(items, where)
+        value = {f"{where}[{i}]": v for i, v in enumerate(items)}
+    else:
+        bad = isinstance(value, float) and not math.isfinite(value)
+        return where if bad else None
+    return next((w for k, v in value.items() if (w := _not_finite(v, k)) is not None), None)
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a saved model (chip, rule, seeds, versions), checked against
+    """The JSON metadata of the model saved at ``path`` (chip, rule, seeds, versions, and under
+    ``"extra"`` what :func:`save_memory` was given as ``extra``), checked against
     :class:`ModelMeta`; only the file's header is read. Errors as :func:`load_memory`."""
     return read_header(as_path(path)).data
 
