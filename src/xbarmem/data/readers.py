@@ -136,8 +136,8 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
                 enumerate(decode(raw, f"CSV file {path}").splitlines(), 1) if ln.strip()]
     if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
-    if _is_header(numbered[0][1]):
-        numbered = numbered[1:]  # a header line: column names, no number (a first data line
+    if _is_header(*(ln for _, ln in numbered[:2])):
+        numbered = numbered[1:]  # a header line: column names or numbers (a first data line
         # with a bad value, "1,-1,x", is refused below, not dropped as a header)
     delim = _csv_delimiter(numbered[0][1]) if numbered else ","
     if delim != ",":  # a comma inside a number is its decimal mark (0,5)
@@ -185,12 +185,41 @@ def _csv_delimiter(line: str) -> str | None:
     return ","  # (a line that is no table of numbers either way: its problem named as a CSV's)
 
 
-def _is_header(line: str) -> bool:
-    """Whether a pattern CSV's first line is a header: no field reads as a number, split by
-    :func:`_csv_delimiter` (its commas decimal marks when it does not split at them)."""
+def _is_header(line: str, following: str | None = None) -> bool:
+    """Whether a pattern CSV's first line ``line`` is a header: no field reads as a number,
+    or, as wide as the line ``following`` it, its fields are the column numbers
+    ``0, 1, ..., n-1`` or ``1, ..., n`` (n >= 3; the names pandas' ``to_csv`` gives an unnamed
+    table's columns), after an empty first field too (its index column's); split by
+    :func:`_csv_delimiter` (its commas decimal marks when it does not split at them). Such
+    numbers were read as a pattern: refused as binary values, or, in a table of whole numbers
+    0..255, an extra image stored without a word."""
     delim = _csv_delimiter(line)
-    fields = (line if delim == "," else line.replace(",", ".")).split(delim)
-    return not any(reads_as_number(v) for v in fields)
+    fields = _fields(line, delim)
+    if not any(reads_as_number(v) for v in fields):
+        return True
+    return (following is not None and len(_fields(following, delim)) == len(fields)
+            and _column_numbers(fields))
+
+
+def _fields(line: str, delim: str | None) -> list[str]:
+    """A CSV ``line``'s fields split at ``delim`` (None: whitespace), its commas decimal marks
+    when it does not split at them."""
+    return (line if delim == "," else line.replace(",", ".")).split(delim)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _column_numbers(fields: list[str]) -> bool:
+    """Whether a CSV line's ``fields`` (an empty first one allowed) are the whole numbers
+    0..n-1 or 1..n in order, n >= 3 (no pattern reads so: a binary or continuous one holds no
+    2, and 8-bit images whose first pixels climb by one grey level are none a user saves)."""
+    names = [v.strip() for v in fields]
+    names = names[1:] if names and not names[0] else names
+    if len(names) < 3 or not all(_DIGITS.fullmatch(v) for v in names):
+        return False
+    start = int(names[0])
+    return start in (0, 1) and [int(v) for v in names] == list(range(start, start + len(names)))
 
 
 def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
@@ -269,8 +298,9 @@ def load_file(
 ) -> PatternSet:
     """Load patterns from the file at ``path``: ``.npy``, ``.npz``, ``.csv`` (one pattern per
     row, values separated by commas, semicolons or whitespace, a comma between semicolons,
-    tabs or spaces a decimal mark, optional header line, a delimiter closing every line
-    allowed) or MNIST
+    tabs or spaces a decimal mark, optional header line of names or of column numbers
+    ``0, 1, 2, ...`` / ``1, 2, 3, ...``, a delimiter closing every line allowed; a first
+    column of row numbers beside 8-bit grey levels refused) or MNIST
     IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
@@ -487,7 +517,25 @@ def _grey_bytes(arr: np.ndarray, path: Path, csv: bool) -> np.ndarray:
         if csv:  # (whole numbers of a CSV: the reading's own refusal says more)
             return arr
         raise PatternError(f"{path}: {exc}") from None
+    if grey and csv:
+        _check_row_numbers(ints, path)
     return ints.astype(np.uint8) if grey else arr
+
+
+def _check_row_numbers(grey: np.ndarray, path: Path) -> None:
+    """:class:`PatternError` naming the file when the first column of a CSV's 8-bit grey
+    levels ``grey`` ``(P, N)``, P >= 3, is the row numbers 0..P-1 or 1..P: an index column (as
+    pandas' ``to_csv`` and R's ``write.csv`` write one), which was read as a pixel of every
+    image without a word (beside binary or continuous values it is out of their range)."""
+    rows = grey.shape[0]
+    if grey.ndim != 2 or rows < 3 or grey.shape[1] < 2:
+        return
+    first = grey[:, 0]
+    if first[0] in (0, 1) and np.array_equal(first, np.arange(rows) + first[0]):
+        raise PatternError(
+            f"{path}: column 0 of {grey.shape[1]} holds the row numbers {first[0]}.."
+            f"{first[-1]}, not grey levels: a column of labels or row numbers? remove it "
+            f"(pandas: to_csv(index=False); R: write.csv(row.names=FALSE))")
 
 
 def _is_grayscale(arr: np.ndarray, is_idx: bool) -> bool:
