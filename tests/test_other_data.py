@@ -1,6 +1,7 @@
 """Researchers' own files as their tools write them, beside the same data saved as .npy: a CSV
 read with its header or index column must give the .npy's patterns, or be refused naming the
-column, never an extra pattern or neuron stored without a word."""
+column, never an extra pattern or neuron stored without a word; a file of labels is named as
+one."""
 
 from __future__ import annotations
 
@@ -115,3 +116,46 @@ def test_a_column_of_row_numbers_beside_grey_levels_is_refused(tmp_path, run_cli
                            tmp_path / "m.safetensors")
     assert code == 2 and err.count("\n") == 1 and "column 0 of 17 holds the row" in err, err
     assert not (tmp_path / "m.safetensors").exists()
+
+
+#: a 1-D array of labels as a researcher saves one: numpy's int64, uint8, floats from a table,
+#: the only array of an .npz
+LABELS = {
+    "int64.npy": np.arange(10) % 10,
+    "uint8.npy": np.arange(10, dtype=np.uint8),
+    "float.npy": np.arange(10.0),
+    "only.npz": np.arange(10),
+}
+
+
+def _save(path, values) -> None:
+    if path.suffix == ".npz":
+        np.savez(path, classes=values)
+    else:
+        np.save(path, values)
+
+
+@pytest.mark.parametrize("name", sorted(LABELS))
+def test_a_file_of_labels_is_named_as_labels(tmp_path, run_cli, small_model, name):
+    """A file of labels given as patterns or cues was told to be reshaped to one pattern
+    ("patterns must be 2-D (P, N), got a 1-D vector of shape (10,); reshape it to (1, 10)"),
+    as a +-1 vector is; an IDX file of labels is named as one. Every reader names it now."""
+    path = tmp_path / name
+    _save(path, LABELS[name])
+    words = r"holds a 1-D array of 10 whole numbers from 0 to 9, not a \(P, N\) array"
+    with pytest.raises(PatternError, match=rf"{name}: {words}.* labels\? "):
+        xm.load_file(path)
+    with pytest.raises(PatternError, match=words):
+        xm.data.readers.load_file_neurons(path, 16, cues=True)
+    for args in (["train", "--data", path, "-o", tmp_path / "m.safetensors"],
+                 ["recall", small_model, path]):
+        code, _, err = run_cli(*args)
+        assert code == 2 and "holds a 1-D array of 10 whole numbers" in err, err
+
+
+def test_a_vector_of_signs_is_still_told_to_be_one_row(tmp_path):
+    """A 1-D vector of +-1 values is one pattern saved flat: the refusal says how to save it
+    as one row (unchanged)."""
+    np.save(tmp_path / "one.npy", np.array([1, -1, 1, -1]))
+    with pytest.raises(PatternError, match=r"1-D vector of shape \(4,\); reshape it to \(1, 4\)"):
+        xm.load_file(tmp_path / "one.npy")

@@ -552,6 +552,8 @@ def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool,
     (:func:`~xbarmem.data.patterns.file_cue_values`)."""
     if _is_grayscale(arr, is_idx):
         return _grayscale_patterns(arr, kind, side)
+    if (labels := _label_vector(arr)) is not None:
+        raise PatternError(labels)
     image_shape = None
     if arr.ndim == 3 and arr.shape[0] > 0:
         image_shape = (int(arr.shape[1]), int(arr.shape[2]))
@@ -559,6 +561,23 @@ def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool,
     if cues_of is not None:
         return file_cue_values(arr, cues_of, zero_one), image_shape
     return validate_patterns(arr, kind, zero_one=zero_one), image_shape
+
+
+def _label_vector(arr: np.ndarray) -> str | None:
+    """The refusal of a file's 1-D array of whole numbers, some below -1 or above 1 (None:
+    another array): labels, most likely, as an IDX file of labels is refused, or one image;
+    it was told only to be reshaped to one pattern ``(1, n)``, as a 1-D vector of +-1 is."""
+    if arr.ndim != 1 or not arr.size or arr.dtype.kind not in "iuf":
+        return None
+    with np.errstate(invalid="ignore"):
+        if not (np.isfinite(arr).all() and (arr % 1 == 0).all()):
+            return None
+    low, high = arr.min(), arr.max()
+    if -1 <= low and high <= 1:
+        return None
+    return (f"holds a 1-D array of {arr.size} whole numbers from {low:g} to {high:g}, not a "
+            f"(P, N) array of patterns, one per row: labels? (they go beside the patterns, as "
+            f"an .npz file's 'labels' array) one image? (save it as shape (1, {arr.size}))")
 
 
 #: memory a reader needs per byte of (decompressed) file: CSV text becomes lines, a joined
