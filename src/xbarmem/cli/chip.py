@@ -108,7 +108,7 @@ def chip_show(
     chip: Annotated[str, typer.Argument(
         metavar="CHIP", parser=option_types.name_or_file,
         help=f"Chip preset ({', '.join(preset_names())}) or TOML "
-        "file.")] = "rram",
+        "file (.json: JSON, as --json prints).")] = "rram",
     json_out: output_options.Json = False,
 ) -> None:
     show_spec(chip, load_chip, is_chip_preset, preset_toml, json_out)
@@ -169,7 +169,7 @@ def chip_inspect(
 ) -> None:
     recorded = None if given.given(ctx, "chip") else given.map_chip(fault_map)
     spec = load_chip(chip) if recorded is None else recorded
-    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
+    fmap = given.load_map(fault_map, spec)
     _print(_map_summary(fault_map, fmap, spec), json_out, f"fault map {fault_map}")
 
 

@@ -25,7 +25,8 @@ from xbarmem.memory.variation import VARIATION
 # ------------------------------------------------------------------------------ chip
 Chip = Annotated[str, typer.Option(
     "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names), parser=name_or_file,
-    help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
+    help=f"Chip preset ({', '.join(preset_names())}) or TOML file (.json: JSON, as "
+         "chip show --json prints).")]
 _FAULTS = bounded("--faults", metavar="X", ge=0.0, le=1.0,
                   help="Fraction of stuck devices; of faulty weights under the weight fault "
                   "model (overrides the chip's).")

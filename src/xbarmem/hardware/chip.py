@@ -338,10 +338,11 @@ def spec_words(spec: ChipSpec | dict[str, Any]) -> str:
 
 @checked_keywords
 def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
-    """A chip from a preset name, a TOML file path, or an existing spec.
+    """A chip from a preset name, a TOML file path (a ``.json`` file: JSON, as ``xbarmem
+    chip show --json`` prints it), or an existing spec.
 
     Raises:
-        FileFormatError: no such preset or file, or not TOML.
+        FileFormatError: no such preset or file, or not TOML (not JSON).
         ConfigError: bad content (message prefixed by the file or preset name).
         ArgumentError: ``source`` is none of the three (e.g. a dict: use
             ``ChipSpec.from_dict``).

@@ -4,6 +4,7 @@ spec, loaded the one way; a shipped file's comments kept when it is shown."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from importlib import resources
 from os import PathLike
@@ -126,12 +127,13 @@ class Presets:
         return key if key is not None and self.is_preset(text) else text
 
     def load(self, source: str | Path | Spec) -> Any:
-        """A spec from a preset name, a TOML file path, or an existing spec (returned as is).
-        A file is named by its ``name`` key (default: its stem); one whose ``name`` is a
-        preset's but whose values differ from it is named after the file instead.
+        """A spec from a preset name, a TOML file path (a ``.json`` file: JSON, as ``show
+        --json`` prints it), or an existing spec (returned as is). A file is named by its
+        ``name`` key (default: its stem); one whose ``name`` is a preset's but whose values
+        differ from it is named after the file instead.
 
         Raises:
-            FileFormatError: no such preset or file, or the file is not TOML.
+            FileFormatError: no such preset or file, or the file is not TOML (not JSON).
             ArgumentError: ``source`` is none of the three (a dict, a number).
             ConfigError: bad content, prefixed by the file or preset name.
         """
@@ -153,17 +155,31 @@ class Presets:
                                   f"(presets: {choices_text(self.names())})"
                                   f"{closest_choice(text, self.names())}")
         # a TOML parse holds the text and its tables: a few times the file's size
-        source = read_text(path, f"{self.noun} file", expand=_TOML_EXPAND)
-        try:
-            data = parse_text(tomllib.loads, source)
-        except tomllib.TOMLDecodeError as exc:
-            raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
+        data = self._parsed(path, read_text(path, f"{self.noun} file", expand=_TOML_EXPAND))
         if not data:  # an empty (or comments-only) file would be the defaults under its name
             raise FileFormatError(f"{path}: the {self.noun} file is empty (no keys); start "
                                   f"from `xbarmem {self.noun} show PRESET`")
         # (the name is checked by the spec's Name rule, as a name given in Python is)
         name = data.get("name", path.stem)
         return self._renamed_if_edited(self._build(data, name, str(path)), path)
+
+    def _parsed(self, path: Path, text: str) -> dict[str, Any]:
+        """The tables of the file ``path`` holding ``text``: JSON for a ``.json`` file (what
+        ``show --json`` prints), else TOML; :class:`FileFormatError` naming the file when it
+        does not parse, or when the JSON is not one object."""
+        if path.suffix.lower() != ".json":
+            try:
+                return parse_text(tomllib.loads, text)
+            except tomllib.TOMLDecodeError as exc:
+                raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
+        try:
+            data = parse_text(json.loads, text)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"{path}: not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise FileFormatError(f"{path}: a JSON {self.noun} file holds one object, as "
+                                  f"`show --json` prints it, got {type(data).__name__}")
+        return data
 
     #: fields that describe a spec without changing what it computes
     _LABELS = ("name", "description", "source")
