@@ -66,9 +66,8 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     if fault_map is None:
         return None
     from xbarmem.evaluation.curve import curve_trainer
-    from xbarmem.hardware.faults import FaultMap
 
-    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
+    fmap = given.load_map(fault_map, spec)
     for a, spec_h in configs:
         widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
         given.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],

@@ -335,6 +335,18 @@ def map_chip(path: Path | None) -> ChipSpec | None:
     return spec
 
 
+def load_map(path: Path, spec: ChipSpec) -> FaultMap:
+    """The fault map at ``path`` (:meth:`FaultMap.load`) checked against the command's chip
+    ``spec`` (:meth:`FaultMap.check_chip`: refused when it cannot be that chip's), with a
+    warning when it was made for a chip of another window
+    (:func:`~xbarmem.hardware.faults.warn_other_chip`)."""
+    from xbarmem.hardware.faults import FaultMap, warn_other_chip
+
+    fmap = FaultMap.load(path).check_chip(spec, str(path))
+    warn_other_chip(fmap, spec)
+    return fmap
+
+
 def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
                   chip: ChipSpec | None = None, data: str | None = None, pool: int = 0,
                   cues_are: str = "cue", loaded: bool = False) -> None:

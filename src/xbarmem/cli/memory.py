@@ -99,7 +99,7 @@ def train(
     widths = parsers.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
     given.check_request(n_neurons, cues=count or 0, chip=spec, cues_are="pattern",
                     hidden=widths if arch == "multilayer" else None)
-    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map)) if fault_map else None
+    fmap = given.load_map(fault_map, spec) if fault_map else None
     pset = given.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class, ctx=ctx)
     if count is None and not one_per_class:

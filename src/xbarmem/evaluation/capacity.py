@@ -47,7 +47,7 @@ from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, 
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, chip_for
+from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, paired_chip
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.fit import DEFAULT_HIDDEN, hidden_for
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
@@ -265,7 +265,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
-    chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
+    chip = paired_chip(chip, faults)  # None: the chip faults records, else paper-sim
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)

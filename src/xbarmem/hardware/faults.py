@@ -98,6 +98,51 @@ def chip_for(chip: str | Path | ChipSpec | None, faults: Any = None) -> ChipSpec
     return load_chip(chip)
 
 
+#: share of a window inside each edge where a stuck device counts as stuck OFF / ON (the
+#: default thresholds of a conductance map's import, :func:`stuck_thresholds`)
+EDGE_SHARE = 0.05
+
+
+def _inside(g: np.ndarray, device: DeviceSpec) -> np.ndarray:
+    """Where the conductances ``g`` lie inside ``device``'s window by more than
+    :data:`EDGE_SHARE` of it: neither stuck OFF nor stuck ON there."""
+    margin = EDGE_SHARE * device.g_range
+    return (g > device.g_min + margin) & (g < device.g_max - margin)
+
+
+def warn_other_chip(faults: Any, chip: ChipSpec, *, stacklevel: int = 2) -> None:
+    """Warn (:class:`~xbarmem.errors.XbarmemWarning`; the same words from a command and from
+    the API it calls, so that the command prints one line) when the
+    :class:`FaultMap` ``faults`` records (``meta["chip"]``) a chip whose window differs from
+    ``chip``'s by more than :data:`EDGE_SHARE` of ``chip``'s window at either edge, and some of
+    its stuck devices, at an edge of the recorded window, lie inside ``chip``'s (a map made for
+    another chip: those devices are held at that chip's conductances, neither stuck ON nor
+    OFF on this one). Anything else (no map, no record) passes silently. ``stacklevel``: as
+    :func:`~xbarmem.errors.warn`'s, counted from here."""
+    made = recorded_chip(faults.meta) if isinstance(faults, FaultMap) else None
+    if made is None:
+        return
+    dev, old = chip.device, made.device
+    if max(abs(dev.g_min - old.g_min), abs(dev.g_max - old.g_max)) <= EDGE_SHARE * dev.g_range:
+        return
+    held = faults.g_stuck[faults.stuck & ~faults.pinned_mask]
+    moved = int((_inside(held, dev) & ~_inside(held, old)).sum())
+    if moved:
+        warn(f"the fault map was made for the {made.name} chip (window [{old.g_min:.4g}, "
+             f"{old.g_max:.4g}] S), not the {chip.name} chip ([{dev.g_min:.4g}, "
+             f"{dev.g_max:.4g}] S): {counted(moved, 'stuck device')} at an edge of that window, "
+             f"inside this one: neither stuck ON nor OFF here; use the chip the map was "
+             f"made for, or a map drawn or imported for this chip", stacklevel=stacklevel)
+
+
+def paired_chip(chip: str | Path | ChipSpec | None, faults: Any = None) -> ChipSpec:
+    """:func:`chip_for`, then :func:`warn_other_chip` of ``faults`` on that chip: the chip of
+    an entry point where a user pairs a chip and a fault map (``train``, ``find_capacity``)."""
+    spec = chip_for(chip, faults)
+    warn_other_chip(faults, spec, stacklevel=5)  # (the entry point's caller, past its wrapper)
+    return spec
+
+
 def highest_reading(device: DeviceSpec) -> float:
     """The largest conductance (siemens) a stuck or read-back device of ``device`` may show:
     ``g_max`` plus :data:`WINDOW_SLACK` window widths (fault maps, model files and imported
@@ -129,7 +174,7 @@ def stuck_thresholds(device: DeviceSpec, off_below: float | None = None,
     not a number >= 0, one above :func:`highest_reading` and ``lo >= hi``."""
     off = _within_readings(_THRESHOLD(off_below, names[0]), names[0], device)
     on = _within_readings(_THRESHOLD(on_above, names[1]), names[1], device)
-    margin = 0.05 * device.g_range
+    margin = EDGE_SHARE * device.g_range
     lo = device.g_min + margin if off is None else off
     hi = device.g_max - margin if on is None else on
     if lo >= hi:
@@ -201,7 +246,8 @@ class FaultMap:
             raise FileFormatError(
                 f"fault map must have shape (n_arrays, 2, rows, cols), got {g.shape}")
         if np.isinf(g).any() or (g[~np.isnan(g)] < 0).any():
-            raise FileFormatError("fault map conductances must be finite and >= 0 siemens")
+            raise FileFormatError("fault map conductances must be finite and >= 0 siemens"
+                                  + codes_hint(g))
         self.g_stuck = g
         self.pinned = self._checked_pinned(self.pinned)
 
@@ -295,8 +341,10 @@ class FaultMap:
                 f"{self.g_stuck[a, p, i, j]:.4g} S, far above the chip window [{device.g_min:.4g}, "
                 f"{device.g_max:.4g}] S ({counted(int(over.sum()), 'such device')}; at most "
                 f"g_max + {WINDOW_SLACK:g} window width = {high:.4g} S)"
-                + (f", and {unit}: a fault map holds siemens, convert it" if unit is not None else
-                   f"; shorted? give such a device g_max ({device.g_max:.4g} S), stuck ON"))
+                + (codes_hint(self.g_stuck) or
+                   (f", and {unit}: a fault map holds siemens, convert it" if unit is not None
+                    else f"; shorted? give such a device g_max ({device.g_max:.4g} S), stuck "
+                         f"ON")))
         return self
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
@@ -542,8 +590,10 @@ class FaultMap:
     @checked_keywords
     def load(cls, path: str | Path, device: DeviceSpec | None = None) -> FaultMap:
         """Read the map at ``path`` written by :meth:`save` (never unpickles); with ``device``,
-        also :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file;
-        a map above the memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
+        also :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file,
+        as does a file without provenance (no ``meta``) whose every device holds -1, 0 or +1
+        (stuck codes or a 0/1 mask, not siemens with NaN for a free device); a map above the
+        memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
         path = as_path(path)
         if device is not None:
             check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
@@ -556,6 +606,9 @@ class FaultMap:
         else:
             raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}"
                                   f"{MEASURED_HINT}")
+        if not set(fmap.meta) - {"file"} and codes_hint(fmap.g_stuck):  # (no provenance)
+            raise FileFormatError(f"{path}: no device of the map is free (NaN)"
+                                  f"{codes_hint(fmap.g_stuck)}")
         return fmap if device is None else fmap.check_window(device, str(path))
 
     @classmethod
@@ -688,6 +741,18 @@ def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int
         raise FileFormatError(f"{path}: line {lineno}: stuck conductance {row[4]!r} must be a "
                               "finite number >= 0 siemens")
     return indices[0], PLANES.index(plane), indices[1], indices[2], value
+
+
+def codes_hint(g: np.ndarray) -> str:
+    """What a refusal of a fault map's ``g_stuck`` adds when it holds stuck codes or a 0/1
+    mask instead of siemens (no NaN, every value -1, 0 or +1: each device a code, where a map
+    holds a conductance for a stuck device and NaN for a free one); else ``""``."""
+    if g.size == 0 or np.isnan(g).any() or not np.isin(g, (-1.0, 0.0, 1.0)).all():
+        return ""
+    return ("; it holds only -1, 0 and +1 and no NaN, as stuck codes or a 0/1 mask do, but a "
+            "fault map's g_stuck holds the conductance (siemens) of each stuck device and NaN "
+            "for a free one: stuck codes (0 free, +1 ON, -1 OFF) become a map with 'xbarmem "
+            "chip import FILE --out MAP.npz' (Python: FaultMap.from_codes(codes, chip.device))")
 
 
 #: what ``faults=`` of the API takes, as a refusal of anything else names it (a measured array

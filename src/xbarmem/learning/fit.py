@@ -33,7 +33,7 @@ from xbarmem.checks import (
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import FaultMap, chip_for
+from xbarmem.hardware.faults import FaultMap, paired_chip
 from xbarmem.learning.base import (
     FitResult,
     Problem,
@@ -262,8 +262,8 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)
     rule_obj = as_rule(rule, **rule_options)
-    memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=chip_for(chip, faults),
-                          faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)
+    memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=paired_chip(chip, faults),
+                         faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
                  progress=progress)
     return memory
