@@ -114,8 +114,9 @@ def _si(value: float, unit: str) -> str:
 Circuit = Annotated[str, typer.Option(
     "--circuit", metavar="NAME|FILE", parser=option_types.name_or_file,
     help=f"Circuit preset ({', '.join(circuit_names())}) or "
-    f"TOML file. {DEFAULT_CIRCUIT}: literature-typical constants; {FITTED_CIRCUIT}: two "
-    f"constants fitted to the paper's ratios (printed beside any other circuit).")]
+    f"TOML file (.json: JSON, as circuit show --json prints). {DEFAULT_CIRCUIT}: "
+    f"literature-typical constants; {FITTED_CIRCUIT}: two constants fitted to the paper's "
+    f"ratios (printed beside any other circuit).")]
 EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
 EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", parser=option_types.names(lambda: RULE_NAMES, blank=False),
@@ -558,7 +559,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, cues: tuple[str
 def circuit_show(
     circuit: Annotated[str, typer.Argument(
         metavar="CIRCUIT", parser=option_types.name_or_file,
-        help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file.")] = DEFAULT_CIRCUIT,
+        help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file (.json: JSON, as "
+             "--json prints).")] = DEFAULT_CIRCUIT,
     json_out: output_options.Json = False,
 ) -> None:
     show_spec(circuit, load_circuit, is_circuit_preset, circuit_toml, json_out)
