@@ -159,3 +159,18 @@ def test_a_vector_of_signs_is_still_told_to_be_one_row(tmp_path):
     np.save(tmp_path / "one.npy", np.array([1, -1, 1, -1]))
     with pytest.raises(PatternError, match=r"1-D vector of shape \(4,\); reshape it to \(1, 4\)"):
         xm.load_file(tmp_path / "one.npy")
+
+
+@pytest.mark.parametrize("make", [
+    lambda r: r.standard_normal((10, 64)), lambda r: 3 * r.random((6, 37)) - 1.5,
+    lambda r: np.concatenate([r.uniform(-1, 1, (5, 20)), [[-1.2] * 20]])], ids=["z", "wide", "row"])
+def test_continuous_values_outside_the_unit_range_are_told_how_to_scale(tmp_path, make):
+    """Standardised floats given as continuous patterns were refused with no word of what to
+    do; the refusal now says how to scale them (and the scaled file trains)."""
+    x = make(np.random.default_rng(0)).astype(np.float32)
+    path = tmp_path / "z.npy"
+    np.save(path, x)
+    with pytest.raises(xm.PatternError, match=r"standardised data\? scale each pattern"):
+        xm.load_file(path, kind="continuous")
+    np.save(path, x / np.abs(x).max(axis=1, keepdims=True))
+    assert xm.load_file(path, kind="continuous").patterns.shape == x.shape

@@ -182,6 +182,11 @@ def _check_unit_range(arr: np.ndarray, what: str) -> None:
     _check_range(arr, what, -1.0)
 
 
+#: the hint of continuous values outside [-1, 1] that are no images (standardised data, say)
+_SCALE_ROWS = ("standardised data? scale each pattern into [-1, 1], e.g. "
+               "x / abs(x).max(axis=1, keepdims=True)")
+
+
 def _check_range(arr: np.ndarray, what: str, low: float) -> None:
     """:class:`PatternError` naming ``what`` unless every entry of ``arr`` lies in
     [``low``, 1]."""
@@ -192,7 +197,8 @@ def _check_range(arr: np.ndarray, what: str, low: float) -> None:
         if arr.ndim == 2 and what != "cues":  # (cues: one message on every recall path)
             scale = _image_scale(arr)
             hint = _one_column(bad) or (f"{_IMAGE_VALUES[scale]}? scale them: x / {scale} * 2 "
-                                        f"- 1" if scale else None)
+                                        f"- 1" if scale else None) or (
+                _SCALE_ROWS if low < 0 else None)
         raise PatternError(f"{what} must lie in [{low:g}, 1]; {outside} of {arr.size} entries "
                            f"lie outside (min={_value(arr.min())}, max={_value(arr.max())})"
                            + (f"; {hint}" if hint else ""))
