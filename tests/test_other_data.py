@@ -174,3 +174,18 @@ def test_continuous_values_outside_the_unit_range_are_told_how_to_scale(tmp_path
         xm.load_file(path, kind="continuous")
     np.save(path, x / np.abs(x).max(axis=1, keepdims=True))
     assert xm.load_file(path, kind="continuous").patterns.shape == x.shape
+
+
+@pytest.mark.parametrize("n", [37, 100])
+def test_a_sweep_over_a_file_of_another_n_says_which_n_to_set(tmp_path, n):
+    """A sweep's ``data = FILE`` without ``n_neurons`` takes the default N = 64 and refused
+    the file's N without saying what to set; the refusal now names it."""
+    from xbarmem.errors import ConfigError
+    from xbarmem.experiments.resolve import resolve
+
+    path = tmp_path / "p.npy"
+    np.save(path, np.sign(np.random.default_rng(0).standard_normal((6, n))))
+    with pytest.raises(ConfigError, match=rf"have N = {n}; set n_neurons = {n} "):
+        resolve({"data": str(path), "patterns": 3, "selection": "first"}, "evaluate", 0)
+    assert resolve({"data": str(path), "patterns": 3, "selection": "first", "n_neurons": n},
+                   "evaluate", 0)["n_neurons"] == n

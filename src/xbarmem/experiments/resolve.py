@@ -223,7 +223,8 @@ def _file_info_of(path: str, kind: str, n: int, zero_one: bool,
     # (resized as every trial resizes: patterns_for)
     pset = load_file_neurons(p, n, kind=kind, zero_one=zero_one)
     if pset.n_neurons != n:
-        raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
+        raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}; set "
+                    f"n_neurons = {pset.n_neurons} (its default is 64)")
     check_storable(pset, path)  # (a zero pattern: refused here, as train refuses the file)
     classes = 0 if pset.labels is None else len(set(pset.labels.tolist()))
     return pset.n_patterns, classes, hashlib.sha256(p.read_bytes()).hexdigest()
