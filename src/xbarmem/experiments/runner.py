@@ -312,6 +312,9 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     began = time.perf_counter()
     try:
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
+        # rows another run stores after the check of _queue, and its claims, are checked as
+        # groups are claimed: a run of another thread count started meanwhile never mixes in
+        guard = db.guard([t.key for s in specs for t in s.trials], threads)
         queue = _queue(specs, db, report)
         # made before the plan is reported: a cluster refused shows no progress first
         executor = make_executor(jobs, workers, scheduler, worker_grace) if queue else None
@@ -322,7 +325,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
             progress = _Work(queue, db, on_progress, on_work, on_failure)
             if executor is not None:
                 report.executor = executor.name
-                _drive(db, queue, executor, report, progress)
+                _drive(db, queue, executor, report, progress, guard)
         except BaseException:
             _close_stopped(executor)
             raise
@@ -456,7 +459,7 @@ LEASE = 600.0
 RENEW_EVERY, POLL_EVERY = 30.0, 0.5
 
 
-def _drive(db, queue, executor, report, on_progress) -> None:
+def _drive(db, queue, executor, report, on_progress, guard=None) -> None:
     owner = Claimant.new()
     queue = list(queue)
     deferred: list[tuple[str, list[Trial], int]] = []
@@ -465,7 +468,7 @@ def _drive(db, queue, executor, report, on_progress) -> None:
         while queue or in_flight or deferred:
             while queue and len(in_flight) < executor.slots:
                 item = queue.pop(0)
-                state = db.claim([t.key for t in item[1]], owner, LEASE)
+                state = db.claim([t.key for t in item[1]], owner, LEASE, guard=guard)
                 if state == "busy":  # another runner computes it: look again later
                     deferred.append(item)
                 elif state == "done":  # finished meanwhile by another process

@@ -57,7 +57,13 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.experiments.claims import Claimant, claim_keys, release_claims, renew_claims
+from xbarmem.experiments.claims import (
+    Claimant,
+    ThreadGuard,
+    claim_keys,
+    release_claims,
+    renew_claims,
+)
 from xbarmem.experiments.fields import flat_table, typed_columns
 from xbarmem.experiments.store_file import (
     FIELDS,
@@ -329,13 +335,27 @@ class ResultStore:
                                  [(sweep, k) for k in keys])
 
     # ------------------------------------------------------------------ claims
-    def claim(self, keys: Sequence[str], owner: Claimant, lease: float) -> str:
+    def claim(self, keys: Sequence[str], owner: Claimant, lease: float, *,
+              guard: ThreadGuard | None = None) -> str:
         """Claim the unstored ``keys`` (one group of trials) for ``owner`` in one transaction,
         so that concurrent runners do not compute them twice. Returns ``"done"`` (all stored),
         ``"busy"`` (one of them is claimed by another live runner: nothing claimed) or
         ``"claimed"``. A claim is live while its owner's process runs (same host) or until it
-        expires (``lease`` seconds after its last :meth:`renew`; other hosts)."""
-        return claim_keys(self._db, keys, owner, lease)
+        expires (``lease`` seconds after its last :meth:`renew`; other hosts). With a ``guard``
+        (:meth:`guard`), a claim meeting among the run's trials a live claim or a row stored
+        meanwhile of another torch thread count raises :class:`ConfigError` (nothing claimed),
+        and the claims record the run's count."""
+        return claim_keys(self._db, keys, owner, lease, guard)
+
+    def guard(self, keys: Sequence[str], threads: int) -> ThreadGuard:
+        """What the claims of a run of the trials ``keys`` computed with ``threads`` torch
+        threads check (:meth:`claim`'s ``guard``): the rows stored from now on and the live
+        claims of other runners, among ``keys``, of another thread count. The rows stored
+        before are the caller's to check (``check_stored`` of the runner)."""
+        keys = check_texts(keys, "keys", "a list of trial keys")
+        threads = check_count(threads, "threads")
+        seen = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM trials").fetchone()[0]
+        return ThreadGuard(str(self.path), frozenset(keys), threads, int(seen))
 
     def renew(self, owner: Claimant, lease: float) -> None:
         """Extend every claim of ``owner`` to ``lease`` seconds from now."""

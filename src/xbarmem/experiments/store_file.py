@@ -5,10 +5,12 @@ schema in a file found to be ours or new (:func:`create_schema`), read-only open
 retries while SQLite reports the database locked.
 
 Versions: a store records its schema version in ``meta`` and one of another version is refused.
-A table added to schema 1 since (``sweep_trials``: which sweeps hold a trial) keeps the version:
-it is created when xbarmem opens the store to write (``CREATE TABLE IF NOT EXISTS``), readers
-take a store without it as one whose rows belong to the sweep that computed them (every store
-written before it), and older xbarmem versions ignore it (they check the tables they know)."""
+The tables added to schema 1 since (``sweep_trials``: which sweeps hold a trial;
+``claim_threads``: the torch thread count of each runner holding claims) keep the version:
+they are created when xbarmem opens the store to write (``CREATE TABLE IF NOT EXISTS``),
+readers take a store without ``sweep_trials`` as one whose rows belong to the sweep that
+computed them (every store written before it), and older xbarmem versions ignore them (they
+check the tables they know)."""
 
 from __future__ import annotations
 
@@ -67,6 +69,10 @@ CREATE TABLE IF NOT EXISTS sweep_trials (
     PRIMARY KEY (sweep, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sweep_trials_key ON sweep_trials (key);
+CREATE TABLE IF NOT EXISTS claim_threads (
+    owner TEXT PRIMARY KEY,
+    threads INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 

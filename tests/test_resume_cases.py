@@ -1,0 +1,94 @@
+"""Runs that share a store, resume one or are stopped: what another run does meanwhile never
+mixes into a run's rows what the run itself would not compute.
+
+* The thread count is checked against the stored rows before any work, but a second run
+  started while the first had stored nothing yet passed that check: ``xbarmem sweep s.toml
+  --store th.sqlite --threads 1`` and, a second later, the same with ``--threads 2`` split the
+  work (31 rows of 1 thread, 1 of 2 threads) without a word, and every later run of the sweep
+  was refused whichever count it gave ("run with --threads 2 to resume it", then "run with
+  --threads 1"). Each claim of a group now checks, in its transaction, the live claims of
+  other runners and the rows stored since the run's check: a run meeting another thread count
+  among its trials stops before it computes them."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+from conftest import tiny_sweep
+
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.claims import Claimant
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import parse_sweep
+
+
+def _spec(name: str = "mixed"):
+    return parse_sweep(tomllib.loads(tiny_sweep(name, rules=("hebb", "pinv"),
+                                                fault_rates=[0.0, 0.3])))
+
+
+def _threads(store) -> list[int]:
+    with ResultStore(store, readonly=True) as db:
+        return sorted(r["result"]["threads"] for r in db.rows())
+
+
+def _stored_meanwhile(store, spec, threads: int, at: int = 0):
+    """An ``on_plan`` that stores, as another run of ``threads`` threads would after this run
+    checked the store, the row of trial ``at`` of ``spec``."""
+    trial = spec.trials[at]
+
+    def plan(todo: int, already: int) -> None:
+        with ResultStore(store) as other:
+            other.add([(trial.key, spec.name, trial.config,
+                        {"cosine": 1.0, "exact": 1.0, "threads": threads}, {})])
+    return plan
+
+
+def _claimed_meanwhile(store, spec, threads: int, at: int = 0):
+    """An ``on_plan`` that claims trial ``at`` of ``spec`` for another live runner (this
+    process, another token) of ``threads`` threads, as one started at the same time would."""
+    trial = spec.trials[at]
+
+    def plan(todo: int, already: int) -> None:
+        with ResultStore(store) as other:
+            guard = other.guard([t.key for t in spec.trials], threads)
+            assert other.claim([trial.key], Claimant.new(), 600, guard=guard) == "claimed"
+    return plan
+
+
+@pytest.mark.parametrize("meanwhile", [_stored_meanwhile, _claimed_meanwhile])
+@pytest.mark.parametrize("ours, theirs", [(1, 2), (2, 1), (1, 4)])
+def test_a_run_meeting_another_thread_count_meanwhile_stops_before_computing(
+        tmp_path, meanwhile, ours, theirs):
+    spec, store = _spec(), tmp_path / "s.sqlite"
+    ResultStore(store).close()  # (made empty: the other run opens it)
+    plan = meanwhile(store, spec, theirs, at=len(spec.trials) - 1)
+    with pytest.raises(ConfigError) as caught:
+        run_sweep(spec, store, threads=ours, on_plan=plan)
+    line = str(caught.value)
+    assert "\n" not in line and f"not {ours}" in line and f"--threads {theirs}" in line, line
+    assert all(t == theirs for t in _threads(store)), _threads(store)  # none of ours mixed in
+    with ResultStore(store, readonly=True) as db:  # this run's claims are gone with it
+        claims = db._db.execute("SELECT COUNT(*) FROM claims").fetchone()[0]
+    assert claims == (meanwhile is _claimed_meanwhile)
+
+
+def test_runs_of_one_thread_count_still_share_a_store(tmp_path):
+    spec, store = _spec(), tmp_path / "s.sqlite"
+    ResultStore(store).close()
+    report = run_sweep(spec, store, threads=1,
+                       on_plan=_stored_meanwhile(store, spec, 1, at=len(spec.trials) - 1))
+    assert (report.ran, report.meanwhile) == (len(spec.trials) - 1, 1)
+    assert _threads(store) == [1] * len(spec.trials)
+
+
+def test_another_thread_count_on_other_trials_of_the_store_is_no_concern(tmp_path):
+    spec, other, store = _spec(), _spec("other"), tmp_path / "s.sqlite"
+    other = parse_sweep(tomllib.loads(tiny_sweep("other", rules=("storkey",))))
+    ResultStore(store).close()
+    report = run_sweep(spec, store, threads=1, on_plan=_claimed_meanwhile(store, other, 2))
+    assert report.inserted == len(spec.trials)
+    assert json.dumps(_threads(store)) == json.dumps([1] * len(spec.trials))
