@@ -92,3 +92,42 @@ def test_another_thread_count_on_other_trials_of_the_store_is_no_concern(tmp_pat
     report = run_sweep(spec, store, threads=1, on_plan=_claimed_meanwhile(store, other, 2))
     assert report.inserted == len(spec.trials)
     assert json.dumps(_threads(store)) == json.dumps([1] * len(spec.trials))
+
+
+# ------------------------------------------------------------------ a store among the outputs
+# ``xbarmem reproduce --quick --sections d --out rp --store rp/report.md`` ran its 128 trials
+# into a new store rp/report.md for 43 s, then wrote the report over it: every row was gone and
+# the report named as its store a Markdown file. A --store that is a file the report writes in
+# its folder (the report, a figure, by any spelling or link) is refused before any work.
+
+def _store_as(tmp_path, how: str, name: str):
+    out = tmp_path / "rp"
+    out.mkdir()
+    if how == "plain":
+        return out, out / name
+    if how == "spelled":
+        return out, tmp_path / "rp" / "." / ".." / "rp" / name
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(out / name)
+    return out, link
+
+
+@pytest.mark.parametrize("how", ["plain", "spelled", "link"])
+@pytest.mark.parametrize("name", ["report.md", "d-variation.png"])
+def test_reproduce_refuses_a_store_that_its_report_would_replace(run_cli, tmp_path, how, name):
+    from conftest import refused
+
+    out, store = _store_as(tmp_path, how, name)
+    line = refused(run_cli, tmp_path, "reproduce", "--quick", "--sections", "d", "--jobs", "1",
+                   "--out", out, "--store", store)
+    assert name in line and "--store" in line, line
+
+
+def test_the_library_s_reproduce_refuses_it_too(tmp_path):
+    from xbarmem.experiments.reproduce import EXPERIMENTS, reproduce
+
+    out, store = _store_as(tmp_path, "plain", "report.md")
+    chosen = [e for e in EXPERIMENTS if e.key == "d"]
+    with pytest.raises(ConfigError, match="report.md"):
+        reproduce(out, quick=True, store=store, experiments=chosen, log=lambda s: None)
+    assert list(out.iterdir()) == []

@@ -58,7 +58,8 @@ __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_
            "broken_link", "check_members_writable", "folder_member", "gunzip", "home_expanded",
            "link_target",
            "make_folder", "npy_size", "opened", "output_file", "output_folder", "parse_text",
-           "read_bytes", "missing", "read_text", "undone_on_failure", "undone_on_failure_of",
+           "read_bytes", "missing", "read_text", "same_file", "undone_on_failure",
+           "undone_on_failure_of",
            "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
            "written_together"]
 
@@ -234,6 +235,19 @@ def check_outputs_in(folder: Path, names: list[str], what: str, *,
                    or (path.exists() and not os.access(path, os.W_OK))) else "")
         if why:
             raise error(f"cannot write the {what} in {folder}: {name} {why}")
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether the paths ``a`` and ``b`` name one file: the same path resolved (links followed,
+    other spellings; either may not exist yet), or, when both exist, one file by
+    :func:`os.path.samefile` (hard links). Paths that cannot be resolved (unreadable folders,
+    link loops) are not told apart: False."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        return Path(a).exists() and Path(b).exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):
+        return False
 
 
 def check_members_writable(folder: Path, names: list[str], what: str, *,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from xbarmem.errors import ConfigError
-from xbarmem.files import ArrayFile, broken_link, link_target, missing, read_bytes
+from xbarmem.files import ArrayFile, broken_link, link_target, missing, read_bytes, same_file
 from xbarmem.hardware.chip import is_chip_preset
 
 
@@ -166,18 +166,9 @@ def check_distinct(outputs: dict[str, Path | None],
     read = [(flag, Path(p), "the input ") for flag, p in (inputs or {}).items() if p is not None]
     for i, (flag, path, _) in enumerate(written):  # two inputs may well be one file
         for other, other_path, kind in written[i + 1:] + read:
-            if _same_file(path, other_path):
+            if same_file(path, other_path):
                 raise ConfigError(f"{flag} {path} is the same file as {kind}{other} "
                                   f"{other_path}")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except (OSError, RuntimeError):  # unreadable folders, symlink loops: cannot be told apart
-        return False
 
 
 def source_file(data: str) -> Path | None:

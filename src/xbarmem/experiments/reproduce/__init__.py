@@ -93,6 +93,7 @@ from xbarmem.files import (
     check_outputs_in,
     make_folder,
     output_folder,
+    same_file,
     undone_on_failure_of,
     write_file,
 )
@@ -421,9 +422,22 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
     store = None if store is None else as_path(store, "store")
     names = output_names(store is not None, experiments)
     check_outputs_in(out, names, "report", error=ConfigError)
+    if store is not None:
+        _check_store_apart(out, store, names)
     planned = [s.name for e in experiments or [] if e.available() for s in e.sweeps(quick)]
     check_own_files(out, names, "" if store is not None else STORE, planned)
     return out, store
+
+
+def _check_store_apart(out: Path, store: Path, names: list[str]) -> None:
+    """Refuse (:class:`ConfigError`) a ``store`` that is one of the files the report writes in
+    its folder ``out`` (``names``; by any spelling or link): the report or a figure, written
+    after the sweeps, would replace the store and every row the run computed."""
+    for name in names:
+        if same_file(out / name, store):
+            raise ConfigError(f"cannot write the report in {out}: the store {store} is its "
+                              f"{name}, which the report writes (it would replace the store "
+                              f"and its rows); give another --store")
 
 
 def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:
