@@ -131,3 +131,55 @@ def test_the_library_s_reproduce_refuses_it_too(tmp_path):
     with pytest.raises(ConfigError, match="report.md"):
         reproduce(out, quick=True, store=store, experiments=chosen, log=lambda s: None)
     assert list(out.iterdir()) == []
+
+
+# ------------------------------------------------------------------ an output onto an input
+# A file a command writes into its --out folder by its own name, or its -o, was compared with
+# some of its inputs only: ``energy --calibrate --chip out/circuit-calibrated.toml -o out``
+# replaced the user's chip file with the calibrated circuit, ``export out/manifest.json -o out``
+# (a model file of that name) replaced the model with the manifest, and ``chip faults --chip
+# c.csv -o c.csv`` replaced the chip file with the fault map (``scaling --chip`` named as its
+# results: the same). Every input file of those commands is now compared with every file they
+# write, before any work.
+
+ENERGY = ["energy", "--neurons", "16", "--patterns", "2", "--rule", "pinv", "--probes", "1",
+          "--calibrate", "-o", "out"]
+ONTO_INPUT = [
+    ([*ENERGY, "--chip", "out/circuit-calibrated.toml"], "--chip"),
+    ([*ENERGY, "--chip", "link.toml"], "--chip"),
+    (["energy", "--model", "out/circuit-calibrated.toml", "--probes", "1", "--calibrate",
+      "-o", "out"], "--model"),
+    (["energy", "--sizes", "16,36", "--chip", "out/energy-vs-n.json", "--probes", "1",
+      "-o", "out"], "--chip"),
+    (["export", "out/manifest.json", "-o", "out"], "MODEL"),
+    (["export", "out/devices.csv", "-o", "./out/"], "MODEL"),
+    (["scaling", "--arch", "single", "--rule", "pinv", "--sizes", "16", "--chip",
+      "out/scaling-single-binary-pinv.json", "-o", "out"], "--chip"),
+    (["chip", "faults", "--chip", "c.csv", "--arrays", "1", "-o", "c.csv"], "--chip"),
+    (["chip", "faults", "--chip", "link.toml", "--arrays", "1", "-o", "c.csv"], "--chip"),
+]
+
+
+@pytest.mark.parametrize("args, named", ONTO_INPUT, ids=lambda a: " ".join(a)
+                         if isinstance(a, list) else a)
+def test_an_output_onto_an_input_of_the_command_is_refused(run_cli, tmp_path, monkeypatch,
+                                                          small_model, args, named):
+    import shutil
+
+    from conftest import refused
+
+    from xbarmem import load_chip
+
+    monkeypatch.chdir(tmp_path)
+    chip = load_chip("rram").to_toml()
+    (tmp_path / "out").mkdir()
+    for name in ("out/circuit-calibrated.toml", "out/energy-vs-n.json", "c.csv",
+                 "out/scaling-single-binary-pinv.json"):
+        (tmp_path / name).write_text(chip, encoding="utf-8")
+    if "--model" in args or args[0] == "export":
+        shutil.copy(small_model, tmp_path / args[args.index("--model") + 1 if "--model" in args
+                                                else 1])
+    (tmp_path / "link.toml").symlink_to("out/circuit-calibrated.toml" if args[0] == "energy"
+                                        else "c.csv")
+    line = refused(run_cli, tmp_path, *args)
+    assert "is the same file as" in line and named in line, line

@@ -144,6 +144,7 @@ def chip_faults(
 ) -> None:
     given.applies_only(ctx, "to --neurons", "arch", "hidden", applies=neurons is not None)
     given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+    paths.check_distinct({"--out": out_path}, {"--chip": paths.chip_file(ctx.params.get("chip"))})
     if neurons is not None:
         if given.given(ctx, "arrays"):
             raise ConfigError("give --arrays or --neurons, not both (--neurons counts the "

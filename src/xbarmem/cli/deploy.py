@@ -62,7 +62,7 @@ def export_cmd(
     if activation not in (None, "sign", "tanh"):
         raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
     memory, stored = load_model(model)  # patterns, when saved, go into the manifest
-    paths.check_members(out_dir, export_names(memory))
+    paths.check_members(out_dir, export_names(memory), inputs={"MODEL": model})
     held = memory.devices()
     with working(f"exporting {counted(held['arrays'], 'array')} of {held['array_rows']}x"
                  f"{held['array_cols']} to {out_dir}"):

@@ -199,7 +199,9 @@ def energy(
     _check_mode(ctx, model is not None, sizes is not None, do_calibrate, arch)
     corruption, level = _cue_options(ctx, corruption, level, flip, None if model else kind)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
-    spec = _check_out(out_dir, circuit, sizes is not None, do_calibrate)
+    spec = _check_out(out_dir, circuit, sizes is not None, do_calibrate,
+                      {"--model": model, "--data": None if model else paths.source_file(data),
+                       "--chip": paths.chip_file(ctx.params.get("chip"))})
     if model is not None:
         m = _measure_model(ctx, model, corruption, level, probes, seed, activation,
                            (max_iterations, tol), json_out, do_calibrate)
@@ -310,14 +312,16 @@ def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
     given.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
 
 
-def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> CircuitSpec:
+def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool,
+               inputs: dict[str, Path | None]) -> CircuitSpec:
     """The ``--circuit`` (loaded: returned), the folder ``--sizes`` and ``--calibrate`` write
-    into, and the calibrated circuit's file in it, which must not be the input circuit."""
+    into, and the files they write in it, which must not be the input circuit or another of
+    the command's input files (``inputs``)."""
     spec = load_circuit(circuit)
     if sizes or calibrate:
         paths.check_output(out_dir, folder=True)
         paths.check_members(out_dir, [*(SIZES_FILES if sizes else ()),
-                                      *([CALIBRATED] if calibrate else [])])
+                                      *([CALIBRATED] if calibrate else [])], inputs=inputs)
     if calibrate and not is_circuit_preset(circuit):
         paths.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
                          {"--circuit": Path(circuit)})

@@ -135,17 +135,21 @@ def _can_create(folder: Path) -> bool:
     return True
 
 
-def check_members(folder: Path, names: list[str], flag: str = "--out") -> None:
+def check_members(folder: Path, names: list[str], flag: str = "--out",
+                  inputs: dict[str, Path | None] | None = None) -> None:
     """Refuse, before any work, an output folder ``folder`` (already checked as one) in which
     a file the command writes by its own name cannot be written: each of ``names`` is
     checked as a file output (:func:`check_output`: not a folder, writable, a name the file
     system takes; in a folder still to be created, its name only), so that the work is not
-    lost to a write failing at its end."""
+    lost to a write failing at its end; and none may be one of the command's ``inputs``
+    (:func:`check_distinct`: a file the command reads would be replaced, ``export
+    out/manifest.json -o out``)."""
     for name in names:
         if Path(folder).is_dir():
             check_output(Path(folder) / name, flag)
         else:
             _check_name_length(Path(folder) / name, flag, "file")
+        check_distinct({flag: Path(folder) / name}, inputs)
 
 
 def output_check(flag: str, folder: bool, suffixes: tuple[str, ...] = ()):
