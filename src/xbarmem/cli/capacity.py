@@ -303,9 +303,7 @@ def scaling_cmd(
     n_max = max(n_all)
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes, pool=pool or 0,
                         hidden=[w for w in (widths[n_max],) if w] or None, chip=spec)
-    stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source,
-                                    {"--data": paths.source_file(data),
-                                     "--chip": paths.chip_file(ctx.params.get("chip"))})
+    stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source, ctx)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
     from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling  # (torch, SciPy)
@@ -343,15 +341,15 @@ def _scaling_title(settings: dict, protocol: Protocol) -> str:
 
 
 def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule,
-                     source, inputs: dict[str, Path | None]) -> tuple[str, str | None]:
+                     source, ctx: typer.Context) -> tuple[str, str | None]:
     """A scaling run's file stem (its settings and :func:`_data_tag`) and its data file's
     fingerprint (None for a built-in or drawn source), after checking, before any work, the
-    names it writes in ``out_dir`` (none of them one of the command's ``inputs``) and warning
-    when it replaces results of other data."""
+    names it writes in ``out_dir`` (none of them an input file of the command ``ctx``) and
+    warning when it replaces results of other data."""
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value_text}"
                                        if arch == "multilayer" else f"-{rule}") + _data_tag(source)
     paths.check_members(out_dir, [f"{stem}.checkpoint.json", f"{stem}.json", f"{stem}.png"],
-                        inputs=inputs)
+                        inputs=paths.input_files(ctx))
     images = None if isinstance(source, str) else source.fingerprint
     warn_replacing(out_dir / f"{stem}.json", source_name(source), images)
     return stem, images

@@ -199,9 +199,7 @@ def energy(
     _check_mode(ctx, model is not None, sizes is not None, do_calibrate, arch)
     corruption, level = _cue_options(ctx, corruption, level, flip, None if model else kind)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
-    spec = _check_out(out_dir, circuit, sizes is not None, do_calibrate,
-                      {"--model": model, "--data": None if model else paths.source_file(data),
-                       "--chip": paths.chip_file(ctx.params.get("chip"))})
+    spec = _check_out(ctx, out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
         m = _measure_model(ctx, model, corruption, level, probes, seed, activation,
                            (max_iterations, tol), json_out, do_calibrate)
@@ -312,11 +310,12 @@ def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
     given.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
 
 
-def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool,
-               inputs: dict[str, Path | None]) -> CircuitSpec:
+def _check_out(ctx: typer.Context, out_dir: Path, circuit: str, sizes: bool,
+               calibrate: bool) -> CircuitSpec:
     """The ``--circuit`` (loaded: returned), the folder ``--sizes`` and ``--calibrate`` write
     into, and the files they write in it, which must not be the input circuit or another of
-    the command's input files (``inputs``)."""
+    the command's input files (``--model``, ``--data``, ``--chip``)."""
+    inputs = {**paths.input_files(ctx), "--model": ctx.params.get("model")}
     spec = load_circuit(circuit)
     if sizes or calibrate:
         paths.check_output(out_dir, folder=True)

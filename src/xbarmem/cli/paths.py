@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -182,6 +183,15 @@ def source_file(data: str) -> Path | None:
 
     name = data.strip().lower()
     return None if name in IMAGE_SETS or is_drawn(name) else Path(data)
+
+
+def input_files(ctx: Any) -> dict[str, Path | None]:
+    """The input files a command's ``--data`` and ``--chip`` name, by option (None: a built-in
+    or drawn source, a chip preset, or an option the command ``ctx`` does not have), for
+    :func:`check_distinct` and :func:`check_members`."""
+    data, chip = ctx.params.get("data"), ctx.params.get("chip")
+    return {"--data": source_file(data) if isinstance(data, str) else None,
+            "--chip": chip_file(chip) if isinstance(chip, str) else None}
 
 
 def chip_file(chip: str | None) -> Path | None:

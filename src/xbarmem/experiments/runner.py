@@ -57,7 +57,7 @@ from xbarmem.checks import (
 )
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
-from xbarmem.experiments.claims import Claimant
+from xbarmem.experiments.claims import Claimant, ThreadGuard
 from xbarmem.experiments.costs import batch_overhead, cost_parts
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
@@ -312,10 +312,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     began = time.perf_counter()
     try:
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
-        # rows another run stores after the check of _queue, and its claims, are checked as
-        # groups are claimed: a run of another thread count started meanwhile never mixes in
-        guard = db.guard([t.key for s in specs for t in s.trials], threads)
-        queue = _queue(specs, db, report)
+        queue, guard = _queue(specs, db, report)
         # made before the plan is reported: a cluster refused shows no progress first
         executor = make_executor(jobs, workers, scheduler, worker_grace) if queue else None
         try:  # (from here on a stop closes the executor: its workers may still be starting)
@@ -380,12 +377,14 @@ def _store_path(store: ResultStore | str | Path) -> Path | None:
     return None
 
 
-def _queue(specs: list[SweepSpec], db: ResultStore,
-           report: SweepReport) -> list[tuple[str, list[Trial], int]]:
+def _queue(specs: list[SweepSpec], db: ResultStore, report: SweepReport
+           ) -> tuple[list[tuple[str, list[Trial], int]], ThreadGuard]:
     """The groups of ``specs`` with unstored trials, as ``(sweep, group, pending trials)``,
-    the costliest first; the trials already stored are counted in ``report.already``.
-    Stored rows of another thread count than ``report.threads``, or of another batch, are
-    refused (:func:`check_stored`)."""
+    the costliest first, and what their claims check (:meth:`ResultStore.guard`: the rows
+    another run stores after this check, and its claims, of another thread count); the
+    trials already stored are counted in ``report.already``. Stored rows of another thread
+    count than ``report.threads``, or of another batch, are refused (:func:`check_stored`)."""
+    guard = db.guard([t.key for s in specs for t in s.trials], report.threads)
     check_stored(db, specs, report.threads)
     queue: list[tuple[str, list[Trial], int]] = []
     names = {s.name for s in specs}
@@ -400,7 +399,7 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
         queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
         report.sweep_trials[s.name] = s.trials
     queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
-    return queue
+    return queue, guard
 
 
 def _hold(db: ResultStore, specs: list[SweepSpec]) -> None:
