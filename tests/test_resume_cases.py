@@ -183,3 +183,36 @@ def test_an_output_onto_an_input_of_the_command_is_refused(run_cli, tmp_path, mo
                                         else "c.csv")
     line = refused(run_cli, tmp_path, *args)
     assert "is the same file as" in line and named in line, line
+
+
+# ------------------------------------------------------------------ a dry run says it too
+# A sweep file edited after a run (another probes count) and run into the same store warned
+# that the store holds rows of its name it does not plan, which results and plot show beside
+# the new ones; ``sweep --dry-run``, the look before the run, said nothing of them.
+
+@pytest.mark.parametrize("edit", [("probes = 2", "probes = 3"),
+                                  ("max_iterations = 10", "max_iterations = 12"),
+                                  ('"hebb", ', "")])
+def test_a_dry_run_warns_of_rows_the_file_no_longer_plans_as_the_run_does(run_cli, tmp_path,
+                                                                         edit):
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("edited"), encoding="utf-8")
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0, err
+    sweep.write_text(tiny_sweep("edited").replace(*edit), encoding="utf-8")
+    before = store.read_bytes()
+    code, _, dry = run_cli("sweep", sweep, "--store", store, "--dry-run")
+    assert code == 0, dry
+    assert store.read_bytes() == before
+    code, _, ran = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0, ran
+    said = [line for line in ran.splitlines() if "does not plan" in line]
+    assert said and said[0] in dry.splitlines(), (said, dry)
+
+
+def test_a_dry_run_of_an_unedited_file_warns_of_nothing(run_cli, tmp_path):
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("same"), encoding="utf-8")
+    assert run_cli("sweep", sweep, "--store", store, "--jobs", "1")[0] == 0
+    code, _, dry = run_cli("sweep", sweep, "--store", store, "--dry-run")
+    assert code == 0 and "warning" not in dry, dry

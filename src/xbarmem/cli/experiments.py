@@ -250,19 +250,7 @@ def sweep_cmd(
         holds_trials = ResultStore.check(store) == "store"  # (refuses a pipe or a device)
     spec = load_sweep(file)
     if dry_run:
-        from xbarmem.experiments.batches import plan_groups
-        from xbarmem.experiments.runner import pending_groups
-
-        if ResultStore.check(store) == "store":
-            with ResultStore(store, readonly=True) as db:
-                groups, already = pending_groups(spec, db)
-        else:  # a dry run creates nothing
-            groups, already = plan_groups(spec.trials, spec.batch), 0
-        summary = {"sweep": spec.name, "total": len(spec.trials), "already": already,
-                   "groups": len(groups), "store": str(store),  # (keys of a run's summary)
-                   **_file_keys_set(spec)}
-        emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
-        return
+        return _dry_run(spec, store, json_out)
     _check_scheduler(scheduler)  # before the store is made and the progress bar shown
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
     if holds_trials:
@@ -276,6 +264,28 @@ def sweep_cmd(
         _print_sweep(spec.name, store, report)
     if report.failures:
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
+
+
+def _dry_run(spec, store: Path, json_out: bool) -> None:
+    """``sweep --dry-run``: the trials of ``spec``, those ``store`` holds and the groups left
+    to run, printed (or as JSON); the warning a run would give of rows of the sweep's name it
+    does not plan. Creates and changes nothing."""
+    from xbarmem.experiments.batches import plan_groups
+    from xbarmem.experiments.runner import pending_groups, unplanned_note
+    from xbarmem.experiments.store import ResultStore
+
+    if ResultStore.check(store) == "store":
+        with ResultStore(store, readonly=True) as db:
+            groups, already = pending_groups(spec, db)
+            note = unplanned_note(db, [spec], "this file")  # (as the run says it)
+        if note:
+            warn(note)
+    else:  # a dry run creates nothing
+        groups, already = plan_groups(spec.trials, spec.batch), 0
+    summary = {"sweep": spec.name, "total": len(spec.trials), "already": already,
+               "groups": len(groups), "store": str(store),  # (keys of a run's summary)
+               **_file_keys_set(spec)}
+    emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
 
 
 def _file_keys_set(spec) -> dict[str, int]:
