@@ -216,3 +216,39 @@ def test_a_dry_run_of_an_unedited_file_warns_of_nothing(run_cli, tmp_path):
     assert run_cli("sweep", sweep, "--store", store, "--jobs", "1")[0] == 0
     code, _, dry = run_cli("sweep", sweep, "--store", store, "--dry-run")
     assert code == 0 and "warning" not in dry, dry
+
+
+# ------------------------------------------------------------------ a damaged store
+# A store cut short or with a page overwritten was refused in one line that named the damage
+# but not what to do ("store s.sqlite: not a readable SQLite database (database disk image is
+# malformed)"): every such refusal now says the file is left as it is and to use a copy made
+# before the damage, or another store.
+
+def _damaged(store, how: str) -> None:
+    size = store.stat().st_size
+    if how == "cut":
+        with open(store, "r+b") as fh:
+            fh.truncate(size // 3)
+    elif how == "header":
+        with open(store, "r+b") as fh:
+            fh.truncate(100)
+    else:  # the last pages overwritten: the file opens, its rows cannot be read
+        with open(store, "r+b") as fh:
+            fh.seek(size - 3 * 4096)
+            fh.write(b"\xff" * 3 * 4096)
+
+
+@pytest.mark.parametrize("how", ["cut", "header", "pages"])
+@pytest.mark.parametrize("command", ["sweep", "results", "plot"])
+def test_a_damaged_store_is_refused_saying_what_to_do(run_cli, tmp_path, how, command):
+    from conftest import refused
+
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("dmg", seeds=3, fault_rates=[0.0, 0.1, 0.2, 0.3]),
+                     encoding="utf-8")
+    assert run_cli("sweep", sweep, "--store", store, "--jobs", "1")[0] == 0
+    _damaged(store, how)
+    args = {"sweep": ("sweep", sweep, "--store", store, "--jobs", "1"),
+            "results": ("results", store), "plot": ("plot", store, "-o", tmp_path / "f.png")}
+    line = refused(run_cli, tmp_path, *args[command])
+    assert "s.sqlite" in line and line.endswith("or another store"), line

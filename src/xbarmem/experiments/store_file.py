@@ -30,6 +30,10 @@ from xbarmem.files import as_path
 from xbarmem.version import format_advice, format_number
 
 SCHEMA_VERSION = 1
+#: what a refusal of a damaged store (a file cut short, a page overwritten) says to do: the
+#: file is never repaired or replaced by xbarmem
+DAMAGED = ("; it is left as it is: use a copy made before it was damaged (with its -wal file), "
+           "or another store")
 #: the columns of table ``trials`` a row holds besides its ``config`` and ``result`` JSON
 COLUMNS = ("key", "sweep", "trial", "version", "seconds", "finished", "host", "pid")
 #: those of :data:`COLUMNS` that hold text (the schema's ``TEXT``): a ``--where`` value for
@@ -155,7 +159,8 @@ def peek(path: Path, settle: float = 5.0) -> dict[str, Any]:
             last = exc
         time.sleep(0.05)
         if (_state(path) == before and not _journals(path)) or time.monotonic() >= deadline:
-            raise FileFormatError(f"store {path}: not a readable SQLite database ({last})")
+            raise FileFormatError(f"store {path}: not a readable SQLite database ({last})"
+                                  f"{DAMAGED}")
 
 
 def _state(path: Path) -> tuple[int, int]:
@@ -239,7 +244,7 @@ class _ReadCursor(sqlite3.Cursor):
                 raise
             path = getattr(self.connection, "store_path", "")
             raise FileFormatError(f"store {path}: damaged, its rows cannot be read ({exc})"
-                                  ) from None
+                                  f"{DAMAGED}") from None
 
     def execute(self, *args: Any) -> _ReadCursor:
         return self._read(super().execute, *args)
