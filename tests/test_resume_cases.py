@@ -171,11 +171,14 @@ def test_an_output_onto_an_input_of_the_command_is_refused(run_cli, tmp_path, mo
     from xbarmem import load_chip
 
     monkeypatch.chdir(tmp_path)
-    chip = load_chip("rram").to_toml()
+    import json
+
+    chip = load_chip("rram")
     (tmp_path / "out").mkdir()
     for name in ("out/circuit-calibrated.toml", "out/energy-vs-n.json", "c.csv",
-                 "out/scaling-single-binary-pinv.json"):
-        (tmp_path / name).write_text(chip, encoding="utf-8")
+                 "out/scaling-single-binary-pinv.json"):  # (a .json chip file is read as JSON)
+        (tmp_path / name).write_text(json.dumps(chip.to_dict()) if name.endswith(".json")
+                                     else chip.to_toml(), encoding="utf-8")
     if "--model" in args or args[0] == "export":
         shutil.copy(small_model, tmp_path / args[args.index("--model") + 1 if "--model" in args
                                                 else 1])
