@@ -37,6 +37,24 @@ def plain(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def non_finite_at(value: Any, path: str) -> str | None:
+    """Where in ``value`` (dicts, lists, tuples, numbers, numpy / torch arrays and scalars;
+    named ``path``) the first NaN or infinite number is, as a path of its keys and indices
+    (``result.points[2].cosine``), or None: what :func:`plain` would write as ``null``."""
+    todo = [(value, path)]
+    while todo:
+        item, where = todo.pop()
+        if hasattr(item, "tolist") and not isinstance(item, str | bytes):
+            item = item.tolist()  # (an array as lists, a 0-d one or a scalar as its number)
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            todo.extend((v, f"{where}.{k}") for k, v in reversed(item.items()))
+        elif isinstance(item, list | tuple):
+            todo.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(item))))
+    return None
+
+
 def dumps(obj: Any, **options: Any) -> str:
     """Strict JSON text of :func:`plain` ``(obj)`` (``json.dumps`` options pass through)."""
     return json.dumps(plain(obj), allow_nan=False, **options)

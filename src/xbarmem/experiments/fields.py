@@ -15,6 +15,7 @@ from xbarmem.checks import shown, with_article
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.store_file import FIELDS, TEXT_COLUMNS
 from xbarmem.files import parse_text
+from xbarmem.jsontext import non_finite_at
 from xbarmem.names import DEFAULT_TOL, RULE_NAMES, hidden_from_words
 from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
 
@@ -250,21 +251,6 @@ def _refuse_constant(token: str) -> None:
     raise ValueError(f"{token} is not a number a store holds (stored numbers are finite)")
 
 
-def _non_finite(value: Any, path: str) -> str | None:
-    """The dotted path of the first non-finite number in ``value`` (``1e999`` parses as
-    infinity), or None."""
-    todo = [(value, path)]
-    while todo:
-        item, where = todo.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return where
-        if isinstance(item, dict):
-            todo.extend((v, f"{where}.{k}") for k, v in item.items())
-        elif isinstance(item, list):
-            todo.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
-    return None
-
-
 def read_payloads(trial: Any, config_text: Any, result_text: Any
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The one reader of a stored row's ``config`` and ``result`` JSON texts (of a ``trial``
@@ -284,7 +270,7 @@ def read_payloads(trial: Any, config_text: Any, result_text: Any
             raise ConfigError(f"{name} is not valid JSON ({exc})") from None
         if not isinstance(value, dict):
             raise ConfigError(f"{name} must be a JSON object, got {shown(value)}")
-        bad = _non_finite(value, name)
+        bad = non_finite_at(value, name)
         if bad is not None:
             raise ConfigError(f"{bad} must be a finite number (stored numbers are finite)")
         out.append(value)

@@ -27,7 +27,6 @@ conductances and target weights (shared with exports) in :mod:`~xbarmem.memory.s
 
 from __future__ import annotations
 
-import math
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, cast, overload
@@ -44,7 +43,7 @@ from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import as_path, missing, output_file, read_bytes, write_file
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.jsontext import dumps, loads
+from xbarmem.jsontext import dumps, loads, non_finite_at
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import memory_from_sizes
 from xbarmem.memory.device_state import check_device_state
@@ -164,7 +163,7 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
             dumps(extra)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"extra must hold JSON data only: {exc}") from None
-        where = _not_finite(extra, "extra")
+        where = non_finite_at(extra, "extra")
         if where is not None:  # (JSON holds no NaN / inf: it would be written as null)
             raise ConfigError(f"{where} must be a finite number or None: JSON cannot hold "
                               f"NaN or infinity, the file would read it back as null")
@@ -281,22 +280,6 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
             image_shape=tuple(p.image_shape) or None))
     except XbarmemError as exc:
         raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
-
-
-def _not_finite(value: Any, where: str) -> str | None:
-    """Where in ``value`` (JSON-able: :func:`~xbarmem.jsontext.plain` reads it) a number is
-    NaN or infinite (``extra['a'][2]``), else None."""
-    if isinstance(value, dict):
-        value = {f"{where}[{k!r}]": v for k, v in value.items()}
-    elif isinstance(value, list | tuple) or hasattr(value, "tolist"):
-        items = value.tolist() if hasattr(value, "tolist") else value
-        if not isinstance(items, list):  # a 0-d array or a numpy scalar: its number
-            return _not_finite(items, where)
-        value = {f"{where}[{i}]": v for i, v in enumerate(items)}
-    else:
-        bad = isinstance(value, float) and not math.isfinite(value)
-        return where if bad else None
-    return next((w for k, v in value.items() if (w := _not_finite(v, k)) is not None), None)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
