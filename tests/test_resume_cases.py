@@ -255,3 +255,28 @@ def test_a_damaged_store_is_refused_saying_what_to_do(run_cli, tmp_path, how, co
             "results": ("results", store), "plot": ("plot", store, "-o", tmp_path / "f.png")}
     line = refused(run_cli, tmp_path, *args[command])
     assert "s.sqlite" in line and line.endswith("or another store"), line
+
+
+# ------------------------------------------------------------------ a damaged row
+# A stored row whose result was edited or damaged (``result = '[]'``, a result without its
+# cosine, a config that is no object) was counted as done by ``sweep`` -- "2 already stored, 0
+# new rows", exit 0 -- and refused only later by ``results`` and ``plot``. A run now refuses it
+# before any work, naming the row and what to do, and leaves the store as it was.
+@pytest.mark.parametrize(("column", "value"), [
+    ("result", "[]"), ("result", '{"threads": 1}'), ("config", "[1]"), ("result", "{")])
+def test_a_run_refuses_a_stored_row_no_reader_takes(tmp_path, column, value):
+    import hashlib
+    import sqlite3
+
+    from xbarmem.errors import FileFormatError
+
+    store, spec = tmp_path / "s.sqlite", _spec()
+    run_sweep(spec, store, jobs=1)
+    with sqlite3.connect(store) as db:
+        key = db.execute("SELECT key FROM trials ORDER BY key LIMIT 1").fetchone()[0]
+        db.execute(f"UPDATE trials SET {column} = ? WHERE key = ?", (value, key))
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    with pytest.raises(FileFormatError, match=rf"row {key[:12]}.*a run would take that row as "
+                                              r"done: delete it to compute it again"):
+        run_sweep(spec, store, jobs=1)
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before

@@ -55,7 +55,7 @@ from xbarmem.checks import (
     counted,
     result_repr,
 )
-from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
 from xbarmem.experiments.claims import Claimant, ThreadGuard
 from xbarmem.experiments.costs import batch_overhead, cost_parts
@@ -179,9 +179,16 @@ def check_stored(store: ResultStore, specs: list[SweepSpec], threads: int) -> No
     """Refuse (:class:`ConfigError`) to run ``specs`` into a store holding rows of their
     trials that a run would take for its own although it computes them otherwise: of another
     thread count (:func:`check_threads`), or trained in another batch under their key
-    (:func:`check_batches`). Every entry point checks this before any work."""
+    (:func:`check_batches`), or whose stored ``config`` or ``result`` no reader takes (a row
+    edited or damaged: :class:`FileFormatError` naming it, as ``results`` refuses it; a run
+    would count it as done). Every entry point checks this before any work."""
     check_threads(store, specs, threads)
     check_batches(store, specs)
+    try:
+        store.by_keys([t.key for s in specs for t in s.trials])
+    except FileFormatError as exc:
+        raise FileFormatError(f"{exc}; a run would take that row as done: delete it to "
+                              f"compute it again, or use another store") from None
 
 
 def unplanned_note(store: ResultStore, specs: list[SweepSpec], planner: str) -> str | None:
