@@ -971,6 +971,26 @@ def test_help_texts_name_only_options_of_their_command():
                 assert other or found.group(2) in own, (path, found.group(0), text)
 
 
+#: the commands that read a fault map (``--fault-map FILE`` or ``MAP``) on a chip of ``--chip``
+MAP_COMMANDS = [path for path, command in _commands()
+                if {"fault_map", "chip"} <= {p.name for p in command.params}]
+
+
+@pytest.mark.parametrize("path", [("train",), ("capacity",), ("chip", "inspect")],
+                         ids=" ".join)
+def test_help_of_a_fault_map_says_the_chip_it_is_read_on(path):
+    """chip inspect -h showed `MAP  Fault map (.npz or .csv).` beside `--chip [default:
+    rram]`, yet without --chip the map is read on the chip it records (a map of the ideal chip
+    was summarised as one; train's and capacity's --fault-map said so, each in its own
+    words)."""
+    from xbarmem.cli.hardware_options import MAP_CHIP_WORDS
+
+    assert path in MAP_COMMANDS and len(MAP_COMMANDS) == 3, MAP_COMMANDS  # a new one: add it
+    command = dict(_commands())[path]
+    param = next(p for p in command.params if p.name == "fault_map")
+    assert MAP_CHIP_WORDS in " ".join((param.help or "").split()), (path, param.help)
+
+
 def test_help_texts_close_their_brackets():
     """chip import --as read 'codes (stuck codes (0 free, +1 ON, -1 OFF) or conductance'."""
     for path, command in _commands():

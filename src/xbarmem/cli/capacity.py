@@ -80,7 +80,7 @@ CapacityFaultMap = Annotated[Path | None, typer.Option(
     "--fault-map", metavar="FILE", parser=option_types.input_path,
     help="Fault map file (.npz/.csv), e.g. a measured chip's (chip import): every network on "
          "it (trials differ in their patterns and cues only) instead of a drawn map per trial "
-         "(and of --faults); without --chip, on the chip the map records.")]
+         f"(and of --faults); {hardware_options.MAP_CHIP_WORDS}.")]
 
 
 CapacityCheckpoint = Annotated[Path | None, output_options.output(

@@ -162,7 +162,8 @@ def chip_faults(
 @chip_app.command("inspect", help="Summarise a fault map: stuck devices, ON/OFF split, pairs "
                   "affected.")
 def chip_inspect(
-    fault_map: Annotated[Path, typer.Argument(metavar="MAP", help="Fault map (.npz or .csv).",
+    fault_map: Annotated[Path, typer.Argument(metavar="MAP", help="Fault map (.npz or .csv); "
+                                              f"{hardware_options.MAP_CHIP_WORDS}.",
                                               parser=option_types.input_path)],
     ctx: typer.Context,
     chip: hardware_options.Chip = "rram",

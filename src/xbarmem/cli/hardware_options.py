@@ -40,9 +40,13 @@ FaultModel = Annotated[str | None, typer.Option(
     "--fault-model", metavar="MODEL", parser=names(lambda: ("device", "weight"), blank=False),
     help="Fault model, device or weight "
     "(overrides the chip's).")]
+#: what a command given a fault map reads it on: said in the help of every fault map parameter
+#: (``--fault-map`` of train and capacity, ``chip inspect MAP``), as :func:`given.chip_spec`
+#: and :func:`given.map_chip` do it
+MAP_CHIP_WORDS = "without --chip, on the chip the map records"
 FaultMapFile = Annotated[Path | None, typer.Option(
     "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for (instead of "
-    "--faults); without --chip, on the chip the map records (chip faults / import, export).",
+    f"--faults); {MAP_CHIP_WORDS} (chip faults / import, export).",
     parser=input_path)]
 
 #: ``--chip --faults --on-fraction --fault-model``; the command receives the :class:`ChipSpec`.
