@@ -79,7 +79,7 @@ Repeats = Annotated[int, bounded(
     "--repeats", metavar="K", ge=1, le=MAX_COUNT,
     help="With --variation: program the model K times, repeat k as a sweep's trial of seed "
     "--seed + k (write error, weight noise and cues), and report each metric's mean, std and "
-    "min..max over the K (default 1).")]
+    "min..max over the K.")]
 
 # ------------------------------------------------------------------------------ chip import
 Arrays = Annotated[int, bounded(

@@ -59,7 +59,9 @@ def level(default: str = "0.1 for flip and salt-pepper, 0.6 for gaussian and occ
 
 Corruption = Annotated[str | None, corruption()]
 Level = Annotated[float | None, level()]
-FlipOnly = Annotated[str | None, corruption("flip", kinds="flip (bit flips) only, here")]
+FlipOnly = Annotated[str | None, typer.Option(
+    "--corruption", metavar="KIND", parser=choice_text,
+    help="Cue corruption: flip (bit flips), the only kind this command takes.")]
 
 # ------------------------------------------------------------------------------ capacity search
 Threshold = Annotated[str, typer.Option(
