@@ -192,7 +192,8 @@ def test_trial_keys_are_those_of_existing_stores(tmp_path):
     # a chip file's values enter the key as written (an int stays an int)
     chip = tmp_path / "int-chip.toml"
     chip.write_text('[device]\ng_min = 0\ng_max = 1\nwrite_noise = 0\n')
-    config = parse_sweep({"base": {**evaluate["base"], "chip": str(chip),
+    own_rates = {k: v for k, v in evaluate["base"].items() if k != "on_fraction"}
+    config = parse_sweep({"base": {**own_rates, "chip": str(chip),
                                    "fault_rate": None}}).trials[0].config
     device = config["chip_spec"]["device"]
     assert device["g_max"] == 1 and type(device["g_max"]) is int

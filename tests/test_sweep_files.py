@@ -316,7 +316,7 @@ def test_on_fraction_under_the_weight_fault_model_is_refused_by_a_sweep(base):
     with pytest.raises(ConfigError, match=r"on_fraction = 0\.0: applies to the device fault "
                                           r"model only"):
         parse_sweep(table)
-    device = {**table, "base": {**table["base"], "fault_model": "device"}}
+    device = {**table, "base": {**table["base"], "fault_model": "device", "fault_rate": 0.1}}
     assert len(parse_sweep(device).trials) == 2
 
 

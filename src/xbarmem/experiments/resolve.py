@@ -93,10 +93,8 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     # description, so the key changes if a preset file changes
     c["chip"] = chip_name(c["chip"])
     c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
-    if "on_fraction" in given and c["chip_spec"]["array"]["fault_model"] != "device":
-        raise _fail("on_fraction", c["on_fraction"], "applies to the device fault model only "
-                    "(a faulty weight of the weight model is 0, neither stuck ON nor OFF; give "
-                    "fault_model = 'device' for devices stuck at g_min or g_max)")
+    if "on_fraction" in given:
+        _check_on_fraction(c)
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
     options = {**rule_options.get(c["rule"], {}), **extra}
     c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
@@ -124,6 +122,21 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
 
     c["version"] = __version__
     return c
+
+
+def _check_on_fraction(c: dict[str, Any]) -> None:
+    """Refuse a given ``on_fraction`` that changes nothing, as ``--on-fraction`` is refused:
+    under the weight fault model (a faulty weight is 0), and without ``fault_rate`` (the
+    chip's own stuck rates, and their ON/OFF split, are used); either ran identical trials
+    under different keys."""
+    if c["chip_spec"]["array"]["fault_model"] != "device":
+        raise _fail("on_fraction", c["on_fraction"], "applies to the device fault model only "
+                    "(a faulty weight of the weight model is 0, neither stuck ON nor OFF; give "
+                    "fault_model = 'device' for devices stuck at g_min or g_max)")
+    if c["fault_rate"] is None:
+        raise _fail("on_fraction", c["on_fraction"], "applies with fault_rate only (without "
+                    "it the chip's own stuck rates are used, ON/OFF split as the chip gives "
+                    "them; give fault_rate = X for X stuck devices, on_fraction of them ON)")
 
 
 def _warn_rule_kind(c: dict[str, Any]) -> None:
