@@ -216,7 +216,8 @@ class TrialOptions(Spec, noun="trial"):
     fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
                                       optional=True, help="stuck fraction (default: the chip's)")
     on_fraction: float = number(default=0.5, ge=0.0, le=1.0, as_float=True,
-                                help="share of stuck-ON among the faults of fault_rate (with fault_rate only)")
+                                help=("share of stuck-ON among the faults of fault_rate "
+                                      "(with fault_rate only)"))
     fault_model: str | None = choice(FAULT_MODELS, default=None, optional=True,
                                      help="device or weight (default: the chip's)")
     variation: float = option(VARIATION, default=0.0, help=(
