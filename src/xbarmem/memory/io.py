@@ -282,6 +282,7 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
         raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
 
 
+@checked_keywords
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of the model saved at ``path`` (chip, rule, seeds, versions, and under
     ``"extra"`` what :func:`save_memory` was given as ``extra``), checked against
