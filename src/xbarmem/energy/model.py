@@ -96,13 +96,13 @@ class LayerLoad:
     Attributes:
         n_out: outputs (columns) of the layer.
         n_rows: driven rows, bias row included.
-        row_tiles: arrays the rows span (``ceil(n_rows / array rows)``).
-        col_tiles: arrays the columns span (``ceil(n_out / array cols)``).
+        row_tiles: arrays the rows span (``ceil(n_rows / array rows)``; at most ``n_rows``).
+        col_tiles: arrays the columns span (``ceil(n_out / tile_cols)``, checked).
         tile_cols: columns of one array.
         g_total: sum over the layer's ``n_out x n_rows`` cells of ``G+ + G-``, siemens (stuck
             devices at their stuck conductance; at most 2 S per device, what a device of
             the widest accepted window may read).
-        devices: devices of the layer (2 per cell).
+        devices: devices of the layer (2 per cell: ``2 * n_out * n_rows``, checked).
         free_devices: devices that are not stuck (the ones programming writes).
         inputs: ``"binary"`` (rows driven at +-V_read) or ``"analog"`` (DAC-driven rows).
         outputs: ``"sign"`` or ``"tanh"`` neurons on the outputs.
@@ -141,8 +141,26 @@ class LayerLoad:
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "
                               f"{self.free_devices} of {self.devices}")
+        self._check_geometry()
         object.__setattr__(self, "inputs", check_choice(self.inputs, INPUTS, "layer inputs"))
         object.__setattr__(self, "outputs", check_choice(self.outputs, OUTPUTS, "layer outputs"))
+
+    def _check_geometry(self) -> None:
+        """The counts agree as :meth:`from_crossbar` derives them (a layer of 64 outputs on
+        64-column arrays said to span 5 column tiles paid 5x its drivers): ConfigError naming
+        the count that contradicts the others."""
+        cells = self.n_out * self.n_rows
+        if self.devices != 2 * cells:
+            raise ConfigError(f"layer devices must be 2 x n_out x n_rows = {2 * cells} (two "
+                              f"devices per cell), got {self.devices}")
+        tiles = math.ceil(self.n_out / self.tile_cols)
+        if self.col_tiles != tiles:
+            raise ConfigError(f"layer col_tiles must be ceil(n_out / tile_cols) = {tiles} "
+                              f"({self.n_out} outputs on arrays of {self.tile_cols} columns), "
+                              f"got {self.col_tiles}")
+        if self.row_tiles > self.n_rows:
+            raise ConfigError(f"layer row_tiles must be at most n_rows = {self.n_rows} (an "
+                              f"array holds at least one row), got {self.row_tiles}")
 
     @classmethod
     def from_crossbar(cls, crossbar, *, inputs: str = "binary",
@@ -272,7 +290,7 @@ def layer_reads(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage:
     hidden layer and one column read of the output layer. :func:`step_cost` is their sum
     plus the step's control (and neuron selection)."""
     mode = check_choice(mode, MODES, "mode")
-    layers = _check_layers(layers)
+    layers = check_layers(layers)
     _check_model(circuit, read_voltage)
     last = len(layers) - 1
     return [read_cost(layer, circuit, read_voltage, column=k == last and mode == "async")
@@ -287,7 +305,7 @@ def _check_model(circuit: Any, read_voltage: Any) -> None:
     Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")(read_voltage, "read_voltage")
 
 
-def _check_layers(layers: Any) -> list[LayerLoad]:
+def check_layers(layers: Any) -> list[LayerLoad]:
     """``layers`` as a list: a non-empty list or tuple of :class:`LayerLoad` (one per layer,
     input layer first), else :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError`
     naming ``layers``."""
@@ -308,6 +326,17 @@ def _stats(values: np.ndarray) -> dict[str, float]:
             "max": float(v.max())}
 
 
+def check_steps(steps: Any, name: str) -> np.ndarray:
+    """``steps`` (a list or 1-D array of counts in ``0..MAX_COUNT``, one per cue, at least
+    one) as an int64 array; else :class:`ConfigError` naming ``name``."""
+    s = as_real_array(steps, name, dtype=None)
+    if (s.dtype == np.bool_ or s.ndim > 1 or s.size == 0 or not np.isfinite(s).all()
+            or (s < 0).any() or (s != np.floor(s)).any() or (s > MAX_COUNT).any()):
+        raise ConfigError(f"{name} must be a non-empty list of counts in 0..{MAX_COUNT} (one "
+                          f"per cue), got {shown(steps)}")
+    return s.reshape(-1).astype(np.int64)
+
+
 def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, object]:
     """Energy and latency of recalls that took ``steps`` steps each (one entry per cue).
 
@@ -319,12 +348,7 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
     took the same steps give ``std == 0`` and one value (rounding put the mean above the max).
     """
     check_type(per_step, Cost, "per_step", "a Cost (step_cost)")
-    s = as_real_array(steps, "steps", dtype=None)
-    if (s.dtype == np.bool_ or s.ndim > 1 or s.size == 0 or not np.isfinite(s).all()
-            or (s < 0).any() or (s != np.floor(s)).any() or (s > MAX_COUNT).any()):
-        raise ConfigError(f"steps must be a non-empty list of counts in 0..{MAX_COUNT} (one "
-                          f"per cue), got {shown(steps)}")
-    s = s.astype(np.float64).reshape(-1)
+    s = check_steps(steps, "steps").astype(np.float64)
     steps_stats = _stats(s)
     mean = per_step.scaled(math.fsum(s) / s.size)
     low, high = per_step.scaled(steps_stats["min"]), per_step.scaled(steps_stats["max"])
@@ -338,7 +362,7 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
 
 def programming_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec) -> dict[str, float]:
     """Energy (J) and time (s) to write-verify every free device of ``layers``."""
-    layers = _check_layers(layers)
+    layers = check_layers(layers)
     check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
     p = circuit.programming
     free = sum(layer.free_devices for layer in layers)
