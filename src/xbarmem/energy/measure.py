@@ -42,6 +42,8 @@ from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
     LayerLoad,
+    check_layers,
+    check_steps,
     compare,
     layer_reads,
     programming_cost,
@@ -52,7 +54,7 @@ from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.evaluate import Protocol, check_cue_kind
 from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_rows, exact_recall, mean_cosine, mean_value
-from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.chip import MAX_READ_VOLTAGE, ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories, hidden_for
 from xbarmem.memory.base import Memory, memory_patterns
@@ -101,6 +103,22 @@ class Measurement:
     async_steps: np.ndarray
     async_sweeps: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse what cannot be priced, naming the attribute (a measurement built by hand,
+        e.g. of one's own recalls): layers not a non-empty list of :class:`LayerLoad`, a
+        read voltage out of ``(0, MAX_READ_VOLTAGE]`` V, steps or sweeps that are not one
+        count per cue, or async steps and sweeps of different numbers of cues (they count
+        the same asynchronous recalls; the synchronous ones may be of other cues). The
+        counts are kept as int64 arrays (lists taken)."""
+        self.layers = check_layers(self.layers)
+        Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")(self.read_voltage, "read_voltage")
+        for key in ("sync_steps", "async_steps", "async_sweeps"):
+            setattr(self, key, check_steps(getattr(self, key), key))
+        if len(self.async_steps) != len(self.async_sweeps):
+            raise ConfigError(f"async_steps and async_sweeps must hold one count per cue each "
+                              f"(of the same asynchronous recalls), got "
+                              f"{len(self.async_steps)} and {len(self.async_sweeps)}")
 
     def __repr__(self) -> str:
         """The memory, the steps' ranges over the cues and the recall quality (the attributes
