@@ -501,7 +501,8 @@ def plot_cmd(
     title: Annotated[str, typer.Option(
         "--title", metavar="TEXT",
         help="Figure title, at most 300 characters and 6 lines (default: the settings every "
-        "drawn row shares).")] = "",
+        "drawn row shares, then any that varies along a line, with the rules or x values "
+        "holding each value).")] = "",
     json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore

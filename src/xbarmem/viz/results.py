@@ -43,6 +43,7 @@ from xbarmem.viz.series import (
     pooled,
     seed_counts,
     shared_settings,
+    unsaid_settings,
 )
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
@@ -330,7 +331,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
         kind: one of :data:`KINDS`; default the one kind the rows draw (:func:`choose_kind`).
         ax: draw into this Axes (facets are then pooled); default a new Figure.
         title: figure title (panels get their facet as title); default
-            :func:`shared_settings` of the drawn rows.
+            :func:`shared_settings` of the drawn rows, then the settings
+            that vary along the lines unsaid by a facet (:func:`unsaid_settings`).
         thresholds: dotted, labelled horizontal lines (similarity kinds).
         reference: hollow markers ``{label: (xs, ys)}`` (e.g. values read from a paper's
             plots); a label ``"paper RULE"`` takes RULE's colour and marker.
@@ -360,8 +362,10 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
     facets = sorted({s.facet for s in series}, key=facet_order)
     single_rule = len({s.rule for s in series}) == 1
     # one rule, several facets: the legend names the facets only, so the title names the rule
-    title = title or shared_settings([r for s in series for r in s.rows], KINDS[kind],
-                                     rule=single_rule and len(facets) > 1)
+    title = title or "\n".join(t for t in (
+        shared_settings([r for s in series for r in s.rows], KINDS[kind],
+                        rule=single_rule and len(facets) > 1),
+        unsaid_settings(series, KINDS[kind])) if t)
     with style(ax):
         if len(facets) == 1 or single_rule:
             fig, axis = new_axes(ax)

@@ -324,6 +324,62 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = 
     return phrase_lines(_phrases(shared))
 
 
+def unsaid_settings(series: Sequence[Series], x_key: str) -> str:
+    """The settings that vary along the lines of ``series`` without making a facet (they
+    follow from the x axis ``x_key`` or the rule, :func:`facet_keys`), each value in words
+    with the rules or x values that hold it (``hebb: 5% flips; pinv: 20% flips``; ``P = 3 at
+    stuck fraction 0, 0.3; P = 12 at stuck fraction 0.9, 1``), over lines as
+    :func:`phrase_lines` (broken between values only); empty when there are none (neither
+    the title of shared settings nor a facet named them: a line joined points of other
+    settings unsaid). A rule's own options and a hidden width
+    that is a fixed multiple of N are left out (the rule and ``hidden width N`` say them).
+    Each rule of ``series`` names a ``rule`` of its rows' config."""
+    phrases: list[str] = []
+    rows = [(r, s.facet) for s in series for r in s.rows]
+    if not rows:
+        return ""
+    held: dict[str, set] = defaultdict(set)  # (keys of one trial kind only: not compared)
+    for r, _ in rows:
+        held[r["trial"]] |= set(r["config"])
+    keys = sorted(set.intersection(*held.values()) - _IGNORED - {x_key}
+                  - {k for s in series for k, _ in s.facet},
+                  key=lambda k: (_PREFERRED.index(k) if k in _PREFERRED else len(_PREFERRED), k))
+    for key in keys:
+        if key == "hidden" and _multiples_of_n([r for r, _ in rows]) is not None:
+            continue
+        within: dict[tuple, set] = defaultdict(set)
+        for r, facet in rows:
+            within[facet].add(json.dumps(r["config"].get(key), sort_keys=True))
+        if all(len(v) == 1 for v in within.values()):
+            continue  # (one value per facet: it follows from the facet's settings)
+        phrases += _held_by(key, [r for r, _ in rows], x_key)
+    return phrase_lines(phrases, sep="; ")
+
+
+def _held_by(key: str, rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
+    """``key``'s values among ``rows`` in words, one phrase per value, each with the rules
+    holding it when every rule holds one value, else with the x values (``x_key``) holding
+    it."""
+    rules: dict[str, set] = defaultdict(set)
+    xs: dict[str, set] = defaultdict(set)
+    for r in rows:
+        value = json.dumps(r["config"].get(key), sort_keys=True)
+        rules[value].add(r["config"]["rule"])
+        xs[value] |= ({float(p["count"]) for p in r["result"]["points"]}
+                      if r["trial"] == "capacity" and x_key == "patterns" else
+                      {float(_value(r["config"], x_key))})
+    by_rule = sum(len(v) for v in rules.values()) == len(set().union(*rules.values()))
+    parts = []
+    for value in sorted(rules, key=lambda v: facet_order(((key, v),))):
+        words = facet_label(((key, value),), rows)
+        if by_rule:
+            parts.append(f"{', '.join(sorted(rules[value]))}: {words}")
+        else:
+            parts.append(f"{words} at {SETTING_NAMES.get(x_key, x_key)} "
+                         + ", ".join(f"{float(x):g}" for x in sorted(xs[value])))
+    return parts
+
+
 def _multiples_of_n(rows: Sequence[dict[str, Any]]) -> str | None:
     """The hidden widths of ``rows`` as multiples of their N (``N``, ``2N-N``: a sweep's
     ``hidden = "1n"``), when every row's widths are the same whole multiples of its own
@@ -341,14 +397,14 @@ def _multiples_of_n(rows: Sequence[dict[str, Any]]) -> str | None:
     return "-".join("N" if k == 1 else f"{k}N" for k in found.pop())
 
 
-def phrase_lines(phrases: Sequence[str]) -> str:
-    """Phrases of a title joined by commas over lines of at most about 50 characters, a line
-    broken between phrases only (wrapped at 60 characters, ``paper-sim chip`` lost its
-    ``chip`` to a line of its own)."""
+def phrase_lines(phrases: Sequence[str], sep: str = ", ") -> str:
+    """Phrases of a title joined by ``sep`` (commas) over lines of at most about 50
+    characters, a line broken between phrases only (wrapped at 60 characters, ``paper-sim
+    chip`` lost its ``chip`` to a line of its own)."""
     lines: list[str] = []
     for part in phrases:
         if lines and len(lines[-1]) + len(part) < 50:
-            lines[-1] += f", {part}"
+            lines[-1] += f"{sep}{part}"
         else:
             lines.append(part)
     return "\n".join(lines)
