@@ -3,6 +3,8 @@ along a figure's lines without making a facet (they follow from the x axis or th
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.test_viz import _cap_row, _eval_row
@@ -73,3 +75,53 @@ def test_a_figure_whose_settings_are_all_said_keeps_its_title(kind):
     }[kind]
     title = _title(plot_rows(rows, "faults" if kind == "panels" else kind))
     assert " at " not in title and ": " not in title, title
+
+
+@pytest.fixture(scope="module")
+def chip_store(tmp_path_factory):
+    """A sweep leaving ``fault_rate`` to three chips: none stuck, rram's rates, and a chip
+    file whose rates 0.1 + 0.2 add up to 0.30000000000000004 in floating point."""
+    from tests.test_experiments import tiny
+    from xbarmem.experiments.runner import run_sweep
+    from xbarmem.experiments.sweep import parse_sweep
+    from xbarmem.hardware.chip import load_preset
+
+    folder = tmp_path_factory.mktemp("chips")
+    chip = folder / "odd.toml"
+    spec = load_preset("paper-sim")
+    chip.write_text(f'name = "odd"\n[device]\ng_min = {spec.device.g_min}\n'
+                    f"g_max = {spec.device.g_max}\np_stuck_on = 0.1\np_stuck_off = 0.2\n"
+                    '[array]\nrows = 64\ncols = 64\nfault_model = "weight"\n')
+    table = tiny(seeds=1, faults=(0.0,), rules=("hebb",))
+    del table["grid"]["fault_rate"], table["rule_options"]
+    table["grid"]["chip"] = ["paper-sim", "rram", str(chip)]
+    store = folder / "chips.sqlite"
+    run_sweep(parse_sweep(table), store, jobs=1)
+    rram = load_preset("rram").device
+    return store, {"paper-sim": 0.0, "rram": rram.p_stuck_on + rram.p_stuck_off,
+                   str(chip): 0.3}
+
+
+@pytest.mark.parametrize("chip", ["paper-sim", "rram", "odd"])
+def test_a_fault_rate_left_to_the_chip_is_read_alike_by_every_reader(chip_store, chip,
+                                                                     run_cli):
+    """`results` showed the chip's stuck rates' sum in a row's fault_rate column (and `plot`
+    drew it there), but `--where fault_rate=0` kept no such row and `--group-by fault_rate`
+    made a group `-` of them: every reader now reads the chip's rate."""
+    from xbarmem.experiments.grouping import group_rows
+    from xbarmem.experiments.store import ResultStore
+
+    store, rates = chip_store
+    name = next(c for c in rates if c.endswith(chip) or c.endswith(f"{chip}.toml"))
+    rate = rates[name]
+    with ResultStore(store, readonly=True) as db:
+        rows = [r for r in db.rows() if r["config"]["chip"] == name]
+        assert len(rows) == 1 and rows[0]["config"]["fault_rate"] is None
+        kept = db.rows(where=[f"fault_rate={rate:g}"])
+        assert [r["key"] for r in kept] == [rows[0]["key"]]
+        groups = group_rows(db.rows(), ["fault_rate"])
+    assert any(g["group"] == {"fault_rate": pytest.approx(rate)} and g["rows"] == 1
+               for g in groups), groups
+    code, out, err = run_cli("results", store, "--where", f"fault_rate={rate:g}", "--json")
+    assert code == 0, err
+    assert [r["key"] for r in json.loads(out)] == [rows[0]["key"]]

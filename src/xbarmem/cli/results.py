@@ -210,15 +210,9 @@ def _value(row: dict, name: str):
     their sum."""
     from xbarmem.experiments.grouping import field
 
-    value = field(row, name)
+    value = field(row, name)  # (a fault_rate left to the chip: the chip's, as --where)
     if name == "patterns" and value is None:
         value = field(row, "counts")
-    if name == "fault_rate" and value is None:
-        config = row.get("config")
-        spec = config.get("chip_spec") if isinstance(config, dict) else None
-        dev = spec.get("device") if isinstance(spec, dict) else None
-        if isinstance(dev, dict):
-            value = dev.get("p_stuck_on", 0.0) + dev.get("p_stuck_off", 0.0)
     return value
 
 

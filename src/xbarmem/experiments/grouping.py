@@ -49,7 +49,8 @@ def _walk(value: Any, path: str) -> Any:
 
 def field(row: dict[str, Any], name: str) -> Any:
     """The value of field ``name`` in a stored row (None when the row does not have it; a
-    config key of :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET`: its default)."""
+    config key of :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET`: its default; a
+    ``fault_rate`` left to the chip: :func:`chip_fault_rate`)."""
     if name in FIELDS:
         return row.get(name)
     if name.startswith("result."):
@@ -59,7 +60,22 @@ def field(row: dict[str, Any], name: str) -> Any:
         value = _walk(row.get("config", {}), key)
         if value is _MISSING and isinstance(row.get("config"), dict):
             value = KEYED_WHEN_SET.get(key, _MISSING)
+        if key == "fault_rate" and value in (None, _MISSING):
+            value = chip_fault_rate(row.get("config"))
     return None if value is _MISSING else value
+
+
+def chip_fault_rate(config: Any) -> float | None:
+    """The fault rate of a row whose ``fault_rate`` is None (a trial that left it to its
+    chip): its chip's ``p_stuck_on + p_stuck_off`` (rounded to 12 decimals, as
+    ``--where fault_rate=...`` reads it), None when ``config`` records no such rates."""
+    spec = config.get("chip_spec") if isinstance(config, dict) else None
+    dev = spec.get("device") if isinstance(spec, dict) else None
+    rates = [dev.get(k) for k in ("p_stuck_on", "p_stuck_off")] if isinstance(dev, dict) else []
+    if len(rates) != 2 or not all(isinstance(r, int | float) and not isinstance(r, bool)
+                                  for r in rates):
+        return None
+    return round(float(rates[0]) + float(rates[1]), 12)
 
 
 def _numbers(value: Any, prefix: str = "") -> Iterable[tuple[str, float]]:

@@ -75,6 +75,10 @@ def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
     expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
     if column == "config" and json_path in KEYED_WHEN_SET:  # (rows without it: the default)
         return f"COALESCE({expr}, ?)", [f'$."{json_path}"', KEYED_WHEN_SET[json_path]]
+    if column == "config" and json_path == "fault_rate":  # (left to the chip: the chip's)
+        return (f"COALESCE({expr}, ROUND({expr} + {expr}, 12))",
+                ['$."fault_rate"', "$.chip_spec.device.p_stuck_on",
+                 "$.chip_spec.device.p_stuck_off"])
     found = f"SELECT 1 FROM trials WHERE json_type(CASE WHEN json_valid({column}) THEN " \
             f"{column} END, ?) IS NOT NULL LIMIT 1"
     candidates = json_paths(json_path.split("."))
