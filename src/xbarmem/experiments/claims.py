@@ -83,6 +83,24 @@ class ThreadGuard:
     seen: int
 
 
+def other_threads(store: str, counts: dict[Any, int], threads: int, *,
+                  meanwhile: bool = False) -> ConfigError | None:
+    """The refusal of a run of ``threads`` torch threads meeting rows of its trials in the
+    store ``store`` computed with another count (``counts``: rows per recorded count, None:
+    not recorded, not counted) -- stored before the run (``meanwhile`` False) or by another
+    run while it ran -- naming the most frequent count to resume with; None when there are
+    none."""
+    other = {t: n for t, n in counts.items() if t is not None and t != threads}
+    if not other:
+        return None
+    t, n = max(other.items(), key=lambda item: item[1])
+    held = (f": another run stored {counted(n, 'trial')} of this run meanwhile, computed with"
+            if meanwhile else f" holds {counted(n, 'trial')} of this run computed with")
+    return ConfigError(f"{store}{held} {counted(t, 'torch thread')}, not {threads} (the "
+                       f"thread count can change the numbers): run with --threads {t} to "
+                       f"resume it, or use another store")
+
+
 def check_threads_met(db: sqlite3.Connection, guard: ThreadGuard, owner: Claimant) -> None:
     """Refuse (:class:`ConfigError`, one line) to claim for a run of ``guard``'s thread count
     while, among its trials, a row stored since ``guard.seen`` or a live claim of another
@@ -96,12 +114,9 @@ def check_threads_met(db: sqlite3.Connection, guard: ThreadGuard, owner: Claiman
         guard.seen = max(guard.seen, int(rowid))
         if key in guard.keys and threads is not None and threads != guard.threads:
             found[threads] = found.get(threads, 0) + 1
-    if found:
-        t, n = max(found.items(), key=lambda item: item[1])
-        raise ConfigError(f"{guard.store}: another run stored {counted(n, 'trial')} of this run "
-                          f"meanwhile, computed with {counted(t, 'torch thread')}, not "
-                          f"{guard.threads} (the thread count can change the numbers): run "
-                          f"with --threads {t} to resume it, or use another store")
+    error = other_threads(guard.store, found, guard.threads, meanwhile=True)
+    if error is not None:
+        raise error
     for key, host, pid, expires, t in db.execute(
             "SELECT c.key, c.host, c.pid, c.expires, t.threads FROM claims c JOIN claim_threads "
             "t ON t.owner = c.owner WHERE c.owner != ? AND t.threads != ?",

@@ -57,7 +57,7 @@ from xbarmem.checks import (
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
-from xbarmem.experiments.claims import Claimant, ThreadGuard
+from xbarmem.experiments.claims import Claimant, ThreadGuard, other_threads
 from xbarmem.experiments.costs import batch_overhead, cost_parts
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
@@ -233,13 +233,9 @@ def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> N
     change the numbers (the order of a sum), and a run takes stored rows as done, so it would
     mix the two. Rows that record no count are not counted."""
     keys = [t.key for s in specs for t in s.trials]
-    other = {t: n for t, n in store.threads(keys).items() if t is not None and t != threads}
-    if other:
-        t, n = max(other.items(), key=lambda item: item[1])
-        raise ConfigError(f"{store.path} holds {counted(n, 'trial')} of this run computed with "
-                          f"{counted(t, 'torch thread')}, not {threads} (the thread count can "
-                          f"change the numbers): "
-                          f"run with --threads {t} to resume it, or use another store")
+    error = other_threads(str(store.path), store.threads(keys), threads)
+    if error is not None:
+        raise error
 
 
 def check_batches(store: ResultStore, specs: list[SweepSpec]) -> None:
