@@ -334,3 +334,21 @@ def test_a_log_named_as_another_format_is_refused_and_the_file_kept(run_cli, tmp
     assert err.strip() == (f"error: --log {target}: the file name must end in .jsonl or .json "
                            f"or .ndjson or .log")
     assert target.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize(("first", "final", "warned"), [
+    (0.55, 0.05, True), (0.75, 0.7167, True), (0.5, 0.5, False), (0.2, 0.9, False)])
+def test_adapt_warns_when_the_last_round_recalls_less_than_the_open_loop(capsys, first, final,
+                                                                         warned):
+    """``adapt`` saved the last round's model and printed ``0.5500 (open loop) -> 0.0500``
+    without a word that the model as given did better (seen on a 3-neuron memory with a
+    fifth of its devices stuck); a line on stderr now says so, with ``--json`` too."""
+    from xbarmem.cli.deploy import _warn_if_worse
+
+    summary = {"open_loop_cosine": first, "final_cosine": final, "gain": final - first,
+               "settings": {"rule": "adaptive"}}
+    _warn_if_worse(summary, None)
+    err = capsys.readouterr().err
+    assert ("adaptation lowered the mean cosine" in err) is warned, err
+    if warned:
+        assert f"{first:.4f} (open loop) to {final:.4f}" in err and err.count("\n") == 1

@@ -238,12 +238,26 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
                                 "unknown_faults": unknown_faults, "seed": seed,
                                 "read_averages": read_averages})
     summary["threads"] = threads
+    _warn_if_worse(summary, out_path)
     if json_out:
         emit_json(summary)
         return
     title = (f"adaptation of {model.name}: write error {chip.device.write_noise * 1e6:.3g} uS, "
              f"tolerance {tolerance:g} uS")
     _print_rounds(title, result, summary, target, out_path, chip.device.g_range)
+
+
+def _warn_if_worse(summary: dict, out_path: Path | None) -> None:
+    """Warn when the last round recalls less than the open loop (``summary["gain"] < 0``):
+    the saved model is the last round's, and the model as given, programmed once, did
+    better (a small memory re-trained around many pinned devices can lose recall)."""
+    if not summary["gain"] < 0:
+        return
+    saved = f"the model saved to {out_path} is the last round's; " if out_path else ""
+    warn(f"adaptation lowered the mean cosine from {summary['open_loop_cosine']:.4f} (open loop) "
+         f"to {summary['final_cosine']:.4f}: {saved}the model as given, programmed once, "
+         f"recalled better (re-training by the {summary['settings']['rule']} rule around the "
+         f"pinned devices did not help)")
 
 
 def _adapt_read_back(model, source, memory, stored, read, chip, protocol, trainer, tolerance,
