@@ -521,7 +521,8 @@ def recorded_options(rule: Any, options: dict[str, Any] | None, layers: int,
 
 def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = True) -> None:
     """:class:`ConfigError` ``need, got ...`` unless ``value`` is a tensor of ``shape`` (of
-    finite numbers when ``finite``)."""
+    numbers finite in float32, as they are programmed, when ``finite``: float64 values
+    beyond float32's range are refused, not programmed as infinite)."""
     if not isinstance(value, torch.Tensor):
         raise ConfigError(f"{need} (a torch tensor), got {type(value).__name__}")
     if value.device.type != "cpu":
@@ -532,6 +533,9 @@ def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = T
         raise ConfigError(f"{need}, got {tuple(value.shape)}")
     if finite and not bool(torch.isfinite(value).all()):
         raise ConfigError(f"{need} of finite numbers, got NaN or infinite values")
+    if finite and not bool(torch.isfinite(value.to(torch.float32)).all()):
+        raise ConfigError(f"{need} of finite float32 numbers (it is programmed as float32), "
+                          f"got {value.dtype} values up to {float(value.abs().max()):.4g}")
 
 
 def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:
