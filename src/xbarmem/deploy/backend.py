@@ -442,8 +442,9 @@ class CheckedReads:
     """A backend as xbarmem calls it, every call checked against :class:`ChipBackend` and
     refused with :class:`ConfigError` naming the backend and the method (instead of an error
     from deep inside recall, or a wrong result): ``matvec`` must return a CPU torch tensor
-    ``(B, n_out)`` and ``read_outputs`` one ``(B,)`` of finite real numbers (weight units;
-    given as float32, detached from autograd); ``program`` the count of devices written, an
+    ``(B, n_out)`` and ``read_outputs`` one ``(B,)`` of finite real numbers (weight units,
+    no larger than the layer's devices can give: :func:`_check_weight_units`; given as
+    float32, detached from autograd); ``program`` the count of devices written, an
     integer >= 0; ``read_back`` float32 or float64 conductances ``(2, n_out, n_rows)`` in
     siemens (:func:`check_read_back`) whose devices written by the last ``program`` call do
     not read lower the higher their targets (:func:`check_follows`). What a backend raises
@@ -469,7 +470,8 @@ class CheckedReads:
     def _need(self, method: str, what: str) -> str:
         return f"{self.who}: {method} must return {what}"
 
-    def _checked(self, out: Any, method: str, shape: tuple[int, ...]) -> torch.Tensor:
+    def _checked(self, out: Any, method: str, shape: tuple[int, ...],
+                 x: torch.Tensor) -> torch.Tensor:
         need = self._need(method, f"a torch tensor of shape {shape} in weight units")
         if not isinstance(out, torch.Tensor):
             raise ConfigError(f"{need}, got {type(out).__name__}")
@@ -480,18 +482,22 @@ class CheckedReads:
             raise ConfigError(f"{need}, got {tuple(out.shape)}")
         if not bool(torch.isfinite(out).all()):
             raise ConfigError(f"{need}, got NaN or infinite values")
-        return out.detach().to(torch.float32)
+        out = out.detach().to(torch.float32)
+        own = getattr(self.backend, "crossbar", None)
+        _check_weight_units(out, x, self.layer, need,
+                            own.chip.device.read_noise if isinstance(own, Crossbar) else 0.0)
+        return out
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The backend's ``matvec``, checked."""
         return self._checked(self.backend.matvec(x, generator), "matvec(x)",
-                             (len(x), self.n_out))
+                             (len(x), self.n_out), x)
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
         """The backend's ``read_outputs``, checked."""
         return self._checked(self.backend.read_outputs(x, outputs, generator),
-                             "read_outputs(x, outputs)", (len(x),))
+                             "read_outputs(x, outputs)", (len(x),), x)
 
     def program(self, targets: np.ndarray) -> int:
         """The backend's ``program``, its count checked (an integer >= 0)."""
@@ -506,6 +512,39 @@ class CheckedReads:
         """The backend's ``read_back``, checked (:func:`check_read_back`, and against the
         last ``program`` call's targets by :func:`check_follows`); float64."""
         return check_read_back(self.backend.read_back(), self.layer, self.who, self.sent)
+
+
+#: read-noise standard deviations a product may be off by before it is taken as another unit
+NOISE_SIGMAS = 10.0
+
+
+def _check_weight_units(out: torch.Tensor, x: torch.Tensor, layer: Crossbar, need: str,
+                        read_noise: float = 0.0) -> None:
+    """:class:`ConfigError` ``need, got ...`` when a product ``out`` (``(B, n_out)`` or
+    ``(B,)``, of inputs ``x`` ``(B, n_in)``) of ``layer`` is larger than weight units allow:
+    every driven device at :func:`~xbarmem.hardware.faults.highest_reading` against a device
+    at 0 S, plus :data:`NOISE_SIGMAS` read-noise standard deviations (the noise of the
+    layer's chip, of ``read_noise`` siemens or of one window width, whichever is widest).
+    Column currents in amperes or in an instrument's unit are named when they fit (currents
+    are smaller than weight units by ``V_read * (g_max - g_min) / w_max``, so amperes are
+    let through: they cannot be told from weights near 0)."""
+    dev = layer.chip.device
+    u = layer._rows_input(x).double().abs()
+    noise = max(dev.read_noise, read_noise, dev.g_range) * np.sqrt(2.0)
+    bound = (highest_reading(dev) * u.sum(dim=1) + NOISE_SIGMAS * noise * u.pow(2).sum(
+        dim=1).sqrt()) / weight_scale(layer) * (1 + 1e-6)
+    largest = out.double().abs().reshape(len(bound), -1).amax(dim=1)
+    if not bool((largest > bound).any()):
+        return
+    per_ampere = 1 / (layer.chip.array.read_voltage * weight_scale(layer))
+    fits = next((name for name, factor in CURRENTS
+                 if bool((largest * factor * per_ampere <= bound).all())), None)
+    raise ConfigError(
+        f"{need}, got values up to {float(largest.max()):.4g}, more than weight units allow "
+        f"for these inputs ({float(bound.max()):.4g} at most: every device at g_max plus a "
+        "window width, and read noise)" + (
+            f"; they fit as column currents in {fits}: divide I+ - I- (in amperes) by "
+            "V_read * (g_max - g_min) / w_max" if fits else ""))
 
 
 def check_read_back(read: Any, layer: Crossbar, who: str, sent: np.ndarray | None = None
