@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import xbarmem as xm
-from xbarmem.deploy.backend import BackendMemory, SimulatedChip, layers_of
+from xbarmem.deploy.backend import BackendMemory, DriverBackend, SimulatedChip, layers_of
 from xbarmem.deploy.chip_loop import adapt
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, PatternError
 
 P = xm.random_patterns(4, 16, seed=0)
 
@@ -129,3 +129,44 @@ def test_products_in_weight_units_pass_with_any_read_noise(chip, read_noise):
             score = xm.evaluate_memory(bm, P, xm.Protocol(mode=mode, level=0.2, probes=20))
             assert np.isfinite(score.cosine)
 
+
+class Arrays:
+    """An ArrayDriver of exact conductances whose ``apply`` sets ``bad`` at columns ``where``
+    (a slice) of every current it returns."""
+
+    def __init__(self, memory, bad, where):
+        spec = memory.chip.array
+        self.g = np.full((memory.faults.n_arrays, 2, spec.rows, spec.cols),
+                         memory.chip.device.g_min)
+        self.bad, self.where = bad, where
+
+    def write(self, array, targets):
+        self.g[array] = np.where(np.isnan(targets), self.g[array], targets)
+
+    def read(self, array):
+        return self.g[array].copy()
+
+    def apply(self, array, voltages):
+        currents = np.einsum("br,prc->bpc", voltages, self.g[array])
+        currents[:, :, self.where] = self.bad
+        return currents
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_driver_answering_nan_currents_is_named(bad):
+    """``driver.apply`` returning NaN or infinite currents at columns the layer senses was
+    refused as ``backend 0 (DriverBackend): matvec(x) must return ... NaN`` (its wrapper's
+    method, not the driver's); now ``driver.apply(0)`` is named, as for its shape and unit.
+    Columns the layer does not sense may still hold NaN."""
+    memory = xm.train(P, chip="rram", rule="pinv")
+    layers = layers_of(memory)
+    if np.isnan(bad):  # (infinite currents anywhere are more than the rows can carry)
+        unsensed = DriverBackend(Arrays(memory, bad, slice(16, None)), layers[0])
+        chip = BackendMemory(memory, [unsensed])
+        chip.program_targets()
+        assert np.isfinite(xm.evaluate_memory(chip, P).cosine)
+    chip = BackendMemory(memory, [DriverBackend(Arrays(memory, bad, slice(3, 4)), layers[0])])
+    chip.program_targets()
+    with pytest.raises(PatternError, match=r"^driver\.apply\(0\) returned \d+ NaN or infinite "
+                       r"currents in the columns the layer senses"):
+        xm.evaluate_memory(chip, P)

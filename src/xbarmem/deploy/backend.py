@@ -403,8 +403,14 @@ class DriverBackend:
             if i.shape != (u.shape[0], 2, self.cols):
                 raise PatternError(f"driver.apply({a}) returned shape {i.shape}, expected "
                                    f"({u.shape[0]}, 2, {self.cols})")
+            used = i[:, :, : c.stop - c.start]  # the columns this tile senses
+            if not np.isfinite(used).all():
+                bad = counted(int((~np.isfinite(used)).sum()), "NaN or infinite current")
+                raise PatternError(f"driver.apply({a}) returned {bad} in the columns the "
+                                   "layer senses: apply() must return every sensed column's "
+                                   "current in amperes")
             _check_currents(i, v, a, self.layer)
-            y[:, c] += i[:, 0, : c.stop - c.start] - i[:, 1, : c.stop - c.start]
+            y[:, c] += used[:, 0] - used[:, 1]
         return torch.as_tensor(y / (volts * weight_scale(self.layer)), dtype=torch.float32)
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
