@@ -3,6 +3,8 @@ instead, the one reading of a preset name, the one word for one hidden width."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -136,6 +138,10 @@ def test_chip_preset_in_another_case_is_no_file_to_path_checks(run_cli, tmp_path
     assert chip_file("RRAM") == tmp_path.joinpath("RRAM").relative_to(tmp_path)
 
 
+#: a command context whose --data, --chip and --model name no file (energy._check_out's)
+NO_INPUTS = SimpleNamespace(params={})
+
+
 def test_circuit_preset_in_another_case_is_no_file_to_path_checks(tmp_path, monkeypatch):
     from xbarmem.cli.energy import CALIBRATED, _check_out
     from xbarmem.energy.circuit import circuit_names, is_circuit_preset, load_circuit
@@ -146,13 +152,14 @@ def test_circuit_preset_in_another_case_is_no_file_to_path_checks(tmp_path, monk
     (tmp_path / "cal").mkdir()
     (tmp_path / "cal" / CALIBRATED).symlink_to(f"../{name}")
     with pytest.raises(ConfigError, match="broken symbolic link") as err:  # (not written
-        _check_out(tmp_path / "cal", name, False, True)  # through: tests/test_loose_ends.py)
+        _check_out(NO_INPUTS, tmp_path / "cal", name, False, True)  # through:
+        # tests/test_loose_ends.py)
     assert "same file" not in str(err.value)  # was: "the same file as --circuit"
     # a file of that name is the circuit read
     (tmp_path / name).write_text(load_circuit(circuit_names()[0]).to_toml())
     assert not is_circuit_preset(name)
     with pytest.raises(ConfigError, match="same file as the input --circuit"):
-        _check_out(tmp_path / "cal", name, False, True)
+        _check_out(NO_INPUTS, tmp_path / "cal", name, False, True)
 
 
 @pytest.mark.parametrize(("group", "name"), [("chip", "RRAM"), ("circuit", "GENERIC-RRAM")])

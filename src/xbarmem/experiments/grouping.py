@@ -72,10 +72,10 @@ def chip_fault_rate(config: Any) -> float | None:
     spec = config.get("chip_spec") if isinstance(config, dict) else None
     dev = spec.get("device") if isinstance(spec, dict) else None
     rates = [dev.get(k) for k in ("p_stuck_on", "p_stuck_off")] if isinstance(dev, dict) else []
-    if len(rates) != 2 or not all(isinstance(r, int | float) and not isinstance(r, bool)
-                                  for r in rates):
+    numbers = [r for r in rates if isinstance(r, int | float) and not isinstance(r, bool)]
+    if len(numbers) != 2:
         return None
-    return round(float(rates[0]) + float(rates[1]), 12)
+    return round(float(numbers[0]) + float(numbers[1]), 12)
 
 
 def _numbers(value: Any, prefix: str = "") -> Iterable[tuple[str, float]]:
