@@ -43,6 +43,7 @@ from xbarmem.cli.capacity_output import (
     print_scaling,
     report_capacity,
     say_resumed,
+    tested_line,
     warn_pool_limit,
     warn_replacing,
     write_scaling,
@@ -150,8 +151,9 @@ def capacity_cmd(
             resolution=resolution, rule_options=options or None, faults=fmap, progress=progress,
             measured=measured)
 
-    results = _run_searches(configs, n, kept, search, json_out, dict(trials=trials, rule=rule,
-        kind=patterns.kind, probes=protocol.probes, seed=seed, spec=spec, options=options))
+    results = _run_searches(configs, n, kept, search, json_out, thresholds, dict(
+        trials=trials, rule=rule, kind=patterns.kind, probes=protocol.probes, seed=seed,
+        spec=spec, options=options))
     warn_pool_limit([(label, res.lower_bound, res.settings.get("pool_distinct"))
                      for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds, _capacity_title(
@@ -200,11 +202,12 @@ def _labelled(configs: list, n: int) -> list[tuple[str, str, list[int] | None]]:
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
-                  search: Callable[..., CapacityResult], quiet: bool,
+                  search: Callable[..., CapacityResult], quiet: bool, thresholds: list[float],
                   estimate: dict) -> list[tuple[str, CapacityResult]]:
     """Each architecture's ``search(arch, widths, progress, measured)`` under one bar of their
     estimated work (:func:`_search_work` of ``estimate``'s settings; drawn unless ``quiet``),
-    its tested counts kept in ``kept`` (a checkpoint, or None; the caller removes it); returns
+    each tested count shown against ``thresholds``, kept in ``kept`` (a checkpoint, or None;
+    the caller removes it); returns
     ``[(label, result)]``. A search that ends otherwise lets go of ``kept``."""
     results = []
     work = _search_work({label: (n, a, h) for label, a, h in _labelled(configs, n)}, **estimate)
@@ -217,7 +220,7 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
         for label, a, h in _labelled(configs, n):
 
             def shown(p: int, s: float, label: str = label) -> None:
-                bar.tested(label, f"{label} P={p}: cosine {s:.4f}", p, s)
+                bar.tested(label, tested_line(label, p, s, thresholds), p, s)
 
             results.append((label, search(a, h, shown if kept is None else kept.saving(shown),
                                           None if kept is None else kept.measured(label))))
@@ -316,7 +319,7 @@ def scaling_cmd(
             rule=rule, chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
-            progress=lambda n, p, s: bar.tested(n, f"N={n} P={p}: cosine {s:.4f}", p, s))
+            progress=lambda n, p, s: bar.tested(n, tested_line(f"N={n}", p, s, thresholds), p, s))
     warn_pool_limit([(f"N={run['n_neurons']}", run["lower_bound"],
                       run["settings"].get("pool_distinct")) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)

@@ -26,6 +26,14 @@ RECALLED = ("Recalled means: the mean cosine similarity between the final recall
             "continuous: the final tanh state).")
 
 
+def tested_line(label: object, count: int, cosine: float, thresholds: list[float]) -> str:
+    """The progress line of one tested count of a search (``N=100 P=69: cosine 0.9090``;
+    ``label``: the architecture, or ``N=100`` for scaling): the cosine with 4 decimals, or more
+    where 4 would put it on the other side of one of ``thresholds`` (:func:`beside`), as the
+    ``tested`` line shows it: a count shown "0.9900" was recalled at 0.99."""
+    return f"{label} P={count}: cosine {beside(cosine, thresholds, 4)}"
+
+
 def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | None,
             json_out: bool, threads: int | None, thresholds: list[float], title: str) -> None:
     """The capacity command's output (JSON or a table under ``title``), then the checkpoint
