@@ -151,11 +151,10 @@ def capacity_cmd(
             resolution=resolution, rule_options=options or None, faults=fmap, progress=progress,
             measured=measured)
 
-    results = _run_searches(configs, n, kept, search, json_out, thresholds, dict(
-        trials=trials, rule=rule, kind=patterns.kind, probes=protocol.probes, seed=seed,
-        spec=spec, options=options))
-    warn_pool_limit([(label, res.lower_bound, res.settings.get("pool_distinct"))
-                     for label, res in results])
+    estimate = dict(trials=trials, rule=rule, kind=patterns.kind, probes=protocol.probes,
+                    seed=seed, spec=spec, options=options)
+    results = _run_searches(configs, n, kept, search, json_out, thresholds, estimate)
+    warn_pool_limit([(lb, r.lower_bound, r.settings.get("pool_distinct")) for lb, r in results])
     report_capacity(results, kept, json_out, threads, thresholds, _capacity_title(
         patterns.kind, data, rule if "single" in arch else "adaptive",
         _chip_words(spec, fault_map), protocol, trials))
