@@ -3,6 +3,9 @@ tested count beside the capacities they report."""
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pytest
 
 from xbarmem.errors import ConfigError
@@ -55,3 +58,31 @@ def test_progress_line_of_a_count_away_from_every_threshold_keeps_4_decimals():
 
     assert tested_line("single", 5, 0.98746, [0.9, 0.99]) == "single P=5: cosine 0.9875"
     assert tested_line("N=16", 2, 1.0, [0.99]) == "N=16 P=2: cosine 1.0000"
+
+
+NARROW = [lambda x: [np.float32(x)], lambda x: (np.float32(x),), lambda x: [np.float16(x)],
+          lambda x: (np.float16(x),)]
+
+
+@pytest.mark.parametrize("listing", NARROW)
+@pytest.mark.parametrize("search", ["find_capacity", "run_scaling"])
+def test_thresholds_listed_as_numpy_float32_or_float16_read_as_their_arrays_do(search, listing):
+    """A threshold listed as a numpy float32 or float16 number was taken as the value its type
+    holds, widened (0.949999988..., 0.9501953125 of float16 0.95: a count of cosine exactly
+    0.95 failed it), and keyed so in ``capacity``; it is read as the shortest decimal of its
+    type, as the same value in a float32 or float16 array always was (0.95)."""
+    import xbarmem as xm
+
+    protocol = xm.Protocol(probes=1, level=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xm.XbarmemWarning)
+        if search == "find_capacity":
+            res = xm.find_capacity(xm.random_patterns(12, 16, seed=0), rule="pinv", trials=1,
+                                   protocol=protocol, thresholds=listing(0.95))
+            caps, kept = res.capacity, res.settings["thresholds"]
+        else:
+            res = xm.run_scaling([16], arch="single", rule="pinv", data="random", pool_size=12,
+                                 protocol=protocol, thresholds=listing(0.95))
+            caps, kept = res["capacity"], res["settings"]["thresholds"]
+    assert list(caps) in ([0.95], ["0.95"])
+    assert kept == [0.95]

@@ -687,14 +687,14 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
     ``requires_grad``; :func:`check_tensor`) or other 1-D array with ``tolist`` (a pandas
     Series), as a Python list of its items -- an array's as Python numbers or texts
     (``np.arange``, ``np.linspace``, ``torch.tensor([...])`` as a grid search makes them; a
-    float16 or float32 value as the shortest decimal its type reads as it).
+    float16 or float32 value, an array's or a numpy number listed, as the shortest decimal its
+    type reads as it).
     Anything else (one number, a text, a set, a 2-D array, None) comes back unchanged for the
     caller's own check to refuse naming ``name``; a tensor no computation can read raises
     ``error`` naming it."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, tuple | range):
-        return list(value)
+    if isinstance(value, list | tuple | range):  # (numpy float16/float32 items as arrays')
+        return [_shortest(float(v), _NARROW_FLOATS[str(v.dtype)]) if _narrow(v) else v
+                for v in value] if any(map(_narrow, value)) else list(value)
     if (not isinstance(value, str | bytes) and getattr(value, "ndim", None) == 1
             and callable(getattr(value, "tolist", None))):
         value = check_tensor(value, name, error=error)
@@ -706,6 +706,12 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
 
 #: struct codes of the float types narrower than Python's, by dtype name
 _NARROW_FLOATS = {"float16": "e", "float32": "f"}
+
+
+def _narrow(item: Any) -> bool:
+    """Whether ``item`` is a numpy float16 or float32 number (``np.float32(0.99)``), which
+    :func:`listed` reads as the shortest decimal of its type, as it reads an array's items."""
+    return isinstance(item, numbers.Real) and str(getattr(item, "dtype", "")) in _NARROW_FLOATS
 
 
 def _shortest(value: float, code: str) -> float:
