@@ -693,8 +693,8 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
     caller's own check to refuse naming ``name``; a tensor no computation can read raises
     ``error`` naming it."""
     if isinstance(value, list | tuple | range):  # (numpy float16/float32 items as arrays')
-        return [_shortest(float(v), _NARROW_FLOATS[str(v.dtype)]) if _narrow(v) else v
-                for v in value] if any(map(_narrow, value)) else list(value)
+        return [_shortest(float(v), _NARROW_FLOATS[str(getattr(v, "dtype", ""))])
+                if _narrow(v) else v for v in value] if any(map(_narrow, value)) else list(value)
     if (not isinstance(value, str | bytes) and getattr(value, "ndim", None) == 1
             and callable(getattr(value, "tolist", None))):
         value = check_tensor(value, name, error=error)
