@@ -693,8 +693,7 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
     caller's own check to refuse naming ``name``; a tensor no computation can read raises
     ``error`` naming it."""
     if isinstance(value, list | tuple | range):  # (numpy float16/float32 items as arrays')
-        return [_shortest(float(v), _NARROW_FLOATS[str(getattr(v, "dtype", ""))])
-                if _narrow(v) else v for v in value] if any(map(_narrow, value)) else list(value)
+        return [_as_written(v) for v in value]
     if (not isinstance(value, str | bytes) and getattr(value, "ndim", None) == 1
             and callable(getattr(value, "tolist", None))):
         value = check_tensor(value, name, error=error)
@@ -708,10 +707,12 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
 _NARROW_FLOATS = {"float16": "e", "float32": "f"}
 
 
-def _narrow(item: Any) -> bool:
-    """Whether ``item`` is a numpy float16 or float32 number (``np.float32(0.99)``), which
-    :func:`listed` reads as the shortest decimal of its type, as it reads an array's items."""
-    return isinstance(item, numbers.Real) and str(getattr(item, "dtype", "")) in _NARROW_FLOATS
+def _as_written(item: Any) -> Any:
+    """A listed ``item``: a numpy float16 or float32 number (``np.float32(0.99)``) as the
+    shortest decimal of its type (:func:`_shortest`), as :func:`listed` reads an array's
+    items; anything else as it is."""
+    code = _NARROW_FLOATS.get(str(getattr(item, "dtype", "")))
+    return _shortest(float(item), code) if code and isinstance(item, numbers.Real) else item
 
 
 def _shortest(value: float, code: str) -> float:
