@@ -41,6 +41,7 @@ from xbarmem.data.patterns import PatternSet, check_kind
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
+    READ_VOLTAGE,
     LayerLoad,
     check_layers,
     check_steps,
@@ -54,7 +55,7 @@ from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.evaluate import Protocol, check_cue_kind
 from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_rows, exact_recall, mean_cosine, mean_value
-from xbarmem.hardware.chip import MAX_READ_VOLTAGE, ChipSpec, load_chip
+from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories, hidden_for
 from xbarmem.memory.base import Memory, memory_patterns
@@ -112,7 +113,7 @@ class Measurement:
         the same asynchronous recalls; the synchronous ones may be of other cues). The
         counts are kept as int64 arrays (lists taken)."""
         self.layers = check_layers(self.layers)
-        Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")(self.read_voltage, "read_voltage")
+        READ_VOLTAGE(self.read_voltage, "read_voltage")
         for key in ("sync_steps", "async_steps", "async_sweeps"):
             setattr(self, key, check_steps(getattr(self, key), key))
         if len(self.async_steps) != len(self.async_sweeps):

@@ -297,12 +297,16 @@ def layer_reads(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage:
             for k, layer in enumerate(layers)]
 
 
+#: the one rule of a read voltage (volts in ``(0, MAX_READ_VOLTAGE]``, the chip spec's)
+READ_VOLTAGE = Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")
+
+
 def _check_model(circuit: Any, read_voltage: Any) -> None:
     """``circuit`` is a :class:`CircuitSpec` and ``read_voltage`` a number of volts in
     ``(0, MAX_READ_VOLTAGE]`` (the chip spec's rule; :class:`~xbarmem.errors.ArgumentError` /
     :class:`ConfigError` naming them)."""
     check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
-    Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")(read_voltage, "read_voltage")
+    READ_VOLTAGE(read_voltage, "read_voltage")
 
 
 def check_layers(layers: Any) -> list[LayerLoad]:
