@@ -11,7 +11,6 @@ import typer
 
 from xbarmem.checks import DEFAULT_HIDDEN
 from xbarmem.cli import (
-    data_options,
     given,
     hardware_options,
     option_types,
@@ -119,7 +118,12 @@ def chip_presets(json_out: output_options.Json = False) -> None:
     print_presets(load_chip, preset_names(), json_out, "chip")
 
 
-#: ``chip faults``' architecture and hidden widths, of the memory ``--neurons`` sizes a map for
+#: ``chip faults``' neurons, architecture and hidden widths: of the memory a map is drawn for
+#: (the chip's vocabulary: a map holds arrays, not patterns)
+MapNeurons = Annotated[str | None, typer.Option("--neurons", metavar="N", help=(
+    "Neurons N of the memory the map is drawn for (instead of --arrays): the map holds every "
+    "array that memory occupies on this chip, bias rows included; --arch and --hidden give "
+    "its layers."))]
 MapArch = Annotated[str, training_options.arch("single or multilayer, of the memory --neurons "
                                                "sizes the map for")]
 MapHidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=(
@@ -136,7 +140,7 @@ def chip_faults(
     out_path: MapOut,
     spec: ChipSpec,
     arrays: hardware_options.Arrays = 1,
-    neurons: data_options.NeuronsIfGiven = None,
+    neurons: MapNeurons = None,
     arch: MapArch = "single",
     hidden: MapHidden = str(DEFAULT_HIDDEN),
     seed: run_options.Seed = 0,

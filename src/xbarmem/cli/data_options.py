@@ -35,8 +35,6 @@ NEURONS_HELP = ("Neurons N (pattern length); image data is resized to side sqrt(
                 "then be a perfect square. A file of patterns keeps its own N unless this is "
                 "given.")
 Neurons = Annotated[str, typer.Option("--neurons", metavar="N", help=NEURONS_HELP)]
-#: ``--neurons`` of a command that reads it only when given (``chip faults``)
-NeuronsIfGiven = Annotated[str | None, typer.Option("--neurons", metavar="N", help=NEURONS_HELP)]
 Kind = Annotated[str, typer.Option(
     "--kind", metavar="KIND", parser=names(lambda: ("binary", "continuous")),
     help="binary (+-1 patterns; 8-bit images binarised at each image's mean) or continuous "
