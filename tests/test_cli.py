@@ -890,6 +890,21 @@ def test_help_fits_80_columns(run_cli, monkeypatch, path):
     assert run_cli(*path, "-h")[1] == out  # -h is --help
 
 
+@pytest.mark.parametrize("path", [p for p in COMMANDS if p[0] == "chip"], ids=" ".join)
+def test_chip_options_speak_of_the_chip_not_of_data(path):
+    """``chip faults --help`` said --neurons is the "pattern length; image data is resized to
+    side sqrt(N) ... a file of patterns keeps its own N", though it reads no data: it sizes
+    the arrays of the memory the map is drawn for. No chip command's option speaks of data."""
+    command = dict(_commands())[path]
+    for option in _options(command):
+        words = " ".join((option.help or "").split()).lower()
+        for data_word in ("pattern length", "image data", "file of patterns", "sqrt(n)"):
+            assert data_word not in words, (option.opts, option.help)
+    if path == ("chip", "faults"):
+        (neurons,) = [o for o in _options(command) if "--neurons" in o.opts]
+        assert "array" in neurons.help and "map is drawn for" in neurons.help
+
+
 @pytest.mark.parametrize("path", [(), ("chip",), *COMMANDS], ids=lambda p: " ".join(p) or "-")
 def test_help_shows_flags_without_a_value_type(run_cli, monkeypatch, path):
     """Newer Typer printed ``--json <bool>``, as if a flag took a value (``--json true`` is

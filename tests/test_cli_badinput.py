@@ -347,14 +347,23 @@ def test_sweep_rule_options_values_are_checked_even_for_a_rule_not_run(refused, 
 
 
 # ------------------------------------------------------------------------------ hidden widths
-@pytest.mark.parametrize("hidden", ["8-8", "16,32", "1n,0.5n", "8-0.5n", "0", "abc", "-3", "0n"])
-def test_scaling_hidden_of_several_widths_is_named_with_what_scaling_takes(refused, hidden):
-    """scaling fits one hidden width per N: two layers were refused without naming --hidden,
-    two architectures with a hint (64-32) that scaling refuses as well, and a bad width (0,
-    text) with the vocabulary of layers and architectures that scaling never takes."""
-    line = refused("scaling", "--sizes", "16", "--hidden", hidden, "-o", "sc",
-                   names=("--hidden", "one hidden width", repr(hidden)))
-    assert "64-32" not in line and "architectures" not in line
+@pytest.mark.parametrize("hidden", ["0n", "-1", "1n-", "abc", "1n--2", "0", "1n-0n", "8-1.5"])
+def test_scaling_refuses_a_bad_hidden_width_as_every_command_does(refused, hidden):
+    """scaling read --hidden with a reader of its own that refused any width but one, in words
+    of its own ("scaling takes one hidden width"); it now reads it as capacity and train do
+    (64-32 = two layers), and refuses a bad width before any work in their words."""
+    line = refused("scaling", "--sizes", "16", f"--hidden={hidden}", "-o", "sc",
+                   names=("--hidden", repr(hidden)))
+    assert line == refused("train", "--neurons", "16", "--arch", "multilayer",
+                           f"--hidden={hidden}", "-o", "m.safetensors")
+
+
+@pytest.mark.parametrize("hidden", ["16,32", "1n,0.5n", "8-8,16"])
+def test_scaling_refuses_several_architectures_saying_to_run_it_once_each(refused, hidden):
+    """Commas name several architectures (capacity searches each); one scaling run fits one,
+    so they are refused, before any work, with the way to run each."""
+    refused("scaling", "--sizes", "16", "--hidden", hidden, "-o", "sc",
+            names=("--hidden", "once per architecture", repr(hidden)))
 
 
 @pytest.mark.parametrize(("neurons", "hint"), [("16", True), ("25", False)])

@@ -4,12 +4,17 @@ point: the command line, sweeps and the Python API (one reader,
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import xbarmem as xm
 from xbarmem.checks import hidden_layer_widths, resolve_hidden
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.hidden_rule import HiddenRule
+from xbarmem.evaluation.scaling import run_scaling
 from xbarmem.experiments.trial_options import hidden_widths
 from xbarmem.memory.io import read_metadata
 
@@ -101,3 +106,100 @@ def test_scaling_names_hidden_when_an_old_spelling_is_bad(run_cli, tmp_path, hid
                              f"--hidden={hidden}", "--out", tmp_path / "s")
     assert code == 2 and err.startswith("error: --hidden: ") and f"got '{hidden}'" in err, err
     assert "HiddenRule(" not in err and not (tmp_path / "s").exists()
+
+
+# ------------------------------------------------------------------ scaling's hidden layers
+_QUICK = {"data": "random", "trials": 1, "thresholds": (0.5,), "resolution": 1.0,
+          "protocol": xm.Protocol(level=0.3, probes=1),
+          "rule_options": {"max_steps": 2, "finetune_steps": 0}}
+_QUICK_CLI = ("--data", "random", "--sizes", "16,25", "--trials", "1", "--probes", "1",
+              "--threshold", "0.5", "--level", "0.3", "--resolution", "1", "--rule-option",
+              "max_steps=2", "--rule-option", "finetune_steps=0", "--json")
+
+
+@pytest.mark.parametrize(("hidden", "written", "stem", "title"), [
+    ("1n-0.5n", "1n-0.5n", "ratio1-ratio0.5", "multilayer N-N-0.5N-N"),
+    ("1n-16", "1n-16", "ratio1-fixed16", "multilayer N-N-16-N"),
+])
+def test_scaling_takes_the_layers_the_other_commands_take(run_cli, tmp_path, hidden, written,
+                                                          stem, title):
+    """``capacity --arch multilayer --hidden 1n-0.5n`` searched a memory whose scaling could
+    not be run: ``scaling --hidden`` took one width ("scaling takes one hidden width"). It
+    now takes the layers as ``capacity`` and ``train`` write them, and its result, file names
+    and title name every layer."""
+    from xbarmem.viz.figures import scaling_title
+
+    code, out, err = run_cli("scaling", *_QUICK_CLI, "--hidden", hidden, "-o", tmp_path)
+    assert code == 0, err
+    res = json.loads(out)
+    widths = [hidden_layer_widths(["1n", "0.5n"] if "0.5n" in hidden else ["1n", 16], n)
+              for n in (16, 25)]
+    assert res["settings"]["hidden_rule"] == written
+    assert [r["hidden"] for r in res["runs"]] == widths == [r["settings"]["hidden"]
+                                                            for r in res["runs"]]
+    assert Path(res["files"]["json"]).name == f"scaling-multilayer-binary-{stem}-random.json"
+    assert scaling_title(res["settings"]).startswith(title + "\n")
+
+
+@pytest.mark.parametrize("hidden", ["1n-0.5n", ["1n", "0.5n"], ("1n", HiddenRule("ratio", 0.5)),
+                                    np.array([16, 8]), "16-8"])
+def test_run_scaling_takes_several_layers_in_every_spelling(hidden):
+    """``run_scaling(hidden=["1n", "0.5n"])`` (a list, as ``xm.train`` takes it) and
+    ``"1n-0.5n"`` (as the command line and the result's ``hidden_rule`` write it) were
+    refused; each now runs the memory N -> N -> N/2 -> N (or 16-8) and records it as
+    written."""
+    from xbarmem.evaluation.hidden_rule import hidden_layers
+
+    res = run_scaling([16], hidden=hidden, **_QUICK)
+    fixed = isinstance(hidden, np.ndarray) or hidden == "16-8"
+    assert res["settings"]["hidden_rule"] == ("16-8" if fixed else "1n-0.5n")
+    assert res["runs"][0]["hidden"] == [16, 8]
+    assert hidden_layers(res["settings"]["hidden_rule"]) == hidden_layers(hidden)
+
+
+# each one-layer spelling: what the settings held before several layers were taken
+_ONE_LAYER = [(32, "fixed:32"), ("32", "fixed:32"), (None, "fixed:32"), ("1n", "ratio:1"),
+              ("0.5n", "ratio:0.5"), ("ratio:0.5", "ratio:0.5"), ("fixed:8", "fixed:8"),
+              (HiddenRule("ratio", 1.0), "ratio:1"), (["1n"], "ratio:1"), ([8], "fixed:8")]
+# the fields of a scaling checkpoint's key (a one-layer run's, as written before)
+_KEY_FIELDS = {"arch", "chip", "cue_budget", "data", "hidden_rule", "kind", "pool", "protocol",
+               "rule", "rule_options", "seed", "torch_threads", "trainer", "trials", "xbarmem"}
+
+
+@pytest.mark.parametrize(("hidden", "written"), _ONE_LAYER)
+def test_a_one_layer_scaling_run_keeps_its_results_and_checkpoint_key(tmp_path, hidden,
+                                                                      written):
+    """One hidden layer, in any spelling, is recorded as before several were taken: the
+    settings' ``hidden_rule`` ``fixed:H`` / ``ratio:R``, each run's ``hidden`` an integer,
+    and the checkpoint's key of the same fields and rule (a run half done before the upgrade
+    resumes)."""
+    path = tmp_path / "kept.json"
+    res = run_scaling([16], hidden=hidden, checkpoint=path, keep_checkpoint=True, **_QUICK)
+    assert res["settings"]["hidden_rule"] == written
+    assert res["runs"][0]["hidden"] == HiddenRule.parse(written).width(16)
+    assert type(res["runs"][0]["hidden"]) is int
+    key = json.loads(path.read_text())["key"]
+    assert set(key) == _KEY_FIELDS and key["hidden_rule"] == written
+
+
+def test_a_run_half_done_resumes_under_another_spelling_of_its_layers(monkeypatch, tmp_path):
+    """The key is the layers, not their spelling: a run kept under ``--hidden 1n`` resumes as
+    ``["1n"]``, one under ``"1n-0.5n"`` as ``["1n", HiddenRule("ratio", 0.5)]``, reusing
+    every count (none trained again)."""
+    for first, again in (("1n", ["1n"]), ("1n-0.5n", ["1n", HiddenRule("ratio", 0.5)])):
+        path = tmp_path / f"{first}.json"
+        done = run_scaling([16], hidden=first, checkpoint=path, keep_checkpoint=True, **_QUICK)
+        resumed = run_scaling([16], hidden=again, checkpoint=path, **_QUICK)
+        assert resumed["resumed"] == len(done["runs"][0]["points"]) > 0
+        assert resumed["capacity"] == done["capacity"]
+
+
+@pytest.mark.parametrize("hidden", ["1n-", "1n--2", "-1", "0n", "abc", "1n-0n", "64,32", [],
+                                    ["1n", 0], [1.5], 0, -1, "fixed:8-ratio:x", True])
+def test_run_scaling_refuses_bad_layers_before_any_work(monkeypatch, tmp_path, hidden):
+    import xbarmem.evaluation.scaling as scaling
+
+    monkeypatch.setattr(scaling, "find_capacity", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(ConfigError, match=r"^hidden.*got ") as refused:
+        run_scaling([16], hidden=hidden, checkpoint=tmp_path / "kept.json", **_QUICK)
+    assert "\n" not in str(refused.value) and not (tmp_path / "kept.json").exists()

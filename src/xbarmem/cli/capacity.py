@@ -34,7 +34,7 @@ from xbarmem.cli.capacity_checks import (
     architectures,
     check_options_fit,
     check_requests,
-    hidden_rule_of,
+    hidden_rules_of,
     search_protocol,
     tol_words,
 )
@@ -50,6 +50,7 @@ from xbarmem.cli.capacity_output import (
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code
 from xbarmem.data.sources import data_words, source_name
+from xbarmem.evaluation.hidden_rule import layers_width
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
 from xbarmem.names import DEFAULT_TOL
@@ -282,7 +283,7 @@ def scaling_cmd(
     kind: data_options.Kind = "binary",
     data: ScalingData = "mnist",
     sizes: data_options.Sizes = "64,144,256,400,576,784",
-    hidden: training_options.HiddenOne = str(DEFAULT_HIDDEN),
+    hidden: training_options.HiddenScaling = str(DEFAULT_HIDDEN),
     rule: training_options.Rule = "adaptive",
     corruption: recall_options.Corruption = None,
     level: ScalingLevel = None,
@@ -297,15 +298,16 @@ def scaling_cmd(
     json_out: output_options.Json = False,
 ) -> None:
     given.check_arch(ctx, arch, rule)
-    thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)
+    thresholds, rules_h = parsers.thresholds(threshold), hidden_rules_of(hidden)
     source, pool = given.sized_data(data, kind, pool)  # (a file: its images read once)
     n_all = parsers.neuron_sizes(sizes, data=source)
-    widths = {n: hidden_rule.width(n) if arch == "multilayer" else None for n in n_all}
-    check_options_fit(rule, options, kind, [[n, w, n] if w else [n, n] for n, w in widths.items()])
+    widths = {n: layers_width(rules_h, n) if arch == "multilayer" else None for n in n_all}
+    layouts = {n: [n, *([w] if isinstance(w, int) else w or []), n] for n, w in widths.items()}
+    check_options_fit(rule, options, kind, list(layouts.values()))
     n_max = max(n_all)
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes, pool=pool or 0,
-                        hidden=[w for w in (widths[n_max],) if w] or None, chip=spec)
-    stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source, ctx)
+                        hidden=layouts[n_max][1:-1] or None, chip=spec)
+    stem, images = _scaling_outputs(out_dir, arch, kind, rule, rules_h, source, ctx)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
     from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling  # (torch, SciPy)
@@ -314,7 +316,7 @@ def scaling_cmd(
                         options=options)
     with search_bar(work, "scaling", json_out) as bar, _resumable(kept):
         res = run_scaling(
-            n_all, arch=arch, kind=kind, hidden=hidden_rule if arch == "multilayer" else None,
+            n_all, arch=arch, kind=kind, hidden=rules_h if arch == "multilayer" else None,
             rule=rule, chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
@@ -342,14 +344,16 @@ def _scaling_title(settings: dict, protocol: Protocol) -> str:
     return "scaling: " + scaling_title(settings).replace("\n", "; ") + tol_words(protocol)
 
 
-def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule,
+def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, rules_h: tuple,
                      source, ctx: typer.Context) -> tuple[str, str | None]:
-    """A scaling run's file stem (its settings and :func:`_data_tag`) and its data file's
+    """A scaling run's file stem (its settings -- a multilayer's hidden rule per layer,
+    ``-ratio1`` or ``-fixed64-fixed32`` --, and :func:`_data_tag`) and its data file's
     fingerprint (None for a built-in or drawn source), after checking, before any work, the
     names it writes in ``out_dir`` (none of them an input file of the command ``ctx``) and
     warning when it replaces results of other data."""
-    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value_text}"
-                                       if arch == "multilayer" else f"-{rule}") + _data_tag(source)
+    hidden = "".join(f"-{r.kind}{r.value_text}" for r in rules_h)
+    stem = f"scaling-{arch}-{kind}" + (hidden if arch == "multilayer" else f"-{rule}") + _data_tag(
+        source)
     paths.check_members(out_dir, [f"{stem}.checkpoint.json", f"{stem}.json", f"{stem}.png"],
                         inputs=paths.input_files(ctx))
     images = None if isinstance(source, str) else source.fingerprint

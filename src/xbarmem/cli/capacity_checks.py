@@ -1,7 +1,7 @@
 """The option checks of ``xbarmem capacity`` and ``xbarmem scaling``, made before any work.
 
 The architectures of ``--arch`` / ``--hidden`` and the rule options each takes
-(:func:`architectures`), scaling's one hidden width (:func:`hidden_rule_of`), the request's size
+(:func:`architectures`), scaling's hidden layers (:func:`hidden_rules_of`), the request's size
 and a ``--fault-map`` that must fit the chip (:func:`check_requests`), and the recall protocol
 (:func:`search_protocol`, :func:`tol_words`).
 """
@@ -126,28 +126,25 @@ def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options
     return out
 
 
-def hidden_rule_of(text: str) -> HiddenRule:
-    """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
-    ``ratio:R`` spellings still work, with a warning."""
+def hidden_rules_of(text: str) -> tuple[HiddenRule, ...]:
+    """Scaling's hidden layers, one rule per layer, read as every command reads ``--hidden``
+    (:func:`parsers.hidden_specs`: ``32``, ``1n``, ``64-32``, ``1n-0.5n``); the old one-layer
+    ``fixed:H`` / ``ratio:R`` spellings still work, with a warning. Several architectures
+    (``16,32``) are refused: one scaling run fits one."""
     from xbarmem.evaluation.hidden_rule import HiddenRule
 
-    several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "
-                          f"a multiple of N such as 1n), got {text!r}")
     if ":" in text:
         try:
             rule = HiddenRule.parse(text)
         except ConfigError:  # (its message names no option)
-            raise several from None
-        new = rule.value_text + ("n" if rule.kind == "ratio" else "")
-        warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
-        return rule
-    if "," in text:  # (hidden_specs would suggest 64-32, which scaling does not take either)
-        raise several
-    try:
-        (widths,) = parsers.hidden_specs(text)
-    except ConfigError:  # (its message speaks of layers and architectures scaling never takes)
-        raise several from None
-    if len(widths) != 1:
-        raise several
-    (w,) = widths
-    return HiddenRule.parse(f"fixed:{w}" if isinstance(w, int) else f"ratio:{w[0]!r}")
+            raise ConfigError(f"--hidden: the old spellings fixed:H / ratio:R take one width, "
+                              f"H an integer >= 1 or R > 0 (now H, Rn; 64-32 = two layers), "
+                              f"got {text!r}") from None
+        warn_deprecated(f"--hidden {text} is deprecated; use --hidden {rule.word_text}")
+        return (rule,)
+    if "," in text:
+        raise ConfigError(f"--hidden: scaling fits one architecture (64-32 = two hidden "
+                          f"layers); run it once per architecture of {text!r}")
+    (widths,) = parsers.hidden_specs(text)
+    return tuple(HiddenRule("fixed", w) if isinstance(w, int) else HiddenRule("ratio", w[0])
+                 for w in widths)

@@ -90,14 +90,17 @@ def _width(part: str, text: str, several: bool) -> Width:
 
 
 def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
-    """``--hidden``: architectures (``,``) of layer widths (``-``); one unless ``several``."""
+    """``--hidden``: architectures (``,``) of layer widths (``-``,
+    :func:`~xbarmem.evaluation.hidden_rule.layer_words`); one unless ``several``."""
+    from xbarmem.evaluation.hidden_rule import layer_words
+
     archs = [a for a in str(text).split(",")]
     if any(not a.strip() for a in archs):
         raise ConfigError(f"--hidden has an empty width list: {text!r}")
     if len(archs) > 1 and not several:
         raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
                           f"got {text!r}")
-    return each_once([[_width(w, text, several) for w in a.split("-")] for a in archs],
+    return each_once([[_width(w, text, several) for w in layer_words(a)] for a in archs],
                      "--hidden", text, show=width_text)
 
 
@@ -105,8 +108,8 @@ def width_text(spec: list[Width]) -> str:
     """One architecture of ``--hidden`` in its words: ``64-32``, ``0.5n-8``."""
     from xbarmem.evaluation.hidden_rule import HiddenRule
 
-    return "-".join(f"{HiddenRule('ratio', w[0]).value_text}n" if isinstance(w, tuple)
-                    else str(w) for w in spec)
+    return "-".join(HiddenRule("ratio", w[0]).word_text if isinstance(w, tuple) else str(w)
+                    for w in spec)
 
 
 def resolve_widths(spec: list[Width], n: int) -> list[int]:

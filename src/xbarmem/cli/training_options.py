@@ -34,9 +34,10 @@ Hidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=HIDDEN_H
 HiddenSeveral = Annotated[str, typer.Option(
     "--hidden", metavar="WIDTHS", help=HIDDEN_HELP + "; commas separate architectures "
     "(16,32,128).")]
-HiddenOne = Annotated[str, typer.Option(
-    "--hidden", metavar="WIDTH", help="Hidden width (--arch multilayer; one hidden layer): H "
-    "at every N, or a multiple of N (1n = N, 0.5n = N/2).")]
+HiddenScaling = Annotated[str, typer.Option(
+    "--hidden", metavar="WIDTHS", help=HIDDEN_HELP + "; a width H is H at every N, "
+    "a multiple follows N (1n = N, 0.5n = N/2); one architecture per run (for several, run "
+    "scaling once for each).")]
 
 
 def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:

@@ -1,12 +1,15 @@
-"""Scaling's hidden width rule (:class:`HiddenRule`), without torch: the command line resolves
-widths, and sizes a request, before it loads the search (re-exported by
-:mod:`xbarmem.evaluation.scaling`)."""
+"""Scaling's hidden width rule (:class:`HiddenRule`, one per hidden layer: :func:`hidden_layers`),
+without torch: the command line resolves widths, and sizes a request, before it loads the search
+(re-exported by :mod:`xbarmem.evaluation.scaling`)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from xbarmem.checks import (
     MAX_COUNT,
@@ -100,6 +103,64 @@ class HiddenRule:
         short = f"{self.value:g}"
         return short if float(short) == self.value else repr(float(self.value))
 
+    @property
+    def word_text(self) -> str:
+        """The rule in the command line's words, which :meth:`word` reads back as this rule:
+        ``32``, ``1n``, ``0.5n``."""
+        return self.value_text + ("n" if self.kind == "ratio" else "")
+
     def __str__(self) -> str:
         """``fixed:H`` or ``ratio:R``, which :meth:`parse` reads back as this rule."""
         return f"{self.kind}:{self.value_text}"
+
+
+def layer_words(text: str) -> list[str]:
+    """The layers of one architecture's widths ``text`` (``"64-32"``, ``"1n-0.5n"``), split at
+    each ``-`` but an exponent's (``"1e-05n-8"``: ``["1e-05n", "8"]``); an empty layer
+    (``"1n-"``, ``"1n--2"``) is an empty word, for the reader to refuse."""
+    return re.split(r"(?<![eE])-", text)
+
+
+def hidden_layers(hidden: Any) -> tuple[HiddenRule, ...]:
+    """The rules of a scaling run's hidden layers, first layer first: one rule (a
+    :class:`HiddenRule`, or anything :meth:`HiddenRule.parse` reads: ``32``, ``"1n"``,
+    ``"fixed:32"``), several in the command line's words joined by ``-`` (``"64-32"``,
+    ``"1n-0.5n"``, ``"1n-16"``: as :func:`layers_text` writes them), or a list or tuple (or
+    1-D integer array) of one rule per layer (``["1n", 16]``). :class:`ConfigError` for
+    anything else: an empty list, an empty layer (``"1n-"``, ``"1n--2"``), a width that is not
+    > 0 or not a whole number."""
+    words: list[Any]
+    if isinstance(hidden, HiddenRule):
+        return (hidden,)
+    if isinstance(hidden, str) and len(layer_words(hidden)) > 1:
+        words = layer_words(hidden)
+    elif isinstance(hidden, str | numbers.Integral) or not isinstance(hidden, Iterable) or (
+            getattr(hidden, "ndim", 1) != 1):
+        return (HiddenRule.parse(hidden),)  # (one layer: refused in the words it had)
+    else:
+        to_list = getattr(hidden, "tolist", None)
+        words = to_list() if callable(to_list) else list(hidden)
+        if not words:
+            raise ConfigError(f"hidden must name at least one hidden layer, got {shown(hidden)}")
+    try:
+        return tuple(w if isinstance(w, HiddenRule) else HiddenRule.parse(w) for w in words)
+    except ConfigError:
+        raise ConfigError(f"hidden must be hidden widths, each an integer H >= 1 or a multiple "
+                          f"of N ('1n', '0.5n'), several joined by '-' ('1n-0.5n') or listed "
+                          f"(['1n', '0.5n']), got {shown(hidden)}") from None
+
+
+def layers_text(rules: Sequence[HiddenRule]) -> str:
+    """How results write the hidden layers ``rules`` (:func:`hidden_layers` reads it back):
+    one layer as ``fixed:H`` / ``ratio:R`` (``str()`` of its rule), several in the command
+    line's words joined by ``-`` (``64-32``, ``1n-0.5n``)."""
+    if len(rules) == 1:
+        return str(rules[0])
+    return "-".join(rule.word_text for rule in rules)
+
+
+def layers_width(rules: Sequence[HiddenRule], n: int) -> int | list[int]:
+    """The hidden widths of ``rules`` for ``n`` neurons as results record them: one layer's
+    width as an integer, several as a list (first layer first)."""
+    widths = [rule.width(n) for rule in rules]
+    return widths[0] if len(widths) == 1 else widths

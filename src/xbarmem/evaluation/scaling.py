@@ -5,8 +5,8 @@
 (:func:`xbarmem.evaluation.capacity.find_capacity`) at each N on MNIST, another image set or
 a user's file of images resized to side sqrt(N) (binary: binarised at each image's mean;
 continuous: pixels scaled to [-1, 1]), or on drawn patterns of N neurons, and fits the
-exponent per threshold. The hidden width of multilayer memories follows an explicit
-:class:`HiddenRule`.
+exponent per threshold. The hidden widths of multilayer memories follow an explicit
+:class:`HiddenRule` per hidden layer.
 """
 
 from __future__ import annotations
@@ -53,7 +53,12 @@ from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.curve import seeded_options
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
-from xbarmem.evaluation.hidden_rule import HiddenRule
+from xbarmem.evaluation.hidden_rule import (
+    HiddenRule,
+    hidden_layers,
+    layers_text,
+    layers_width,
+)
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options, rule_by_name
 from xbarmem.names import ARCHS
@@ -229,15 +234,14 @@ def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack, chip
         **({"images": source.fingerprint} if isinstance(source, ImageStack) else {})})
 
 
-def _hidden_rule(arch: str, hidden: str | HiddenRule | None) -> HiddenRule:
-    """The hidden-width rule (``"fixed:32"`` when not given); ``hidden`` given with
-    ``arch="single"`` (it would be ignored) raises :class:`ConfigError`."""
+def _hidden_rules(arch: str, hidden: Any) -> tuple[HiddenRule, ...]:
+    """The hidden layers' rules (:func:`hidden_layers`; ``"fixed:32"`` when not given);
+    ``hidden`` given with ``arch="single"`` (it would be ignored) raises
+    :class:`ConfigError`."""
     if hidden is not None and arch == "single":
         raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={shown(hidden)} "
                           "with arch='single'")
-    if isinstance(hidden, HiddenRule):
-        return hidden
-    return HiddenRule.parse("fixed:32" if hidden is None else hidden)
+    return hidden_layers("fixed:32" if hidden is None else hidden)
 
 
 def _fit(sizes: Sequence[int], capacities: Sequence[int],
@@ -289,7 +293,8 @@ def _run_at(n: int, kept: SearchCheckpoint | None,
 
 @checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
-                hidden: str | HiddenRule | None = None, rule: str = "adaptive",
+                hidden: str | int | HiddenRule | Sequence[str | int | HiddenRule] | None = None,
+                rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
                 protocol: Protocol | None = None, trials: int = 1, seed: int = 0,
                 pool_size: int | None = None, resolution: float = 0.05,
@@ -305,8 +310,12 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     contents) resized to side sqrt(N), the first ``pool_size`` images (default all) as
     ``kind`` patterns; or ``pool_size`` patterns of N neurons drawn from ``seed`` (``random``,
     ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden``: the
-    multilayer hidden width, as ``--hidden`` (``32``, ``"1n"``, ``"0.5n"``: a multiple of N) or
-    a :class:`HiddenRule` (default 32; refused with ``arch="single"``). At each N,
+    multilayer hidden widths, as ``--hidden`` writes them (``32``, ``"1n"``, ``"0.5n"``: a
+    multiple of N; several layers ``"64-32"``, ``"1n-0.5n"``, or a list ``["1n", 16]``), or
+    :class:`HiddenRule` objects (:func:`~xbarmem.evaluation.hidden_rule.hidden_layers`;
+    default 32; refused with ``arch="single"``); the settings' ``hidden_rule`` writes one
+    layer ``fixed:H`` / ``ratio:R``, several ``64-32`` / ``1n-0.5n``, and each run's
+    ``hidden`` is one width as an integer, several as a list. At each N,
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
     under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``).
@@ -325,12 +334,12 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
-    rule_h = _hidden_rule(arch, hidden)
+    rules_h = _hidden_rules(arch, hidden)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)
     chip = load_chip(chip)
     settings = {"arch": arch, "kind": kind, "data": source_name(source),  # (one layer: no
-                "hidden_rule": str(rule_h) if arch == "multilayer" else None,  # hidden rule)
+                "hidden_rule": layers_text(rules_h) if arch == "multilayer" else None,  # rule)
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "data_description": _pool_text(source), "pool": pool_size, "resolution":
@@ -339,9 +348,10 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
-            hidden=rule_h.width(n) if arch == "multilayer" else None, thresholds=thresholds,
-            protocol=protocol, trials=trials, seed=seed, resolution=resolution,
-            rule_options=rule_options, cue_budget=cue_budget)) for n in sizes]
+            hidden=layers_width(rules_h, n) if arch == "multilayer" else None,
+            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
+            resolution=resolution, rule_options=rule_options, cue_budget=cue_budget))
+            for n in sizes]
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
     if kept is not None and not keep_checkpoint:
         kept.remove()

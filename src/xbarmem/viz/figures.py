@@ -16,7 +16,7 @@ from xbarmem.checks import as_real_array, check_image_shape, check_type
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import pool_limited
-from xbarmem.evaluation.scaling import HiddenRule
+from xbarmem.evaluation.hidden_rule import hidden_layers
 from xbarmem.hardware.chip import spec_words
 from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
@@ -233,15 +233,16 @@ def _fit_words(fit: dict | None, sizes: int) -> str:
 
 def scaling_title(settings: dict) -> str:
     """A scaling plot's default title from a result's ``settings``: the memory (``multilayer
-    N-32-N``, ``single layer, pinv``), then the data, the cues' corruption and the chip
-    (each part only where the settings hold it)."""
+    N-32-N``, ``multilayer N-N-0.5N-N`` for two hidden layers, ``single layer, pinv``), then
+    the data, the cues' corruption and the chip (each part only where the settings hold
+    it)."""
     arch = settings.get("arch", "")
     memory = arch
     if arch == "multilayer" and settings.get("hidden_rule"):
-        rule = HiddenRule.parse(settings["hidden_rule"])
-        width = (f"{int(rule.value)}" if rule.kind == "fixed"
-                 else ("" if rule.value == 1 else rule.value_text) + "N")
-        memory = f"multilayer N-{width}-N"
+        widths = [f"{int(rule.value)}" if rule.kind == "fixed"
+                  else ("" if rule.value == 1 else rule.value_text) + "N"
+                  for rule in hidden_layers(settings["hidden_rule"])]
+        memory = f"multilayer N-{'-'.join(widths)}-N"
     elif arch == "single":
         memory = ", ".join(v for v in ("single layer", settings.get("rule")) if v)
     data = DATA_WORDS.get(settings.get("data", ""), settings.get("data", ""))
