@@ -203,3 +203,17 @@ def test_run_scaling_refuses_bad_layers_before_any_work(monkeypatch, tmp_path, h
     with pytest.raises(ConfigError, match=r"^hidden.*got ") as refused:
         run_scaling([16], hidden=hidden, checkpoint=tmp_path / "kept.json", **_QUICK)
     assert "\n" not in str(refused.value) and not (tmp_path / "kept.json").exists()
+
+
+@pytest.mark.parametrize(("text", "layers"), [("1e-5n", [(1e-5,)]), ("1e-05n-8", [(1e-5,), 8]),
+                                              ("2E-1n-1e-1n", [(0.2,), (0.1,)])])
+def test_a_multiple_in_exponent_notation_is_one_layer(text, layers):
+    """``--hidden 1e-5n`` (as ``hidden_word`` and a sweep take it, and as refusals write a tiny
+    multiple: ``1e-05n``) was split at its exponent's minus and refused by every command; the
+    layers of the command line and of a scaling result split at ``-`` between widths only."""
+    from xbarmem.cli.parsers import hidden_specs, width_text
+    from xbarmem.evaluation.hidden_rule import hidden_layers
+
+    assert hidden_specs(text) == [layers]
+    assert hidden_specs(width_text(layers)) == [layers]
+    assert len(hidden_layers(text)) == len(layers)

@@ -114,6 +114,10 @@ class HiddenRule:
         return f"{self.kind}:{self.value_text}"
 
 
+#: what :func:`hidden_layers` reads: one rule, ``"64-32"`` / ``"1n-0.5n"``, or a list of rules
+HiddenLayers = str | int | HiddenRule | Sequence[str | int | HiddenRule]
+
+
 def layer_words(text: str) -> list[str]:
     """The layers of one architecture's widths ``text`` (``"64-32"``, ``"1n-0.5n"``), split at
     each ``-`` but an exponent's (``"1e-05n-8"``: ``["1e-05n", "8"]``); an empty layer

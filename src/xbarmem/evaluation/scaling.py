@@ -54,6 +54,7 @@ from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.curve import seeded_options
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.hidden_rule import (
+    HiddenLayers,
     HiddenRule,
     hidden_layers,
     layers_text,
@@ -81,9 +82,11 @@ class ScalingResult(ResultDict):
     ``runs``: each size's
     :meth:`~xbarmem.evaluation.capacity.CapacityResult.as_dict` with ``lower_bound``, the
     thresholds whose capacity is such a bound (as a sweep's rows hold it),
-    ``n_neurons`` and ``hidden``; ``settings``: the run's
-    settings; ``resumed``: the counts a checkpoint gave back (None: no checkpoint).
-    :meth:`as_dict` gives a plain dict."""
+    ``n_neurons`` and ``hidden`` (one layer's width an integer, several a list); ``settings``:
+    the run's settings, ``hidden_rule`` one layer's rule as ``fixed:H`` / ``ratio:R``, several
+    in the command line's words (``1n-0.5n``,
+    :func:`~xbarmem.evaluation.hidden_rule.layers_text`); ``resumed``: the counts a
+    checkpoint gave back (None: no checkpoint). :meth:`as_dict` gives a plain dict."""
 
     def __init__(self, sizes: list[int], capacity: dict[str, list[int]],
                  fits: dict[str, dict[str, Any] | None], runs: list[dict[str, Any]],
@@ -234,13 +237,15 @@ def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack, chip
         **({"images": source.fingerprint} if isinstance(source, ImageStack) else {})})
 
 
-def _hidden_rules(arch: str, hidden: Any) -> tuple[HiddenRule, ...]:
-    """The hidden layers' rules (:func:`hidden_layers`; ``"fixed:32"`` when not given);
-    ``hidden`` given with ``arch="single"`` (it would be ignored) raises
+def _hidden_rules(arch: str, hidden: Any) -> tuple[HiddenRule, ...] | None:
+    """The hidden layers' rules (:func:`hidden_layers`; ``"fixed:32"`` when not given), None
+    for ``arch="single"``; ``hidden`` given with it (it would be ignored) raises
     :class:`ConfigError`."""
-    if hidden is not None and arch == "single":
-        raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={shown(hidden)} "
-                          "with arch='single'")
+    if arch == "single":
+        if hidden is not None:
+            raise ConfigError(f"hidden applies to arch='multilayer' only, got "
+                              f"hidden={shown(hidden)} with arch='single'")
+        return None
     return hidden_layers("fixed:32" if hidden is None else hidden)
 
 
@@ -293,8 +298,7 @@ def _run_at(n: int, kept: SearchCheckpoint | None,
 
 @checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
-                hidden: str | int | HiddenRule | Sequence[str | int | HiddenRule] | None = None,
-                rule: str = "adaptive",
+                hidden: HiddenLayers | None = None, rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
                 protocol: Protocol | None = None, trials: int = 1, seed: int = 0,
                 pool_size: int | None = None, resolution: float = 0.05,
@@ -309,13 +313,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     8-bit grayscale square images (read once; recorded by name, in a checkpoint's key by
     contents) resized to side sqrt(N), the first ``pool_size`` images (default all) as
     ``kind`` patterns; or ``pool_size`` patterns of N neurons drawn from ``seed`` (``random``,
-    ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden``: the
-    multilayer hidden widths, as ``--hidden`` writes them (``32``, ``"1n"``, ``"0.5n"``: a
-    multiple of N; several layers ``"64-32"``, ``"1n-0.5n"``, or a list ``["1n", 16]``), or
-    :class:`HiddenRule` objects (:func:`~xbarmem.evaluation.hidden_rule.hidden_layers`;
-    default 32; refused with ``arch="single"``); the settings' ``hidden_rule`` writes one
-    layer ``fixed:H`` / ``ratio:R``, several ``64-32`` / ``1n-0.5n``, and each run's
-    ``hidden`` is one width as an integer, several as a list. At each N,
+    ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden`` (default 32,
+    refused with ``arch="single"``): the hidden widths as ``--hidden`` writes them (``"1n"``: N,
+    ``"1n-0.5n"``: two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
     under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``).
@@ -334,12 +334,12 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
-    rules_h = _hidden_rules(arch, hidden)
+    rules_h = _hidden_rules(arch, hidden)  # (None: one layer)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)
     chip = load_chip(chip)
-    settings = {"arch": arch, "kind": kind, "data": source_name(source),  # (one layer: no
-                "hidden_rule": layers_text(rules_h) if arch == "multilayer" else None,  # rule)
+    settings = {"arch": arch, "kind": kind, "data": source_name(source),
+                "hidden_rule": rules_h and layers_text(rules_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "data_description": _pool_text(source), "pool": pool_size, "resolution":
@@ -348,10 +348,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
-            hidden=layers_width(rules_h, n) if arch == "multilayer" else None,
-            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
-            resolution=resolution, rule_options=rule_options, cue_budget=cue_budget))
-            for n in sizes]
+            hidden=rules_h and layers_width(rules_h, n), thresholds=thresholds, protocol=protocol,
+            trials=trials, seed=seed, resolution=resolution, rule_options=rule_options,
+            cue_budget=cue_budget)) for n in sizes]
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
     if kept is not None and not keep_checkpoint:
         kept.remove()
