@@ -66,7 +66,7 @@ def test_a_pattern_set_is_read_as_its_matrix_by_numpy_and_torch():
     for make in (torch.as_tensor, torch.tensor, torch.asarray):
         tensor = make(DIGITS)
         assert tensor.shape == (6, 64) and tensor.dtype == torch.float32
-        assert torch.equal(tensor, torch.from_numpy(DIGITS.patterns))
+        assert torch.equal(tensor, torch.tensor(DIGITS.patterns))  # (read-only: copied)
     assert torch.as_tensor(DIGITS, dtype=torch.float64).dtype == torch.float64
 
 

@@ -607,13 +607,15 @@ def test_correlated_patterns_have_the_asked_mean_overlap():
 def test_a_numpy_overlap_draws_as_its_python_number(overlap):
     """A numpy number inside [0, 1) (an overlap read from an array, a grid of R) was refused
     with "overlap must be in [0, 1), got np.float32(0.3)"; it draws as float(overlap) does,
-    named by the source that gives it again, and bools and texts are refused as no number."""
+    named by the source that gives it again (a float32 one as the decimal written, 0.3, as
+    ``checks.as_written`` reads it), and bools and texts are refused as no number."""
+    from xbarmem.checks import as_written
     from xbarmem.data.builtin import correlated_overlap, correlated_patterns
 
     pset = correlated_patterns(4, 16, overlap, seed=2)
-    same = correlated_patterns(4, 16, float(overlap), seed=2)
+    same = correlated_patterns(4, 16, float(as_written(overlap)), seed=2)
     assert np.array_equal(pset.patterns, same.patterns)
-    assert correlated_overlap(pset.name) == float(overlap)
+    assert correlated_overlap(pset.name) == float(as_written(overlap))
     for bad in (True, "0.3"):
         with pytest.raises(PatternError, match="overlap must be a number in"):
             correlated_patterns(3, 8, bad)

@@ -34,9 +34,10 @@ __all__ = ["DEFAULT_HIDDEN", "MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict",
            "check_count", "check_each_once", "check_flag", "check_image_shape", "check_neurons",
            "hidden_layer_widths", "hidden_word", "ratio_width", "resolve_hidden", "spanned",
            "check_seed",
-           "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
+           "check_tensor", "check_texts", "check_type", "canonical", "choice_key", "tensor_of",
            "choices_text", "closest_choice",
-           "brief", "checked_keywords", "counted", "is_bool", "is_choice", "listed", "not_numbers",
+           "as_written", "brief", "checked_keywords", "counted", "is_bool", "is_choice", "listed",
+           "not_numbers",
            "numeric_array", "renamed_keywords", "result_repr", "seconds_text", "shown",
            "unknown_argument", "with_article"]
 
@@ -693,7 +694,7 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
     caller's own check to refuse naming ``name``; a tensor no computation can read raises
     ``error`` naming it."""
     if isinstance(value, list | tuple | range):  # (numpy float16/float32 items as arrays')
-        return [_as_written(v) for v in value]
+        return [as_written(v) for v in value]
     if (not isinstance(value, str | bytes) and getattr(value, "ndim", None) == 1
             and callable(getattr(value, "tolist", None))):
         value = check_tensor(value, name, error=error)
@@ -707,12 +708,16 @@ def listed(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) ->
 _NARROW_FLOATS = {"float16": "e", "float32": "f"}
 
 
-def _as_written(item: Any) -> Any:
-    """A listed ``item``: a numpy float16 or float32 number (``np.float32(0.99)``) as the
-    shortest decimal of its type (:func:`_shortest`), as :func:`listed` reads an array's
-    items; anything else as it is."""
-    code = _NARROW_FLOATS.get(str(getattr(item, "dtype", "")))
-    return _shortest(float(item), code) if code and isinstance(item, numbers.Real) else item
+def as_written(value: Any) -> Any:
+    """``value`` as the user wrote it: a numpy float16 or float32 number (``np.float32(0.05)``)
+    as the Python float of the shortest decimal its type reads as the same number (``0.05``,
+    not ``0.05000000074505806``, what the type holds, widened; :func:`_shortest`); anything
+    else -- a Python or numpy int, a Python float, a float64, a bool, a text, an array --
+    unchanged (the same object). The one rule of every single number a user gives (the spec
+    rule :class:`~xbarmem.spec.Number`, a corruption's level, ``tol``) and of every number
+    :func:`listed` reads, so that results, records and keys say what was written."""
+    code = _NARROW_FLOATS.get(str(getattr(value, "dtype", "")))
+    return _shortest(float(value), code) if code and isinstance(value, numbers.Real) else value
 
 
 def _shortest(value: float, code: str) -> float:
@@ -730,6 +735,21 @@ def _shortest(value: float, code: str) -> float:
         except OverflowError:  # rounded past the type's largest value
             continue
     return value
+
+
+def tensor_of(value: Any, dtype: Any = None) -> torch.Tensor:
+    """``torch.as_tensor(value, dtype=dtype)`` without torch's "The given NumPy array is not
+    writable" ``UserWarning``: a read-only numpy array (a
+    :class:`~xbarmem.data.patterns.PatternSet`'s patterns or labels, a row of them, or a
+    user's) is copied into a tensor of its own (torch has no read-only tensors); anything else
+    -- a writable array, whose memory the tensor shares, a tensor, nested lists -- is read as
+    ``torch.as_tensor`` reads it. The one conversion of arrays that may be read-only."""
+    import torch  # torch only when a tensor is made
+
+    flags = getattr(value, "flags", None)
+    if flags is not None and not isinstance(value, torch.Tensor) and not flags.writeable:
+        return torch.tensor(value, dtype=dtype)  # (one copy, no warning)
+    return torch.as_tensor(value, dtype=dtype)
 
 
 def check_texts(value: Any, name: str, what: str = "a list of texts", *,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.checks import DEFAULT_HIDDEN, MAX_SEED, counted, seconds_text, spanned
+from xbarmem.checks import DEFAULT_HIDDEN, MAX_SEED, counted, seconds_text, spanned, tensor_of
 from xbarmem.cli import (
     data_options,
     given,
@@ -250,7 +250,6 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
          ) -> tuple[Any, dict[str, Any], list[tuple[str, int]]]:
     """Build the memory for ``spec`` (on ``fmap``, read from ``map_file``, when given), train
     ``rule`` on ``pset`` and program it (multilayer memories: the hardware-adaptive rule)."""
-    import torch
 
     from xbarmem.learning.classic import get_rule
     from xbarmem.learning.fit import fit_memories
@@ -268,7 +267,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
                          bias=rule_obj.bias, fault_seed=seed)
     what = memory.layout if multi else rule
     shape = "" if multi else f" (N={pset.n_neurons})"
-    x = torch.as_tensor(pset.patterns)
+    x = tensor_of(pset.patterns)
     if rule_obj.name != "adaptive":  # closed form: no steps to show
         work_begins()
         with console.status(f"training {what} on {counted(pset.n_patterns, 'pattern')}{shape}"):
@@ -565,7 +564,7 @@ def recall(
     given.check_request(memory.n_neurons, networks=0, cues=len(x),
                         hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(len(x), 'cue')} (N={memory.n_neurons}, {mode})"):
-        res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
+        res = memory.recall(tensor_of(x), mode=mode, activation=activation,
                             max_iterations=max_iterations, tol=tol, seed=seed)
     states = res.states
     if kind == "binary" and activation == "tanh":  # analogue neurons, read out by their sign

@@ -11,7 +11,7 @@ from importlib import resources
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, is_number, renamed_keywords, shown
+from xbarmem.checks import as_written, checked_keywords, is_number, renamed_keywords, shown
 from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
@@ -261,7 +261,7 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
     if not (is_number(overlap) and 0.0 <= overlap < 1.0):  # numpy numbers too
         what = "" if is_number(overlap) else "a number "
         raise PatternError(f"overlap must be {what}in [0, 1), got {shown(overlap)}")
-    overlap = float(overlap)
+    overlap = float(as_written(overlap))  # (a numpy float32 number: the decimal written)
     q = (1.0 - math.sqrt(overlap)) / 2.0
     rng = np.random.default_rng(check_seed(seed))
     prototype = rng.integers(0, 2, size=n) * 2 - 1

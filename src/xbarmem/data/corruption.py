@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from xbarmem.checks import (
+    as_written,
     cannot_call,
     check_flag,
     check_image_shape,
@@ -59,12 +60,14 @@ def _as_float_tensor(x: Any) -> torch.Tensor:
 
 
 def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
-    """``value`` as a float: a real number (:func:`~xbarmem.checks.is_number`: not a bool,
-    a text such as ``"0.1"`` or a tensor) in [0, ``upper``] (None: finite); else
+    """``value`` as a float (a numpy float32 or float16 number as written:
+    :func:`~xbarmem.checks.as_written`): a real number (:func:`~xbarmem.checks.is_number`: not
+    a bool, a text such as ``"0.1"`` or a tensor) in [0, ``upper``] (None: finite); else
     :class:`PatternError` naming ``name``."""
     if not is_number(value):
         raise PatternError(f"{name} must be a number, got {shown(value)}")
-    v = float(value) if finite(value) else math.nan  # (an int too large for a float: refused)
+    # (an int too large for a float: refused; a numpy float32 number: as written)
+    v = float(as_written(value)) if finite(value) else math.nan
     if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
         rng = ("in [0, 1]" if upper == 1.0 else ">= 0 and finite" if upper is None
                else f"in [0, {upper:.3g}] (the largest float32)")

@@ -35,6 +35,7 @@ from xbarmem.checks import (
     is_bool,
     not_numbers,
     shown,
+    tensor_of,
 )
 from xbarmem.errors import PatternError
 from xbarmem.limits import check_bytes
@@ -323,7 +324,9 @@ _NEAR_PM1 = 1e-3
 @checked_keywords
 @dataclass(frozen=True, eq=False)
 class PatternSet:
-    """An immutable, validated set of ``P`` patterns of ``N`` neurons.
+    """An immutable, validated set of ``P`` patterns of ``N`` neurons: its arrays are its own
+    copies, read-only (``pset.patterns[0, 0] = 5`` raises numpy's ``ValueError``; the array a
+    set was made from stays the caller's, writable).
 
     It reads as a sequence of rows and as its matrix: ``len(pset)``, ``for p in pset`` and
     ``pset[i]`` give float32 rows ``(N,)``; ``pset[2:5]``, ``pset[[0, 3]]`` and ``pset[mask]``
@@ -348,7 +351,8 @@ class PatternSet:
     def __post_init__(self) -> None:
         check_type(self.name, str, "name", "a text")
         object.__setattr__(self, "kind", check_kind(self.kind))
-        pats = validate_patterns(self.patterns, self.kind)
+        pats = validate_patterns(self.patterns, self.kind)  # (a new array: the set's own)
+        pats.flags.writeable = False
         object.__setattr__(self, "patterns", pats)
         n_pat, n_neu = pats.shape
         if self.labels is not None:
@@ -358,7 +362,9 @@ class PatternSet:
                     f"labels must be integers of shape ({n_pat},), got {labels.dtype} "
                     f"{labels.shape}"
                 )
-            object.__setattr__(self, "labels", labels.astype(np.int64))
+            labels = labels.astype(np.int64)  # (a copy: the set's own)
+            labels.flags.writeable = False
+            object.__setattr__(self, "labels", labels)
         if self.image_shape is not None:
             h, w = check_image_shape(self.image_shape, error=PatternError)
             if h * w != n_neu:
@@ -378,11 +384,13 @@ class PatternSet:
     @functools.cached_property
     def distinct_ids(self) -> np.ndarray:
         """int64 ``(P,)``: each pattern's index among the set's distinct patterns (equal rows
-        share one id; ids run over ``0 .. n_distinct - 1``)."""
-        if self.n_patterns == 0:
-            return np.zeros(0, dtype=np.int64)
-        _, ids = np.unique(self.patterns, axis=0, return_inverse=True)
-        return ids.reshape(-1).astype(np.int64)
+        share one id; ids run over ``0 .. n_distinct - 1``; read-only, as the set's arrays)."""
+        ids = np.zeros(0, dtype=np.int64)
+        if self.n_patterns:
+            ids = np.unique(self.patterns, axis=0, return_inverse=True)[1].reshape(-1).astype(
+                np.int64)
+        ids.flags.writeable = False
+        return ids
 
     @property
     def n_distinct(self) -> int:
@@ -436,10 +444,11 @@ class PatternSet:
         return out.copy() if copy and out is self.patterns else out
 
     def __dlpack__(self, **kwargs: Any) -> Any:
-        """The patterns through DLPack (``kwargs`` as numpy's ``ndarray.__dlpack__`` takes
-        them): ``torch.as_tensor(pset)`` / ``torch.tensor(pset)`` read the ``(P, N)`` matrix
-        at once, not row by row."""
-        return self.patterns.__dlpack__(**kwargs)
+        """A copy of the patterns through DLPack (``kwargs`` as numpy's ``ndarray.__dlpack__``
+        takes them): ``torch.as_tensor(pset)`` / ``torch.tensor(pset)`` read the ``(P, N)``
+        matrix at once, not row by row, into a tensor of their own (torch has no read-only
+        tensors: one sharing the set's array would let a write change the set)."""
+        return self.patterns.copy().__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> tuple[int, int]:
         """Where the patterns are (the CPU), for DLPack."""
@@ -508,7 +517,7 @@ def resize_area(images: np.ndarray, side: int | None) -> np.ndarray:
         return images.astype(np.float32, copy=False)
     import torch  # (loaded only where images are resized)
 
-    t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
+    t = tensor_of(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
     return torch.nn.functional.interpolate(t, size=(side, side), mode="area").squeeze(1).numpy()
 
 

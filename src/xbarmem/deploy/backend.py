@@ -213,7 +213,7 @@ class SimulatedChip:
         check_type(crossbar, Crossbar, "crossbar", "a Crossbar")
         seed = check_seed(seed)
         if w_max is not None:
-            Number(gt=0)(w_max, "w_max")
+            w_max = Number(gt=0)(w_max, "w_max")
         self.crossbar = crossbar
         self.n_in, self.n_out, self.n_rows = crossbar.n_in, crossbar.n_out, crossbar.n_rows
         self.read_averages = read_averages

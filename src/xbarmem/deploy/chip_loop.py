@@ -40,7 +40,16 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords, is_bool, result_repr, shown, value_equality
+from xbarmem.checks import (
+    as_written,
+    check_type,
+    checked_keywords,
+    is_bool,
+    result_repr,
+    shown,
+    tensor_of,
+    value_equality,
+)
 from xbarmem.data.patterns import PatternSet
 from xbarmem.deploy.backend import (
     BackendMemory,
@@ -330,12 +339,14 @@ class _Loop:
         return rows
 
 
-def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
-    """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
-    run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
-    ``weight`` fault model. Warn (:class:`~xbarmem.errors.XbarmemWarning`) of a
-    ``tolerance`` at least the width of the chip's window: no device reading inside the window
-    can miss its target by more (the default 3 uS on a chip of a 1 uS window)."""
+def check_settings(memory: Memory, rounds: int, tolerance: float) -> float:
+    """``tolerance`` as written (:func:`~xbarmem.checks.as_written`: a numpy float32 number as
+    its decimal), after refusing (:class:`ConfigError`) settings :func:`adapt` /
+    :func:`adapt_read_back` cannot run: ``rounds`` not an integer >= 0, ``tolerance``
+    (siemens) not > 0, a memory under the ``weight`` fault model. Warn
+    (:class:`~xbarmem.errors.XbarmemWarning`) of a ``tolerance`` at least the width of the
+    chip's window: no device reading inside the window can miss its target by more (the
+    default 3 uS on a chip of a 1 uS window)."""
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     Number(integer=True, ge=0)(rounds, "rounds")
     if is_bool(tolerance) or not isinstance(tolerance, numbers.Real) or not tolerance > 0:
@@ -353,6 +364,7 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
              "the window misses its target by more, so none is pinned; give a tolerance in uS "
              "below the window (a few times the write error)",
              stacklevel=4)  # (4: the caller of adapt / adapt_read_back, through checked_keywords)
+    return as_written(tolerance)
 
 
 def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | None, trainer
@@ -369,7 +381,7 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     if refuse is not None:
         refuse(len(memory.layers), kind, list(memory.sizes))
     checked_options(trainer, len(memory.layers), kind)  # recorded in the result's settings
-    x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
+    x = tensor_of(patterns.patterns, dtype=torch.float32)
     if x.shape[1] != memory.n_neurons:
         raise ConfigError(f"patterns have N={x.shape[1]} but the memory has {memory.n_neurons}")
     return view, protocol, trainer, x
@@ -398,7 +410,8 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             lacks).
         callback: called with each round's dict as soon as it is measured.
     """
-    check_settings(memory, rounds, tolerance)
+    tolerance = check_settings(memory, rounds, tolerance)
+    target = as_written(target)  # (recorded in the settings as written)
     patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     kind = patterns.kind
@@ -513,7 +526,7 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     :func:`adapt` takes them; ``backends`` read back what the chip holds (e.g.
     :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file).
     """
-    check_settings(memory, 0, tolerance)
+    tolerance = check_settings(memory, 0, tolerance)
     patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     loop = _Loop(memory, view, tolerance)

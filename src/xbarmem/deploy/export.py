@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_type, checked_keywords, counted
+from xbarmem.checks import as_real_array, check_type, checked_keywords, counted, tensor_of
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import (
@@ -207,7 +207,7 @@ def _hidden_inputs(layers: list[Crossbar], patterns: np.ndarray | None) -> list[
     """Noise-free input of every layer when the stored patterns are applied."""
     if patterns is None:
         return [None] * len(layers)
-    h = torch.as_tensor(patterns, dtype=torch.float32)
+    h = tensor_of(patterns, dtype=torch.float32)
     out = []
     for k, layer in enumerate(layers):
         out.append(h.double().numpy())

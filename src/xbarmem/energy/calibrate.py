@@ -192,8 +192,8 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     Returns the calibrated circuit and a record of what was solved from what.
     """
     check_type(measurement, Measurement, "measurement", "a Measurement (measure_memory)")
-    Number(gt=0, lt=1)(latency_reduction, "latency_reduction")
-    Number(gt=0)(energy_ratio, "energy_ratio")
+    latency_reduction = Number(gt=0, lt=1)(latency_reduction, "latency_reduction")
+    energy_ratio = Number(gt=0)(energy_ratio, "energy_ratio")
     check_count(digits, "digits", maximum=17)
     spec = load_circuit(circuit)
 

@@ -25,6 +25,7 @@ import torch
 from xbarmem.checks import (
     ResultDict,
     as_real_array,
+    as_written,
     check_callback,
     check_choice,
     check_each_once,
@@ -35,6 +36,7 @@ from xbarmem.checks import (
     renamed_keywords,
     result_repr,
     shown,
+    tensor_of,
     value_equality,
 )
 from xbarmem.data.patterns import PatternSet, check_kind
@@ -114,6 +116,7 @@ class Measurement:
         counts are kept as int64 arrays (lists taken)."""
         self.layers = check_layers(self.layers)
         READ_VOLTAGE(self.read_voltage, "read_voltage")
+        self.read_voltage = as_written(self.read_voltage)  # (a float32: its decimal)
         for key in ("sync_steps", "async_steps", "async_sweeps"):
             setattr(self, key, check_steps(getattr(self, key), key))
         if len(self.async_steps) != len(self.async_sweeps):
@@ -217,11 +220,11 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
     """
     _check_memory(memory)
     _, activation = check_recall("sync", activation, max_iterations)
-    check_tol(tol)
+    tol = check_tol(tol)
     seed = check_seed(seed)  # (memory.recall reads None as seed 0; a measurement records its seed)
-    cues = torch.as_tensor(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
-    targets = torch.as_tensor(as_real_array(targets, "targets", error=PatternError,
-                                            dtype="float32"))
+    cues = tensor_of(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
+    targets = tensor_of(as_real_array(targets, "targets", error=PatternError,
+                                      dtype="float32"))
     if cues.shape != targets.shape:
         raise PatternError(f"cues {tuple(cues.shape)} and targets {tuple(targets.shape)} differ")
     results = {mode: memory.recall(cues, mode=mode, activation=activation,
@@ -413,7 +416,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     """
     arch, rule, options = _check_build(arch, rule, progress, max_steps, rule_options)
     check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip)")
-    x = torch.as_tensor(_matrix(patterns, "patterns"))
+    x = tensor_of(_matrix(patterns, "patterns"))
     if rule == "adaptive":
         options = {"seed": seed, **options}
     if arch == "multilayer" and rule != "adaptive":
@@ -434,7 +437,7 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
     level=flip, probes=probes, seed=seed)``); returns ``(cues, targets)``, both
     ``(probes * P, N)``."""
     probes, seed = _COUNT(probes, "probes"), check_seed(seed)
-    x = torch.as_tensor(_matrix(patterns, "patterns"))
+    x = tensor_of(_matrix(patterns, "patterns"))
     cues = protocol_cues(x, Protocol(corruption="flip", level=flip, probes=probes, seed=seed))
     return cues.cues, cues.target
 
@@ -520,12 +523,12 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     protocol = cue_protocol(kind := check_kind(kind), flip=flip, corruption=corruption, level=level,
                             probes=probes, seed=seed, activation=activation,
                             max_iterations=max_iterations)  # checked before any training
-    check_tol(tol)
+    tol = check_tol(tol)
     spec = load_chip(chip)
     if fault_rate is not None:
         spec = spec.with_faults(fault_rate)
     pset = _patterns(data, n_neurons, n_patterns, seed, zero_one, kind)
-    x = torch.as_tensor(pset.patterns, dtype=torch.float32)
+    x = tensor_of(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
                           max_steps=max_steps, progress=progress, rule_options=rule_options,
                           kind=kind)
@@ -586,7 +589,7 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float | None = 
     protocol = cue_protocol(patterns.kind, flip=flip, corruption=corruption, level=level,
                             probes=probes, seed=seed, activation=activation,
                             max_iterations=max_iterations)
-    check_tol(tol)
+    tol = check_tol(tol)
     result = _measure_cues(memory, patterns, protocol, tol,
                            str((memory.info or {}).get("rule", "unknown")))
     result.info["seconds"] = time.perf_counter() - start
@@ -664,6 +667,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     if not Number(gt=0, le=MAX_LOAD).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, {MAX_LOAD:g}], got "
                           f"{shown(load)}")
+    load = as_written(load)  # (recorded; a numpy float32 number: the decimal written)
     _, rule, _ = _check_build("single", rule, progress, max_steps, rule_options)
     cues = _cue_settings(cue_protocol("binary", flip=flip, corruption=corruption, level=level,
                                       probes=probes, seed=seed))

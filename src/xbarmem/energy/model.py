@@ -66,6 +66,7 @@ import numpy as np
 from xbarmem.checks import (
     MAX_COUNT,
     as_real_array,
+    as_written,
     check_choice,
     check_count,
     check_flag,
@@ -127,6 +128,7 @@ class LayerLoad:
         for key in ("n_out", "n_rows", "row_tiles", "col_tiles", "tile_cols"):
             object.__setattr__(self, key, check_count(getattr(self, key), f"layer {key}"))
         Number(ge=0, unit="S")(self.g_total, "layer g_total")
+        object.__setattr__(self, "g_total", as_written(self.g_total))  # (a float32: its decimal)
         object.__setattr__(self, "bias_rows", check_count(  # (at most every row)
             self.bias_rows, "layer bias_rows", minimum=0, maximum=self.n_rows))
         for key in ("devices", "free_devices"):  # no upper limit: a count of devices
@@ -232,7 +234,7 @@ def read_cost(layer: LayerLoad, circuit: CircuitSpec, read_voltage: float, *,
         column: read a single output (asynchronous update) instead of all outputs.
     """
     check_type(layer, LayerLoad, "layer", "a LayerLoad (LayerLoad.from_crossbar)")
-    _check_model(circuit, read_voltage)
+    read_voltage = _check_model(circuit, read_voltage)
     check_flag(column, "column")
     c = circuit
     cost = Cost()
@@ -291,7 +293,7 @@ def layer_reads(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage:
     plus the step's control (and neuron selection)."""
     mode = check_choice(mode, MODES, "mode")
     layers = check_layers(layers)
-    _check_model(circuit, read_voltage)
+    read_voltage = _check_model(circuit, read_voltage)
     last = len(layers) - 1
     return [read_cost(layer, circuit, read_voltage, column=k == last and mode == "async")
             for k, layer in enumerate(layers)]
@@ -301,12 +303,13 @@ def layer_reads(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage:
 READ_VOLTAGE = Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")
 
 
-def _check_model(circuit: Any, read_voltage: Any) -> None:
-    """``circuit`` is a :class:`CircuitSpec` and ``read_voltage`` a number of volts in
-    ``(0, MAX_READ_VOLTAGE]`` (the chip spec's rule; :class:`~xbarmem.errors.ArgumentError` /
+def _check_model(circuit: Any, read_voltage: Any) -> float:
+    """``read_voltage`` as the chip spec's rule stores it (a numpy float32 number as written),
+    once ``circuit`` is a :class:`CircuitSpec` and ``read_voltage`` a number of volts in
+    ``(0, MAX_READ_VOLTAGE]`` (:class:`~xbarmem.errors.ArgumentError` /
     :class:`ConfigError` naming them)."""
     check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
-    READ_VOLTAGE(read_voltage, "read_voltage")
+    return READ_VOLTAGE(read_voltage, "read_voltage")
 
 
 def check_layers(layers: Any) -> list[LayerLoad]:

@@ -260,8 +260,9 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]`` or repeated,
     ``trials < 1``, a classic rule with multilayer memories, or bad :func:`check_search` ones."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
-    thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
-                              cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
+    thresholds, resolution = check_search(
+        thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,
+        rule_options=rule_options, protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
@@ -358,23 +359,24 @@ def check_measured(measured: Any) -> dict[int, dict[str, Any]]:
 
 def check_search(thresholds: Sequence[float], *, trials: int, start: int | None = None,
                  resolution: float, cue_budget: int, rule_options: dict[str, Any] | None,
-                 protocol: Protocol | None) -> list[float]:
+                 protocol: Protocol | None) -> tuple[list[float], float]:
     """Refuse the settings of a capacity search that no search could run, before any data is
     loaded or network trained: :class:`ConfigError` naming the argument unless ``thresholds`` is
     a non-empty list (or tuple, 1-D array or tensor: :func:`~xbarmem.checks.listed`) of
     distinct numbers in (0, 1], ``trials`` an integer >= 1,
     ``start`` None or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an
     integer >= 0, ``rule_options`` None or a dict and ``protocol`` None or a
-    :class:`Protocol`. Returns the thresholds as a list."""
+    :class:`Protocol`. Returns the thresholds as a list and the resolution, each number as
+    written (a numpy float32 ``0.05`` is ``0.05``: :func:`~xbarmem.checks.as_written`)."""
     checked: list[float] = _THRESHOLDS(listed(thresholds, "thresholds"), "thresholds")
     _TRIALS(trials, "trials")
     _START(start, "start")
-    _RESOLUTION(resolution, "resolution")
+    resolution = _RESOLUTION(resolution, "resolution")
     _CUE_BUDGET(cue_budget, "cue_budget")
     if rule_options is not None and not isinstance(rule_options, dict):
         raise ConfigError(f"rule_options must be a dict of rule options, got {shown(rule_options)}")
     as_protocol(protocol)
-    return checked
+    return checked, resolution
 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,

@@ -34,6 +34,7 @@ from xbarmem.checks import (
     is_number,
     listed,
     shown,
+    tensor_of,
     value_equality,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
@@ -250,7 +251,7 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
     for (count, k, _), idx in zip(jobs, subsets, strict=True):
         stored = pool.subset(idx)
         cues = make_cues(stored, protocol.reseeded(k))
-        x = torch.as_tensor(stored.patterns, dtype=torch.float32)
+        x = tensor_of(stored.patterns, dtype=torch.float32)
         states = x[(cues.cues @ x.T).argmax(dim=1)]
         cos = cosine_rows(states, cues.target)
         sums[count][0] += mean_value(cos) / trials

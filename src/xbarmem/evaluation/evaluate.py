@@ -22,6 +22,7 @@ import torch
 from xbarmem.checks import (
     ArrayLike,
     ResultDict,
+    as_written,
     canonical,
     check_callback,
     check_flag,
@@ -32,6 +33,7 @@ from xbarmem.checks import (
     renamed_keywords,
     result_repr,
     shown,
+    tensor_of,
     value_equality,
 )
 from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
@@ -144,9 +146,10 @@ class Protocol:
         self.mode, activation = check_recall(self.mode, self.activation or "sign",
                                              self.max_iterations)
         self.activation = None if self.activation is None else activation
-        # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold
+        # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold (a
+        # float32 or float16 one as the decimal written: as_written)
         if type(self.level) not in (int, float, _DefaultLevel):
-            self.level = float(self.level)
+            self.level = float(as_written(self.level))
         self.probes = _PROBES(self.probes, "probes")
         self.max_iterations = int(self.max_iterations)
         self.seed = check_seed(self.seed)
@@ -335,8 +338,8 @@ def make_cues(patterns: PatternSet | ArrayLike, protocol: Protocol) -> Cues:
     ``protocol.seed``; occlusion uses the pattern set's image shape). A pattern set that
     is not binary refuses a corruption that sets signs (:func:`check_cue_kind`)."""
     shape = patterns.image_shape if isinstance(patterns, PatternSet) else None
-    x = torch.as_tensor(patterns.patterns if isinstance(patterns, PatternSet) else patterns,
-                        dtype=torch.float32)
+    x = tensor_of(patterns.patterns if isinstance(patterns, PatternSet) else patterns,
+                  dtype=torch.float32)
     check_cue_bytes(protocol, len(x), x.shape[-1])
     if isinstance(patterns, PatternSet):
         check_cue_kind(protocol, patterns.kind)
@@ -562,7 +565,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     _CHIPS(trials, "trials")
     trained, recorded = _rules(rules, rule_options, patterns.kind)
     maps = make_fault_maps(chip, patterns.n_neurons, trials, fault_seed)
-    x = torch.as_tensor(patterns.patterns)
+    x = tensor_of(patterns.patterns)
     out: dict[str, Any] = {"rules": {}}
     for name, rule in trained.items():
         memories = [SingleLayerMemory(patterns.n_neurons, chip, fm, bias=rule.bias)

@@ -13,6 +13,7 @@ from typing import Any
 
 from xbarmem.checks import (
     MAX_COUNT,
+    as_written,
     check_neurons,
     checked_keywords,
     hidden_word,
@@ -37,6 +38,7 @@ class HiddenRule:
     def __post_init__(self) -> None:
         """Refuse (:class:`ConfigError`) a rule :meth:`parse` would refuse: an unknown kind, a
         value that is not > 0, a fixed width that is not an integer."""
+        object.__setattr__(self, "value", as_written(self.value))  # (a float32: its decimal)
         if not (is_choice(self.kind, ("fixed", "ratio")) and isinstance(self.value, numbers.Real)
                 and not isinstance(self.value, bool) and 0 < self.value <= MAX_COUNT and (
                     self.kind == "ratio" or self.value == int(self.value))):

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from xbarmem.checks import check_tensor, numeric_array
+from xbarmem.checks import check_tensor, numeric_array, tensor_of
 from xbarmem.errors import PatternError
 
 __all__ = ["COSINE_DECIMALS", "OUTCOMES", "cosine_rows", "cosine_similarity", "exact_recall",
@@ -22,7 +22,7 @@ def _as_rows(x: Any, name: str) -> torch.Tensor:
         t = check_tensor(x, name, error=PatternError).detach().to("cpu", torch.float64)
     else:
         arr = numeric_array(x, name, "a (B, N) matrix of real numbers", error=PatternError)
-        t = torch.as_tensor(arr, dtype=torch.float64)
+        t = tensor_of(arr, dtype=torch.float64)
     if t.ndim == 1:
         t = t.unsqueeze(0)
     if t.ndim != 2:
@@ -148,7 +148,7 @@ def field_margins(weights: Any, bias: Any, patterns: Any) -> dict[str, float]:
     if w.shape != (n, n) or x.shape[1] != n:
         raise PatternError(f"need weights (N, N) and patterns (P, N), got {tuple(w.shape)} and "
                            f"{tuple(x.shape)}")
-    b = torch.zeros(n, dtype=torch.float64) if bias is None else torch.as_tensor(
+    b = torch.zeros(n, dtype=torch.float64) if bias is None else tensor_of(
         bias, dtype=torch.float64).reshape(n)
     off = w[~torch.eye(n, dtype=torch.bool)]
     peak = float(off.abs().max())

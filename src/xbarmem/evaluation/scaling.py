@@ -26,6 +26,7 @@ from scipy import stats
 from xbarmem.checks import (
     ResultDict,
     as_real_array,
+    as_written,
     canonical,
     check_callback,
     check_each_once,
@@ -152,6 +153,7 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
     if isinstance(confidence, bool) or not (isinstance(confidence, numbers.Real)
                                             and 0 < confidence < 1):
         raise ConfigError(f"confidence must be a number in (0, 1), got {shown(confidence)}")
+    confidence = as_written(confidence)  # (a numpy float32 number: the decimal written)
     n = as_real_array(sizes, "sizes")
     c = as_real_array(capacities, "capacities")
     if n.ndim != 1 or c.ndim != 1:
@@ -332,8 +334,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     arch, rule, kind = canonical(arch, ARCHS), rule_by_name(rule), check_kind(kind)
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
-    thresholds = check_search(thresholds, trials=trials, resolution=resolution,
-                              cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
+    thresholds, resolution = check_search(thresholds, trials=trials, resolution=resolution,
+                                          cue_budget=cue_budget, rule_options=rule_options,
+                                          protocol=protocol)
     rules_h = _hidden_rules(arch, hidden)  # (None: one layer)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)

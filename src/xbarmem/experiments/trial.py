@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.checks import tensor_of
 from xbarmem.data.builtin import IMAGE_SETS, load_image_set
 from xbarmem.data.patterns import PatternSet, select_indices
 from xbarmem.data.sources import is_drawn, patterns_for
@@ -173,7 +174,7 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
     sizes = torch.tensor([s.n_patterns for s in stored], dtype=torch.int64)
     padded = torch.zeros(len(stored), int(sizes.max()), n, dtype=torch.float32)
     for t, s in enumerate(stored):
-        padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
+        padded[t, : s.n_patterns] = tensor_of(s.patterns)
     steps = None
     if progress is not None and first["rule"] == "adaptive":
         budget = step_budget(first["rule_options"], first["kind"])

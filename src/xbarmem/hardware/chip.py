@@ -255,8 +255,8 @@ class ChipSpec(Spec, noun="chip"):
     def with_faults(self, rate: float, on_fraction: float = 0.5) -> ChipSpec:
         """Copy with a total stuck fraction ``rate`` split into ON (``on_fraction``) and OFF;
         :class:`ConfigError` unless both are in [0, 1]."""
-        _FRACTION(rate, "faults")
-        _FRACTION(on_fraction, "on_fraction")
+        rate = _FRACTION(rate, "faults")  # (a numpy float32 number: as written)
+        on_fraction = _FRACTION(on_fraction, "on_fraction")
         return self.replace_device(p_stuck_on=rate * on_fraction,
                                    p_stuck_off=rate * (1.0 - on_fraction))
 

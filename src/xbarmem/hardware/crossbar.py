@@ -33,6 +33,7 @@ import torch
 
 from xbarmem.checks import (
     as_real_array,
+    as_written,
     check_count,
     check_flag,
     check_tensor,
@@ -42,6 +43,7 @@ from xbarmem.checks import (
     is_bool,
     shown,
     spanned,
+    tensor_of,
 )
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
@@ -182,6 +184,7 @@ class Crossbar:
                                f"(polarity, output, input row), got {logical.shape}")
         if is_bool(fill) or not isinstance(fill, numbers.Real):
             raise ConfigError(f"fill must be a number (NaN too), got {shown(fill)}")
+        fill = as_written(fill)  # (a numpy float32 one made the whole array float32)
         rows, cols = self.chip.array.rows, self.chip.array.cols
         out = np.full((self.n_arrays, 2, rows, cols), fill)
         for a, r, c in self._tile_of():
@@ -247,14 +250,14 @@ class Crossbar:
         """``[W | b]`` as float32 ``(n_out, n_rows)`` from ``weights`` ``(n_out, n_in)`` and
         ``bias`` ``(n_out,)`` (``None``: zeros); :class:`PatternError` for a wrong shape or
         NaN/inf."""
-        w = torch.as_tensor(as_real_array(weights, "weights", error=PatternError, dtype=None),
-                            dtype=torch.float32)
+        w = tensor_of(as_real_array(weights, "weights", error=PatternError, dtype=None),
+                      dtype=torch.float32)
         if w.shape != (self.n_out, self.n_in):
             raise PatternError(f"weights must have shape ({self.n_out}, {self.n_in}), "
                                f"got {tuple(w.shape)}")
         parts = [w]
         if self.has_bias:
-            b = torch.zeros(self.n_out, dtype=torch.float32) if bias is None else torch.as_tensor(
+            b = torch.zeros(self.n_out, dtype=torch.float32) if bias is None else tensor_of(
                 as_real_array(bias, "bias", error=PatternError, dtype=None),
                 dtype=torch.float32).reshape(-1)
             if b.shape != (self.n_out,):
@@ -311,7 +314,7 @@ class Crossbar:
         :func:`~xbarmem.hardware.faults.highest_reading` (as fault maps); ``w_max`` a finite
         number > 0. Returns ``self``; :class:`ConfigError` otherwise."""
         g_pos, g_neg = (as_real_array(g, name) for g, name in ((g_pos, "g_pos"), (g_neg, "g_neg")))
-        Number(gt=0)(w_max, "w_max")
+        w_max = Number(gt=0)(w_max, "w_max")
         shape = (self.n_out, self.n_rows)
         if g_pos.shape != shape or g_neg.shape != shape:
             raise ConfigError(f"conductances must have shape {shape}, got {g_pos.shape} and "
@@ -380,7 +383,7 @@ class Crossbar:
     def _rows_input(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
             x = as_real_array(x, "input", error=PatternError, dtype="float32")
-        x = torch.as_tensor(check_tensor(x, "input", error=PatternError), dtype=torch.float32)
+        x = tensor_of(check_tensor(x, "input", error=PatternError), dtype=torch.float32)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise PatternError(f"input must have shape (batch, {self.n_in}), got {tuple(x.shape)}")
         if self.has_bias:

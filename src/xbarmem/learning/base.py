@@ -34,6 +34,7 @@ from xbarmem.checks import (
     is_bool,
     result_repr,
     shown,
+    tensor_of,
     value_equality,
 )
 from xbarmem.data.patterns import validate_patterns
@@ -144,8 +145,8 @@ class Problem:
         ``zero_diagonal`` defaults to True for one layer. ``bias``, ``kind``, ``counts``,
         ``noise`` and ``w_max`` (``w_max[k][t]``: layer ``k``, network ``t``) are the
         attributes of the same names."""
-        x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
-                            dtype=torch.float32)
+        x = tensor_of(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
+                      dtype=torch.float32)
         _check_of(x, bounds, sizes, bias, zero_diagonal, w_max)
         if bounds is None:
             n = x.shape[-1]
@@ -175,8 +176,8 @@ class Problem:
         ``(P, N)`` (shared); noise from the first memory's chip; ``kind`` and ``counts`` as
         in :meth:`of`. The problem's patterns are its own copy (a rule may change them in
         place: the caller's patterns, and the cues drawn from them, stay as they were)."""
-        x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
-                            dtype=torch.float32)
+        x = tensor_of(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
+                      dtype=torch.float32)
         if x.ndim == 2:
             x = x.expand(len(memories), -1, -1)
         x = x.clone(memory_format=torch.contiguous_format)

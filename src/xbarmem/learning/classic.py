@@ -27,7 +27,14 @@ from typing import Any, ClassVar
 
 import torch
 
-from xbarmem.checks import checked_keywords, choice_key, choices_text, closest_choice, shown
+from xbarmem.checks import (
+    checked_keywords,
+    choice_key,
+    choices_text,
+    closest_choice,
+    shown,
+    tensor_of,
+)
 from xbarmem.errors import ArgumentError, ConfigError, warn
 from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.learning.base import (
@@ -75,7 +82,7 @@ def _incremental(patterns: torch.Tensor, update) -> tuple[torch.Tensor, torch.Te
 
 
 def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
-    x = torch.as_tensor(patterns, dtype=torch.float64)
+    x = tensor_of(patterns, dtype=torch.float64)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ConfigError(f"patterns must be a non-empty (P, N) matrix, got {tuple(x.shape)}")
     return x

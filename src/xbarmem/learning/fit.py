@@ -28,6 +28,7 @@ from xbarmem.checks import (
     is_choice,
     listed,
     shown,
+    tensor_of,
     unknown_argument,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
@@ -260,7 +261,7 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     hidden = hidden_for(arch, hidden)
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind
-    x = torch.as_tensor(pset.patterns)
+    x = tensor_of(pset.patterns)
     rule_obj = as_rule(rule, **rule_options)
     memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=paired_chip(chip, faults),
                          faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)

@@ -34,6 +34,7 @@ from xbarmem.checks import (
     counted,
     is_choice,
     shown,
+    tensor_of,
 )
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, PatternError
@@ -335,8 +336,8 @@ class Memory:
             raise ConfigError(f"need biases for {len(self.layers)} layers, got {len(biases)}")
         targets = []
         for k, (layer, w, b) in enumerate(zip(self.layers, weights, biases, strict=True)):
-            w = torch.as_tensor(as_real_array(w, "weights", error=PatternError, dtype=None),
-                                dtype=torch.float32)
+            w = tensor_of(as_real_array(w, "weights", error=PatternError, dtype=None),
+                          dtype=torch.float32)
             if b is not None and not self.has_bias:
                 if np.any(as_real_array(b, "biases", error=PatternError) != 0):
                     raise ConfigError("this memory has no bias row; build it with bias=True")

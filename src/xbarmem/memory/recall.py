@@ -46,6 +46,7 @@ import torch
 from xbarmem.checks import (
     ArrayLike,
     as_real_array,
+    as_written,
     check_choice,
     check_count,
     check_tensor,
@@ -53,6 +54,7 @@ from xbarmem.checks import (
     numeric_array,
     result_repr,
     shown,
+    tensor_of,
     value_equality,
 )
 from xbarmem.data.patterns import check_cue_values
@@ -122,7 +124,7 @@ class FloatMatrix:
             if values is not None and not np.isfinite(
                     as_real_array(values, name, error=PatternError)).all():
                 raise PatternError(f"{name} contain NaN or inf")
-        self.weights = torch.as_tensor(w, dtype=torch.float32)
+        self.weights = tensor_of(w, dtype=torch.float32)
         b = None if bias is None else as_real_array(bias, "bias", error=PatternError, dtype=None)
         if b is not None and b.shape != (w.shape[0],):
             raise PatternError(f"bias must have shape ({w.shape[0]},), got {b.shape}")
@@ -196,13 +198,14 @@ def _check_dynamics(activation: str, max_iterations: int) -> str:
 
 
 def check_tol(tol: float) -> float:
-    """``tol`` as given; :class:`ConfigError` for one that is not a finite number >= 0 (the
-    one check of every ``tol``: :func:`recall`, :class:`~xbarmem.evaluation.evaluate.Protocol`).
-    """
+    """``tol`` as written (:func:`~xbarmem.checks.as_written`: a numpy float32 ``1e-3`` is
+    ``0.001``; any other number as given); :class:`ConfigError` for one that is not a finite
+    number >= 0 (the one check of every ``tol``: :func:`recall`,
+    :class:`~xbarmem.evaluation.evaluate.Protocol`, the energy measurements)."""
     if (isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
             or tol < 0):
         raise ConfigError(f"tol must be a finite number >= 0, got {shown(tol)}")
-    return tol
+    return as_written(tol)
 
 
 def reads_with_noise(memory: Any) -> bool:
@@ -279,7 +282,7 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
     """
     check_matrix(matrix)
     mode, activation = check_recall(mode, activation, max_iterations)
-    check_tol(tol)
+    tol = check_tol(tol)
     x = _check_cues(cues, matrix.n_in, activation)
     gen = as_generator(seed)
     if mode == "sync":
@@ -307,7 +310,7 @@ def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, 
     :class:`PatternError` for bad arguments.
     """
     activation = _check_dynamics(activation, max_iterations)
-    check_tol(tol)
+    tol = check_tol(tol)
     if matrices.ndim != 3 or matrices.shape[2] not in (matrices.shape[1],
                                                        matrices.shape[1] + 1):
         raise ConfigError(f"matrices must be (T, N, N) or (T, N, N + 1), got "

@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import MAX_COUNT, check_each_once, choice_key, finite, is_number, shown
+from xbarmem.checks import (
+    MAX_COUNT,
+    as_written,
+    check_each_once,
+    choice_key,
+    finite,
+    is_number,
+    shown,
+)
 from xbarmem.errors import ConfigError
 from xbarmem.names import own_name_problem
 
@@ -59,7 +67,8 @@ class Number(Rule):
     ``le`` <=, ``lt`` <; ``None``: none); ``integer=True`` accepts
     integers only; ``as_float=True`` stores ints as floats; ``unit`` is shown in messages,
     help and TOML comments. Numpy scalars are taken and stored as the Python ``int`` /
-    ``float`` of the same value (a Python int stays an int)."""
+    ``float`` of the same value (a Python int stays an int), a float32 or float16 one as the
+    number written (:func:`~xbarmem.checks.as_written`: ``np.float32(0.05)`` is ``0.05``)."""
 
     def __init__(self, *, ge: float | None = None, gt: float | None = None,
                  le: float | None = None, lt: float | None = None, integer: bool = False,
@@ -89,6 +98,7 @@ class Number(Rule):
             self.le is None or value <= self.le, self.lt is None or value < self.lt))
 
     def convert(self, value: Any) -> Any:
+        value = as_written(value)  # (a numpy float32 / float16 number: the decimal written)
         if self.integer or (isinstance(value, numbers.Integral) and not self.as_float):
             return int(value)
         return float(value) if self.as_float or type(value) is not float else value
