@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     pats = load_mnist(side=8, kind="binary", one_per_class=True)
-    x = torch.as_tensor(pats.patterns)
+    x = torch.tensor(pats.patterns)
     distance = torch.cdist(x, x, p=1) / 2 + 1e9 * torch.eye(len(x))
     print(f"nearest-stored-pattern bound: {nearest_pattern_bound(x, args.flip):.4f}; "
           f"closest pair of digits: {int(distance.min())} bits apart")

@@ -242,7 +242,7 @@ def test_multilayer_adaptation_pins_devices_in_every_layer(pats):
 
     mem = MultilayerMemory(25, 12, "rram", fault_seed=1)
     fit_memories(MultilayerTrainer(max_steps=150, finetune_steps=0, window=50),
-                 torch.as_tensor(pats.patterns), [mem])
+                 torch.tensor(pats.patterns), [mem])
     backends = simulated_backends(mem, chip=mem.chip.replace_device(write_noise=30e-6))
     result = adapt(mem, backends, pats, rounds=1, target=1.1, tolerance=5e-6,
                    protocol=Protocol(probes=5))

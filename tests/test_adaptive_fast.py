@@ -213,7 +213,7 @@ def test_stable_stop_keeps_fixed_points_and_stops_long_before_the_cap():
     pats = load_mnist(side=8, one_per_class=True)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=2)
     (lo, hi), = mem.bounds()
-    x = torch.as_tensor(pats.patterns)
+    x = torch.tensor(pats.patterns)
     stable = AdaptiveTrainer(objective="fixed-point", max_steps=5000)
     res = stable.fit(Problem.of(x, [(lo, hi)]))
     assert res.converged.all() and int(res.steps[0]) < 1000
@@ -224,7 +224,7 @@ def test_stable_stop_keeps_fixed_points_and_stops_long_before_the_cap():
 
 
 def test_bucketing_and_compaction_do_not_change_fixed_point_results():
-    pool = torch.as_tensor(load_mnist(side=8, n_patterns=40).patterns)
+    pool = torch.tensor(load_mnist(side=8, n_patterns=40).patterns)
     counts = torch.tensor([40, 2, 17, 5, 30, 3])
     x = pool[None].expand(6, -1, -1)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=0)
@@ -254,7 +254,7 @@ def test_new_options_are_validated_and_saved():
 
 
 def test_large_single_layer_point_is_fast_and_bounded():
-    x = torch.as_tensor(random_patterns(40, 512, seed=0).patterns)
+    x = torch.tensor(random_patterns(40, 512, seed=0).patterns)
     mem = SingleLayerMemory(512, load_preset("paper-sim").with_faults(0.5), fault_seed=0)
     (lo, hi), = mem.bounds()
     res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(Problem.of(x, [(lo, hi)]))

@@ -873,13 +873,13 @@ def _open(o: int, i: int, t: int | None = None) -> tuple[torch.Tensor, torch.Ten
     return torch.full(shape, -float("inf")), torch.full(shape, float("inf"))
 
 
-X2 = torch.as_tensor(P.patterns)[None].expand(2, -1, -1)  # two networks' pattern sets
+X2 = torch.tensor(P.patterns)[None].expand(2, -1, -1)  # two networks' pattern sets
 
 
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: xm.Problem(P.patterns.tolist(), (_open(16, 17),)),
      "patterns must be a \\(T, P, N\\) tensor \\(Problem.of reads"),
-    (lambda: xm.Problem(torch.as_tensor(P.patterns), (_open(16, 17),)),
+    (lambda: xm.Problem(torch.tensor(P.patterns), (_open(16, 17),)),
      "patterns must be a \\(T, P, N\\) tensor with P >= 1 \\(Problem.of takes \\(P, N\\)"),
     (lambda: xm.Problem(X2, (_open(16, 17),), kind="x"), "kind must be one of"),
     (lambda: xm.Problem(X2, ()), "bounds of at least one layer"),
@@ -997,7 +997,7 @@ def test_fit_memories_checks_the_stored_patterns_as_train_does(values, match, ru
 def test_a_problem_does_not_read_its_padding_rows():
     """Rows past ``counts[t]`` are padding (zeros in the recall curve): not checked."""
     x = torch.zeros(2, 3, 16)
-    x[0, :2], x[1, :3] = torch.as_tensor(P.patterns[:2]), torch.as_tensor(P.patterns)
+    x[0, :2], x[1, :3] = torch.tensor(P.patterns[:2]), torch.tensor(P.patterns)
     problem = xm.Problem.of(x, counts=[2, 3])
     assert problem.counts.tolist() == [2, 3]
     x[0, 2, 0] = 0.5  # a padding row is not read; a real row is

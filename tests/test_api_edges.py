@@ -17,7 +17,7 @@ from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.limits import TooLargeError
 
 P = xm.random_patterns(3, 16, seed=0)
-X = torch.as_tensor(P.patterns)
+X = torch.tensor(P.patterns)
 MEM = xm.train(P, rule="pinv")
 
 

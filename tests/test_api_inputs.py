@@ -352,7 +352,7 @@ def test_cues_a_memory_cannot_mean_are_refused_on_every_path(cues, activations, 
     (lambda x: _ZERO_ONE, ("tanh",)),  # {0,1} states are continuous states for tanh
 ])
 def test_continuous_cues_inside_the_range_are_taken_on_every_path(make, activations):
-    cues = torch.as_tensor(make(torch.as_tensor(xm.random_patterns(2, 16, seed=1).patterns)),
+    cues = torch.as_tensor(make(torch.tensor(xm.random_patterns(2, 16, seed=1).patterns)),
                            dtype=torch.float32)
     for call in _cue_paths().values():
         for activation in activations:

@@ -318,15 +318,15 @@ def test_every_loader_calls_the_number_of_patterns_n_patterns(loader):
     with pytest.warns(DeprecationWarning, match=rf"{name}\(\): n= is deprecated; use "
                                                 rf"n_patterns="):
         old = by_keyword(n=5)
-    assert torch.equal(torch.as_tensor(old.patterns), torch.as_tensor(new.patterns))
+    assert torch.equal(torch.tensor(old.patterns), torch.tensor(new.patterns))
     assert old.name == new.name and old.kind == new.kind
     with pytest.raises(ArgumentError) as info:
         by_keyword(n_patterns=5, n=5)
     assert str(info.value) == (f"{name}() got both n_patterns= and n=, its earlier name; give "
                                f"n_patterns= only")
     if by_position is not None:
-        assert torch.equal(torch.as_tensor(by_position(5).patterns),
-                           torch.as_tensor(new.patterns))
+        assert torch.equal(torch.tensor(by_position(5).patterns),
+                           torch.tensor(new.patterns))
 
 
 def test_the_pattern_subset_helpers_call_their_count_n_patterns():

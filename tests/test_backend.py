@@ -35,7 +35,7 @@ def memory(pats, trained):
 
 def _cues(pats, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    x = torch.as_tensor(pats.patterns).repeat(5, 1)
+    x = torch.tensor(pats.patterns).repeat(5, 1)
     flips = torch.rand(x.shape, generator=gen) < 0.1
     return torch.where(flips, -x, x)
 

@@ -370,7 +370,7 @@ def test_recall_takes_the_cues_of_a_binary_model_that_python_takes(run_cli, tmp_
     advising ``--kind continuous``, an option it does not have."""
     from xbarmem.data.corruption import gaussian_noise
 
-    stored = torch.as_tensor(load_mnist(side=8, one_per_class=True).patterns)
+    stored = torch.tensor(load_mnist(side=8, one_per_class=True).patterns)
     cues = gaussian_noise(stored, 0.4, generator=0).numpy()
     if cue == "occluded":  # the top rows unknown: 0
         cues = stored.numpy().copy()

@@ -24,7 +24,7 @@ def grey():
 
 def test_recall_of_a_continuous_memory_takes_tanh_neurons_unless_told(grey):
     x, mem = grey
-    cues = torch.as_tensor(x.patterns) * 0.8
+    cues = torch.tensor(x.patterns) * 0.8
     default = mem.recall(cues)
     assert default.activation == "tanh"
     assert torch.equal(default.states, mem.recall(cues, activation="tanh").states)

@@ -764,7 +764,7 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
 
     own = measure(16, data="random", n_patterns=2, rule="pinv", probes=3, seed=4)
     pset = patterns_for("random", 16, n_patterns=2, seed=4)
-    memory = build_memory(torch.as_tensor(pset.patterns), load_chip("paper-sim"), rule="pinv",
+    memory = build_memory(torch.tensor(pset.patterns), load_chip("paper-sim"), rule="pinv",
                           seed=4)
     given = measure_model(memory, pset, probes=3, seed=4)
     np.testing.assert_array_equal(given.sync_steps, own.sync_steps)

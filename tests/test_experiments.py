@@ -698,8 +698,8 @@ def test_random_per_class_draws_one_image_of_each_class_per_seed():
     for ps in sets:
         assert list(ps.labels) == list(range(10)) and ps.patterns.shape == (10, 64)
     again = stored_patterns(spec.trials[0].config)
-    assert torch.equal(torch.as_tensor(again.patterns), torch.as_tensor(sets[0].patterns))
-    assert not torch.equal(torch.as_tensor(sets[0].patterns), torch.as_tensor(sets[1].patterns))
+    assert torch.equal(torch.tensor(again.patterns), torch.tensor(sets[0].patterns))
+    assert not torch.equal(torch.tensor(sets[0].patterns), torch.tensor(sets[1].patterns))
 
 
 def test_random_selection_stores_distinct_patterns_of_a_pool_with_repeats():

@@ -34,7 +34,7 @@ def tiled(pats, trained):
 
 def _cues(pats, copies=5, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    x = torch.as_tensor(pats.patterns).repeat(copies, 1)
+    x = torch.tensor(pats.patterns).repeat(copies, 1)
     return torch.where(torch.rand(x.shape, generator=gen) < 0.12, -x, x)
 
 
@@ -123,7 +123,7 @@ def test_manifest_places_tiles_bias_rows_and_current_ranges(tiled, pats, tmp_pat
                                                         / tiled.crossbar.w_max)
     assert manifest["recall"]["mode"] == "async" and manifest["recall"]["activation"] == "sign"
     # current ranges: tile partial sums of the noise-free column currents
-    cur = tiled.crossbar.currents(torch.as_tensor(pats.patterns)).double()
+    cur = tiled.crossbar.currents(torch.tensor(pats.patterns)).double()
     tiles = layer["currents"]
     total_lo = sum(t["at_inputs_A"][0] for t in tiles[:2])  # lower bound of row-tile sums
     assert cur.min().item() >= total_lo - 1e-12
@@ -139,7 +139,7 @@ def test_single_array_currents_match_the_crossbar(pats, tmp_path):
     memory = train(pats.patterns, chip="rram", rule="adaptive", **FAST)
     manifest = export_memory(memory, tmp_path, patterns=pats)
     (tile,) = manifest["layers"][0]["currents"]
-    cur = memory.crossbar.currents(torch.as_tensor(pats.patterns))
+    cur = memory.crossbar.currents(torch.tensor(pats.patterns))
     assert tile["at_inputs_A"] == pytest.approx([cur.min().item(), cur.max().item()], rel=1e-5)
 
 
@@ -461,7 +461,7 @@ def test_an_export_of_a_reloaded_export_differs_only_in_the_count_its_map_no_lon
     for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
         if name != "manifest.json":
             assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False), name
-    cues = torch.as_tensor(pats.patterns, dtype=torch.float32)
+    cues = torch.tensor(pats.patterns, dtype=torch.float32)
     assert torch.equal(memory.recall(cues).states, load_export(tmp_path / "b").recall(cues).states)
     said = " ".join(export_module.__doc__.split())
     assert "exporting it again counts 0" in said
@@ -552,5 +552,5 @@ def test_an_export_of_an_earlier_version_still_loads(layered, pats, tmp_path):
     path.write_text(json.dumps(earlier))
     again = load_export(tmp_path / "out")
     assert again.info == layered.info and again.sizes == [25, 8, 25]
-    cues = torch.as_tensor(pats.patterns)
+    cues = torch.tensor(pats.patterns)
     assert torch.equal(again.recall(cues, seed=1).states, layered.recall(cues, seed=1).states)

@@ -254,7 +254,7 @@ def test_a_custom_corruption_runs_wherever_a_protocol_does():
             for c in ("flip", xm.flip_bits)]
     assert torch.equal(same[0].cues, same[1].cues)
     score = xm.evaluate_memory(memory, P, xm.Protocol(corruption=_block, level=0.25))
-    expected = torch.as_tensor(P.patterns).clone()
+    expected = torch.tensor(P.patterns).clone()
     expected[:, :4] *= -1
     assert torch.equal(score.cues, expected)
     assert xm.Protocol(corruption=_block, level=0.25).as_dict()["corruption"] == "_block"
@@ -305,7 +305,7 @@ def test_a_backend_breaking_the_protocol_is_named(small_memory):
     wrong = _Wrong.like(layers_of(memory)[0])
     with pytest.raises(ConfigError, match=r"^backend 0 \(_Wrong\): matvec\(x\) must return a "
                        r"torch tensor of shape \(3, 16\) in weight units, got ndarray$"):
-        BackendMemory(memory, [wrong]).recall(torch.as_tensor(pset.patterns))
+        BackendMemory(memory, [wrong]).recall(torch.tensor(pset.patterns))
     with pytest.raises(ConfigError, match=r"^backend 0 \(_Wrong\): read_back\(\) must return "
                        r"\(2, 16, 17\) conductances in siemens \(from 0 to .*\), got .* to .*, "
                        r"far above the chip window .* S, and \d+% fit it as microsiemens"):

@@ -284,7 +284,7 @@ def test_a_backends_products_are_checked(small_memory, method, out, match):
     name = "matvec\\(x\\)" if method == "matvec" else "read_outputs\\(x, outputs\\)"
     with pytest.raises(ConfigError, match=rf"^backend 0 \(_Changed\): {name} must return a "
                                           r"torch tensor of shape .* in weight units.*" + match):
-        BackendMemory(memory, [be]).recall(torch.as_tensor(pset.patterns), mode=mode)
+        BackendMemory(memory, [be]).recall(torch.tensor(pset.patterns), mode=mode)
 
 
 @pytest.mark.parametrize("out", [
@@ -294,7 +294,7 @@ def test_a_backends_products_are_checked(small_memory, method, out, match):
 def test_products_in_float64_or_tracked_by_autograd_are_read_as_float32(small_memory, out,
                                                                          method):
     pset, memory = small_memory
-    cues = torch.as_tensor(pset.patterns)
+    cues = torch.tensor(pset.patterns)
     mode = "sync" if method == "matvec" else "async"
     plain = BackendMemory(memory, [_backend(memory)]).recall(cues, mode=mode)
     changed = BackendMemory(memory, [_backend(memory, **{method: lambda be, y: out(y)})])
@@ -317,7 +317,7 @@ def test_an_error_a_backend_raises_goes_through_unchanged(small_memory, method, 
     with pytest.raises(type(error)) as raised:
         if method in ("matvec", "read_outputs"):
             mode = "sync" if method == "matvec" else "async"
-            BackendMemory(memory, [be]).recall(torch.as_tensor(pset.patterns), mode=mode)
+            BackendMemory(memory, [be]).recall(torch.tensor(pset.patterns), mode=mode)
         else:
             adapt(memory, [be], pset, rounds=0)
     assert raised.value is error and raised.value.__cause__ is None

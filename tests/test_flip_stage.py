@@ -82,7 +82,7 @@ def test_stage_lowers_the_sampled_one_step_error_keeps_bounds_and_draws_nothing(
     sampled cues (10% flips) is below 0.7 times that of the Hebbian weights on the same free
     devices, and the rule's seed changes nothing (the stage draws nothing)."""
     n = 48
-    x = torch.as_tensor(random_patterns(8, n, seed=4).patterns)
+    x = torch.tensor(random_patterns(8, n, seed=4).patterns)
     chip = load_preset("paper-sim").with_faults(0.3)
     gen = torch.Generator().manual_seed(5)
     cues = x * torch.where(torch.rand(200, *x.shape, generator=gen) < 0.1, -1.0, 1.0)
@@ -134,7 +134,7 @@ def test_stage_is_in_the_default_recipe_only_and_its_steps_are_counted():
 @pytest.mark.parametrize("option", [dict(flip_steps=5), dict(flip_bound=0.3)])
 def test_stage_is_refused_where_it_does_not_apply(where, option):
     x = random_patterns(4, 16, seed=0)
-    patterns = torch.as_tensor(x.patterns) * (0.5 if where.get("kind") else 1.0)
+    patterns = torch.tensor(x.patterns) * (0.5 if where.get("kind") else 1.0)
     with pytest.raises(ConfigError, match=next(iter(option))):
         train(patterns, chip="paper-sim", max_steps=2, **option, **where)
     train(patterns, chip="paper-sim", max_steps=2, finetune_steps=1, flip_steps=0,

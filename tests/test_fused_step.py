@@ -35,7 +35,7 @@ def test_the_basin_stage_takes_its_step_from_the_module_at_every_step(monkeypatc
     """The seam the benchmark substitutes: every step of both sampled stages goes through
     ``stages.basin_step`` (looked up at call time), and the default training through it is
     the training (a step that only passes its arguments on changes nothing)."""
-    x = torch.as_tensor(random_patterns(4, 16, seed=0).patterns)
+    x = torch.tensor(random_patterns(4, 16, seed=0).patterns)
     options = {"flip_steps": 2, "max_steps": 5, "finetune_steps": 3}
     plain = train(x, chip="paper-sim", seed=0, **options)
     calls = []

@@ -44,13 +44,13 @@ def test_fixed_point_stage_with_injected_noise_is_seeded_uses_the_noise_and_stor
     assert not torch.equal(w, weights(noise_injection=True, seed=1)[0][0])  # the seed draws it
     assert not torch.equal(w, weights(noise_injection=False, seed=0)[0][0])  # noise is used
     assert info["converged"] and 0 < info["steps"] < 300
-    assert _fixed_points(w, b, torch.as_tensor(pset.patterns, dtype=torch.float32))
+    assert _fixed_points(w, b, torch.tensor(pset.patterns, dtype=torch.float32))
 
 
 def test_noisy_fixed_point_batch_whose_networks_stop_at_different_steps():
     """Networks leaving the batch trim its read-noise scale with the other per-row tensors."""
-    x = torch.stack([torch.as_tensor(xm.random_patterns(4, 16, seed=s).patterns,
-                                     dtype=torch.float32) for s in range(3)])
+    x = torch.stack([torch.tensor(xm.random_patterns(4, 16, seed=s).patterns,
+                                  dtype=torch.float32) for s in range(3)])
     counts = torch.tensor([4, 2, 3])
     chip = _chip(5e-6, 5e-6, faults=0.1)
 
@@ -73,7 +73,7 @@ def test_noisy_fixed_point_batch_whose_networks_stop_at_different_steps():
 
 def test_continuous_memory_stops_when_stable_before_the_loss_would_stop_it():
     pset = xm.random_patterns(3, 16, kind="continuous", seed=2)
-    x = torch.as_tensor(pset.patterns, dtype=torch.float32)
+    x = torch.tensor(pset.patterns, dtype=torch.float32)
     results = {}
     for stop in ("stable", "loss"):
         memory = xm.train(pset, chip="ideal", rule="adaptive", objective="fixed-point",

@@ -87,7 +87,7 @@ def test_round_trip_restores_conductances_weights_and_recall(tmp_path, pset, rra
 def test_read_noise_makes_seed_matter(pset, rram_memory):
     """Sanity for the recall comparison above: the rram chip's reads are noisy, so identical
     states come from identical seeds, not from a noise-free chip."""
-    x = torch.as_tensor(pset.patterns)
+    x = torch.tensor(pset.patterns)
     gen_a, gen_b = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
     ya = rram_memory.crossbar.matvec(x, gen_a)
     yb = rram_memory.crossbar.matvec(x, gen_b)

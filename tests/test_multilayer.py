@@ -56,9 +56,9 @@ def test_training_makes_stored_patterns_fixed_points_with_faults_pinned_per_laye
     chip = load_preset("paper-sim").with_faults(0.3)
     mem = MultilayerMemory(36, 24, chip, fault_seed=3)
     trainer = MultilayerTrainer(max_steps=400, finetune_steps=100, seed=1)
-    (info,) = fit_memories(trainer, torch.as_tensor(pool.patterns), [mem])
+    (info,) = fit_memories(trainer, torch.tensor(pool.patterns), [mem])
     assert info["fixed_points"] and info["arch"] == "36-24-36"
-    x = torch.as_tensor(pool.patterns)
+    x = torch.tensor(pool.patterns)
     res = mem.recall(x, max_iterations=5)
     assert torch.equal(res.states, x) and bool(res.converged.all())
     for layer, weights in zip(mem.layers, mem.weights, strict=True):
@@ -82,7 +82,7 @@ def test_fit_rejects_classic_rules_and_mismatched_patterns():
 
 def test_one_adaptive_rule_fits_single_and_multilayer_problems_and_reports_their_options():
     rule = get_rule("adaptive", objective="fixed-point", max_steps=20)
-    x = torch.as_tensor(load_digits(n_patterns=3).patterns)
+    x = torch.tensor(load_digits(n_patterns=3).patterns)
     single = rule.fit(Problem.of(x))
     multi = rule.fit(Problem.of(x, sizes=[64, 8, 64]))
     assert [w.shape for w in single.weights] == [(1, 64, 64)]
@@ -107,8 +107,8 @@ def test_continuous_recall_improves_a_noisy_cue():
     pool = load_digits(kind="continuous", n_patterns=5)
     mem = MultilayerMemory(64, 32, "paper-sim")
     trainer = MultilayerTrainer(max_steps=600, cue_noise=0.6, seed=0)
-    fit_memories(trainer, torch.as_tensor(pool.patterns), [mem], kind="continuous")
-    x = torch.as_tensor(pool.patterns)
+    fit_memories(trainer, torch.tensor(pool.patterns), [mem], kind="continuous")
+    x = torch.tensor(pool.patterns)
     gen = torch.Generator().manual_seed(0)
     cues = corrupt(x, "gaussian", 0.6, gen)
     before = cosine_similarity(cues, x).mean()
@@ -120,15 +120,15 @@ def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
     pool = load_digits(n_patterns=12)
     mems = [MultilayerMemory(64, 16, "paper-sim") for _ in range(2)]
     padded = torch.zeros(2, 8, 64)
-    padded[0, :4] = torch.as_tensor(pool.patterns[:4])
-    padded[1] = torch.as_tensor(pool.patterns[4:12])
+    padded[0, :4] = torch.tensor(pool.patterns[:4])
+    padded[1] = torch.tensor(pool.patterns[4:12])
     trainer = MultilayerTrainer(max_steps=300, finetune_steps=50)
     infos = fit_memories(trainer, padded, mems, counts=torch.tensor([4, 8]))
     assert [i["steps"] > 0 for i in infos] == [True, True]
     score = evaluate_memory(mems[0], pool.subset(np.arange(4)), Protocol(level=0.05, probes=4))
     assert score.cosine > 0.95
     # each synchronous step reads every layer once; async reads one output per neuron update
-    res = mems[0].recall(torch.as_tensor(pool.patterns[:4]), mode="async", max_iterations=3)
+    res = mems[0].recall(torch.tensor(pool.patterns[:4]), mode="async", max_iterations=3)
     assert (res.reads == res.iterations * 64).all()
 
 
@@ -138,14 +138,14 @@ def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
     pool = load_digits(n_patterns=4)
     chip = load_preset("rram").with_faults(0.2)
     mem = MultilayerMemory(64, [16, 12], chip, fault_seed=2)
-    fit_memories(MultilayerTrainer(max_steps=100, finetune_steps=0), torch.as_tensor(
+    fit_memories(MultilayerTrainer(max_steps=100, finetune_steps=0), torch.tensor(
         pool.patterns), [mem], program_seed=5)
     path = save_memory(mem, tmp_path / "m.safetensors", patterns=pool)
     back = load_memory(path)
     assert isinstance(back, MultilayerMemory) and back.layout == "64-16-12-64"
     for a, b in zip(mem.layers, back.layers, strict=True):
         assert np.array_equal(a.g_pos, b.g_pos) and a.w_max == b.w_max
-    cues = corrupt(torch.as_tensor(pool.patterns), "flip", 0.1, torch.Generator().manual_seed(1))
+    cues = corrupt(torch.tensor(pool.patterns), "flip", 0.1, torch.Generator().manual_seed(1))
     assert torch.equal(mem.recall(cues, seed=3).states, back.recall(cues, seed=3).states)
     assert back.info["arch"] == "64-16-12-64"
 

@@ -143,7 +143,7 @@ def test_recall_batch_equals_memory_recall_without_read_noise(activation):
     memory = SingleLayerMemory(64, chip, fault_seed=2)
     fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=200), pats.patterns,
                  [memory])
-    cues = corrupt(torch.as_tensor(pats.patterns).repeat(3, 1), "flip", 0.2, 4)
+    cues = corrupt(torch.tensor(pats.patterns).repeat(3, 1), "flip", 0.2, 4)
     own = memory.recall(cues, activation=activation, max_iterations=40)
     mats = stack_matrices([memory])
     assert mats.shape == (1, 64, 65)
@@ -198,7 +198,7 @@ def test_evaluate_many_scores_exactly_as_evaluate_memory(activation, monkeypatch
     memories = _memories(chip, 3)
     padded = torch.zeros(3, 30, 64)
     for j, s in enumerate(sets):
-        padded[j, : s.n_patterns] = torch.as_tensor(s.patterns)
+        padded[j, : s.n_patterns] = torch.tensor(s.patterns)
     fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=300), padded, memories,
                  counts=torch.tensor([s.n_patterns for s in sets]))
     protocols = [Protocol(level=0.15, probes=4, activation=activation, seed=7 + k)

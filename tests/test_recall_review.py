@@ -205,7 +205,7 @@ def test_stored_patterns_of_fault_free_hebb_and_pinv_memories_are_fixed_points(m
     """Hebb on orthogonal patterns (W x = (1 - P/N) x) and the pseudo-inverse on any
     independent ones: every stored pattern is confirmed a fixed point in one step/sweep."""
     for rule, patterns in (("hebb", sylvester(4)[1:5]),
-                           ("pinv", torch.as_tensor(xm.random_patterns(6, 16, seed=2).patterns))):
+                           ("pinv", torch.tensor(xm.random_patterns(6, 16, seed=2).patterns))):
         memory = xm.train(patterns.numpy(), chip=chip, rule=rule)
         r = memory.recall(patterns, mode=mode, seed=7)
         assert torch.equal(r.states, patterns), rule
@@ -248,7 +248,7 @@ def test_noise_free_sync_sign_recall_of_a_cue_does_not_depend_on_its_batch(seed,
 
 def test_memory_recall_of_a_cue_does_not_depend_on_its_batch(pinv_memory):
     pset, memory = pinv_memory
-    cues = xm.flip_bits(torch.as_tensor(pset.patterns).repeat(3, 1), 0.2,
+    cues = xm.flip_bits(torch.tensor(pset.patterns).repeat(3, 1), 0.2,
                         torch.Generator().manual_seed(1))
     batch = memory.recall(cues)
     for k in range(len(cues)):
@@ -261,7 +261,7 @@ def test_tanh_recall_of_a_cue_in_a_batch_agrees_to_rounding():
     """The module's contract: tanh states alone and in a batch agree to float32 rounding."""
     pset = xm.random_patterns(4, 16, kind="continuous", seed=2)
     memory = xm.train(pset, chip="ideal", rule="pinv")
-    cues = torch.as_tensor(pset.patterns).repeat(2, 1) * 0.7
+    cues = torch.tensor(pset.patterns).repeat(2, 1) * 0.7
     batch = memory.recall(cues, activation="tanh")
     for k in range(len(cues)):
         alone = memory.recall(cues[k:k + 1], activation="tanh")
@@ -312,7 +312,7 @@ def test_read_noise_is_drawn_per_read_from_the_seed(noisy_memory):
     """Each synchronous step is one fresh noisy read from the seed's stream: recall's states
     after 1 and 3 steps are those of reads made by hand; two reads of one state differ."""
     pset, memory = noisy_memory
-    cues = torch.as_tensor(pset.patterns) * 0.5
+    cues = torch.tensor(pset.patterns) * 0.5
     for steps in (1, 3):
         r = memory.recall(cues, activation="tanh", max_iterations=steps, seed=4, tol=0.0)
         assert torch.equal(r.states, _manual_sync(memory, cues, steps, 4, "tanh"))
@@ -329,7 +329,7 @@ def test_a_chip_without_read_noise_recalls_as_its_float_weights(pinv_memory, mod
     pset, memory = pinv_memory
     assert memory.chip.device.read_noise == 0
     w, b = memory.layers[0].effective()
-    cues = xm.flip_bits(torch.as_tensor(pset.patterns).repeat(4, 1), 0.25,
+    cues = xm.flip_bits(torch.tensor(pset.patterns).repeat(4, 1), 0.25,
                         torch.Generator().manual_seed(3))
     if activation == "tanh":
         cues = cues * 0.8
@@ -377,7 +377,7 @@ def test_continuous_patterns_recalled_with_sign_neurons_are_scored_against_the_l
     score = evaluate_memory(memory, pset, Protocol(corruption="gaussian", activation="sign",
                                                    probes=2))
     assert set(score.states.unique().tolist()) <= {-1.0, 1.0}
-    target = torch.as_tensor(pset.patterns).repeat(2, 1)
+    target = torch.tensor(pset.patterns).repeat(2, 1)
     cos = (score.states * target).sum(1) / (score.states.norm(dim=1) * target.norm(dim=1))
     assert score.cosine == pytest.approx(float(cos.mean()), abs=1e-6)
     assert score.outcomes is None and 0 < score.cosine < 1

@@ -93,7 +93,7 @@ def test_fast_recipe_trains_its_step_budget_and_recalls():
 
 def test_recipe_is_recorded_for_the_kind_trained():
     x = random_patterns(4, 16, seed=0)
-    cont = torch.as_tensor(x.patterns) * 0.5
+    cont = torch.tensor(x.patterns) * 0.5
     memory = train(cont, chip="paper-sim", kind="continuous", recipe="fast", max_steps=5)
     assert memory.info["rule_options"]["recipe"] == "fast"
     assert memory.info["rule_options"]["unroll"] == BEFORE["unroll"]  # not the binary table

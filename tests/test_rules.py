@@ -25,7 +25,7 @@ from xbarmem.memory.single import SingleLayerMemory
 
 @pytest.fixture(scope="module")
 def rand_x():
-    return torch.as_tensor(random_patterns(6, 32, seed=3).patterns)
+    return torch.tensor(random_patterns(6, 32, seed=3).patterns)
 
 
 def _scaled(w):
@@ -119,7 +119,7 @@ def test_get_rule_errors():
 # ------------------------------------------------------------------ hardware-adaptive
 def test_adaptive_never_moves_stuck_weights_and_respects_intervals():
     spec = load_preset("ideal").with_faults(0.4)
-    x = torch.as_tensor(load_mnist(side=8, n_patterns=6).patterns)
+    x = torch.tensor(load_mnist(side=8, n_patterns=6).patterns)
     mems = [SingleLayerMemory(64, spec, fault_seed=s) for s in range(2)]
     fit_memories(AdaptiveTrainer(max_steps=150, seed=0), x, mems)
     for m in mems:
@@ -146,7 +146,7 @@ def test_adaptive_stores_fixed_points_under_weight_faults(objective):
 
 
 def test_adaptive_is_seeded_and_reproducible():
-    x = torch.as_tensor(load_mnist(side=8, n_patterns=5).patterns)
+    x = torch.tensor(load_mnist(side=8, n_patterns=5).patterns)
     r1 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(Problem.of(x))
     r2 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(Problem.of(x))
     r3 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=5).fit(Problem.of(x))
@@ -155,7 +155,7 @@ def test_adaptive_is_seeded_and_reproducible():
 
 
 def test_adaptive_stops_on_convergence_not_step_cap():
-    x = torch.as_tensor(random_patterns(3, 32, seed=0).patterns)
+    x = torch.tensor(random_patterns(3, 32, seed=0).patterns)
     res = AdaptiveTrainer(objective="fixed-point", tol=1e-3, lr=5e-2, max_steps=5000).fit(
         Problem.of(x))
     assert res.converged.all() and int(res.steps[0]) < 5000 and float(res.loss[0]) < 1e-3
@@ -172,7 +172,7 @@ def test_adaptive_beats_pinv_at_half_faults():
 
 def test_noise_injection_uses_chip_noise():
     spec = load_preset("rram").with_faults(0.0)
-    x = torch.as_tensor(load_mnist(side=8, n_patterns=4).patterns)
+    x = torch.tensor(load_mnist(side=8, n_patterns=4).patterns)
     mem = SingleLayerMemory(64, spec)
     rule = AdaptiveTrainer(max_steps=30, finetune_steps=5, noise_injection=True)
     info = fit_memories(rule, x, [mem])[0]
@@ -182,7 +182,7 @@ def test_noise_injection_uses_chip_noise():
 def test_fault_map_reused_by_every_rule():
     spec = load_preset("ideal").with_faults(0.3)
     fm = FaultMap.generate(spec, 2, seed=0)
-    x = torch.as_tensor(load_mnist(side=8, n_patterns=4).patterns)
+    x = torch.tensor(load_mnist(side=8, n_patterns=4).patterns)
     for name in ("hebb", "adaptive"):
         rule = get_rule(name, **({"max_steps": 20} if name == "adaptive" else {}))
         mem = SingleLayerMemory(64, spec, fm, bias=name == "adaptive")
@@ -193,7 +193,7 @@ def test_fault_map_reused_by_every_rule():
 
 
 def test_padding_rows_are_ignored_when_counts_are_given():
-    real = torch.as_tensor(load_mnist(side=8, n_patterns=5).patterns)
+    real = torch.tensor(load_mnist(side=8, n_patterns=5).patterns)
     pad_a = torch.cat([real, torch.ones(3, 64)])[None]
     pad_b = torch.cat([real, -torch.ones(3, 64)])[None]
     trainer = AdaptiveTrainer(max_steps=40, finetune_steps=10, seed=1)

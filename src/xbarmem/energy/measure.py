@@ -661,8 +661,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     row holds the mean steps, energy (J) and latency (s) per recall of each mode
     (``sync_steps``, ``async_energy_J``, ...), their std, min and max over the row's ``cues``
     under the same names in ``spread``, their ratios and the cost of programming that memory
-    (``programming_energy_J``, ...).
-    """
+    (``programming_energy_J``, ...)."""
     sizes = _check_sizes(sizes)
     if not Number(gt=0, le=MAX_LOAD).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, {MAX_LOAD:g}], got "

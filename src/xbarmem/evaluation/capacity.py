@@ -256,9 +256,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
-    are added before ``progress``. Warns as the module docstring says. Raises
-    :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]`` or repeated,
-    ``trials < 1``, a classic rule with multilayer memories, or bad :func:`check_search` ones."""
+    are added before ``progress``. Warns as the module docstring says. :class:`ConfigError`
+    for an unknown arch, a classic rule with multilayer memories, bad :func:`check_search` ones."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,

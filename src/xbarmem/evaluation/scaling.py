@@ -329,8 +329,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     started again with the same settings and file reuses them (same capacities) and trains
     only the rest; the file is removed when the run completes (``keep_checkpoint``: left for
     the caller to remove once it has saved the result), and the result then holds
-    ``"resumed"``, the number of counts reused.
-    """
+    ``"resumed"``, the number of counts reused."""
     arch, rule, kind = canonical(arch, ARCHS), rule_by_name(rule), check_kind(kind)
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
