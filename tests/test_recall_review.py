@@ -273,7 +273,7 @@ def test_recall_is_deterministic_for_a_seed_whatever_the_cues_type(noisy_memory,
     """float32/float64/int tensors, numpy arrays and nested lists of the same +-1 cues give
     the same recall; the same seed the same draws (a generator seeded alike too)."""
     pset, memory = noisy_memory
-    base = np.asarray(pset.patterns, np.float32)
+    base = np.array(pset.patterns, np.float32)  # (a writable copy)
     forms = [base, base.astype(np.float64), base.astype(np.int64), base.astype(np.int8),
              base.tolist(), torch.as_tensor(base, dtype=torch.float64),
              torch.as_tensor(base).to(torch.int32)]

@@ -98,9 +98,9 @@ class Number(Rule):
             self.le is None or value <= self.le, self.lt is None or value < self.lt))
 
     def convert(self, value: Any) -> Any:
-        value = as_written(value)  # (a numpy float32 / float16 number: the decimal written)
         if self.integer or (isinstance(value, numbers.Integral) and not self.as_float):
             return int(value)
+        value = as_written(value)  # (a numpy float32 / float16 number: the decimal written)
         return float(value) if self.as_float or type(value) is not float else value
 
     def __call__(self, value: Any, key: str) -> Any:
