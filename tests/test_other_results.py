@@ -125,3 +125,21 @@ def test_a_fault_rate_left_to_the_chip_is_read_alike_by_every_reader(chip_store,
     code, out, err = run_cli("results", store, "--where", f"fault_rate={rate:g}", "--json")
     assert code == 0, err
     assert [r["key"] for r in json.loads(out)] == [rows[0]["key"]]
+
+
+@pytest.mark.parametrize("given", [0.1, 0.3])
+def test_a_pooled_fault_rate_left_to_the_chip_is_the_chip_s_rate(given):
+    """`results --group-by` named a fault rate left to the chip as pooled `-` beside the rate
+    the other rows asked for, even where the chip's stuck rates add up to that rate: the
+    pooled note now reads the chip's rate, as `--where` and `--group-by fault_rate` do."""
+    from xbarmem.experiments.grouping import group_rows
+
+    def row(rate, seed):
+        device = {"p_stuck_on": 0.05, "p_stuck_off": 0.05}  # (the chip's own: 0.1 in all)
+        return {"key": f"k{seed}", "config": {"rule": "hebb", "seed": seed, "fault_rate": rate,
+                                              "chip_spec": {"device": device}},
+                "result": {"cosine": 0.5}}
+
+    (group,) = group_rows([row(None, 0), row(given, 1)], ["rule"])
+    expected = {} if given == 0.1 else {"fault_rate": [0.1, 0.3]}
+    assert group["pooled"] == expected, group

@@ -207,11 +207,20 @@ def pooled_settings(rows: Sequence[dict[str, Any]], by: Sequence[str]) -> dict[s
         if key in _NOT_POOLED or any(key == n or key.startswith(f"{n}.")
                                      or n.startswith(f"{key}.") for n in named):
             continue
-        values = {_hashable(v): v for v in (f.get(key, KEYED_WHEN_SET.get(key)) for f in flat)}
+        values = {_hashable(v): v for v in (_setting(f, key, r.get("config"))
+                                             for f, r in zip(flat, rows, strict=True))}
         if len(values) > 1:
             found[key] = [values[k] for k in sorted(values, key=lambda k: _order((k,)))]
     hidden = tuple(p for k, prefixes in _FOLLOWERS.items() if k in found for p in prefixes)
     return {k: v for k, v in found.items() if not k.startswith(hidden)}
+
+
+def _setting(flat: dict[str, Any], key: str, config: Any) -> Any:
+    """A pooled setting's value in one row, read as :func:`field` reads it: a missing key of
+    :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET` its default, a ``fault_rate`` left to
+    the chip its chip's rate (:func:`chip_fault_rate`)."""
+    value = flat.get(key, KEYED_WHEN_SET.get(key))
+    return chip_fault_rate(config) if key == "fault_rate" and value is None else value
 
 
 def _leaves(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
