@@ -433,6 +433,76 @@ def test_search_settings_are_refused_before_any_work(monkeypatch, search, settin
         run(**setting)
 
 
+#: every entry point that takes a cue budget, called with a classic rule and a budget given
+_BUDGETED = [
+    ("find_capacity", "hebb", 500), ("find_capacity", "pinv", 1), ("find_capacity", "Storkey", 64),
+    ("run_scaling", "hebb", 500), ("run_scaling", "pinv", 1024),
+]
+
+
+@pytest.mark.parametrize("search, rule, budget", _BUDGETED)
+def test_a_cue_budget_given_with_a_classic_rule_is_refused_before_any_work(
+        monkeypatch, search, rule, budget):
+    """``find_capacity(X, rule="hebb", cue_budget=500)`` (and ``run_scaling``) ran as without
+    it -- the budget sets the adaptive rule's ``cue_copies`` only -- and recorded
+    ``cue_budget: 500`` in the settings, read as a budget the search used. Refused now, one
+    line naming the rule, before any pattern is loaded or network trained."""
+    import xbarmem.evaluation.capacity as capacity_mod
+    import xbarmem.evaluation.scaling as scaling_mod
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the settings were checked")
+
+    monkeypatch.setattr(capacity_mod, "recall_curve", no_work)
+    monkeypatch.setattr(scaling_mod, "patterns_for", no_work)
+    run = (lambda: find_capacity(random_patterns(8, 16), rule=rule, cue_budget=budget)) \
+        if search == "find_capacity" else (lambda: scaling_mod.run_scaling(
+            [16], arch="single", rule=rule, data="random", cue_budget=budget))
+    with pytest.raises(ConfigError, match=f"^cue_budget = {budget} applies to the adaptive rule "
+                       f"only .*; rule '{rule.lower()}' does not use it: leave cue_budget "
+                       f"out$") as caught:
+        run()
+    assert "\n" not in str(caught.value)
+
+
+def test_a_default_cue_budget_and_a_budget_that_applies_run_as_before():
+    """What carries a budget for every rule keeps working as it did: ``run_scaling``'s default
+    (recorded as 1024 with a classic rule too, as before); and the adaptive rule, and budget
+    0, take a budget as before."""
+    from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling
+
+    res = run_scaling([16], arch="single", rule="pinv", data="random", pool_size=12,
+                      thresholds=[0.95])
+    assert res["settings"]["cue_budget"] == SCALING_CUE_BUDGET == 1024
+    assert res["runs"][0]["settings"]["cue_budget"] == 1024
+    assert json.loads(json.dumps(res["settings"]))["cue_budget"] == 1024
+    pats = random_patterns(8, 16)
+    assert find_capacity(pats, rule="hebb", cue_budget=0, trials=1,
+                         start=2).settings["cue_budget"] == 0
+    found = find_capacity(pats, rule="adaptive", cue_budget=64, trials=1, start=2,
+                          rule_options={"max_steps": 5, "finetune_steps": 0})
+    assert found.settings["cue_budget"] == 64
+
+
+@pytest.mark.parametrize("args", [("capacity", "--rule", "hebb", "--cue-budget", "500"),
+                                  ("scaling", "--rule", "hebb", "--cue-budget", "500"),
+                                  ("sweep", "s.toml", "--store", "s.sqlite")])
+def test_the_commands_take_no_cue_budget_with_a_classic_rule(run_cli, tmp_path, monkeypatch,
+                                                              args):
+    """The commands: ``capacity`` and ``scaling`` have no cue budget option (scaling's searches
+    carry the default, as ``run_scaling``), a sweep's file giving one with a classic rule is
+    refused when it is read: one line, exit 2, no store made."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "s"\ntrial = "capacity"\n[base]\ndata = "random"\n'
+        'n_neurons = 16\nrule = "hebb"\nsearch = true\ncue_budget = 500\n')
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert ("No such option: --cue-budget" in err if args[0] != "sweep" else
+            "cue_budget" in err and "adaptive" in err), err
+    assert not (tmp_path / "s.sqlite").exists()
+
+
 def test_a_capacity_search_on_one_given_fault_map(run_cli, tmp_path):
     """What can my measured chip store: every network of the search on the one map given
     (there was no way to ask; trials then differ in patterns and cues only)."""

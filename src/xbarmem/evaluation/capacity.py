@@ -45,7 +45,7 @@ from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.cue_check import warn_cues_pass, warn_noise_capped
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
-from xbarmem.evaluation.search_plan import budget_copies, default_start
+from xbarmem.evaluation.search_plan import DefaultBudget, budget_copies, default_start
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, paired_chip
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
@@ -249,9 +249,10 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (options
     ``rule_options``) applies to ``arch="single"``, multilayer memories take the adaptive rule
     or a :class:`~xbarmem.learning.base.Rule` object (its options set on it, recorded as its
-    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies =
-    max(1, ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
-    ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
+    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name; given with another
+    rule: :class:`ConfigError`) sets ``cue_copies = max(1, ceil(cue_budget / P))``. The search
+    starts at ``start`` (default ``default_start``). ``progress(count, similarity)`` is called
+    after every tested count. ``hidden``: multilayer
     memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
@@ -261,7 +262,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,
-        rule_options=rule_options, protocol=protocol)
+        rule_options=rule_options, protocol=protocol, rule=rule)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
@@ -358,24 +359,41 @@ def check_measured(measured: Any) -> dict[int, dict[str, Any]]:
 
 def check_search(thresholds: Sequence[float], *, trials: int, start: int | None = None,
                  resolution: float, cue_budget: int, rule_options: dict[str, Any] | None,
-                 protocol: Protocol | None) -> tuple[list[float], float]:
+                 protocol: Protocol | None, rule: Any = "adaptive"
+                 ) -> tuple[list[float], float]:
     """Refuse the settings of a capacity search that no search could run, before any data is
     loaded or network trained: :class:`ConfigError` naming the argument unless ``thresholds`` is
     a non-empty list (or tuple, 1-D array or tensor: :func:`~xbarmem.checks.listed`) of
     distinct numbers in (0, 1], ``trials`` an integer >= 1,
     ``start`` None or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an
-    integer >= 0, ``rule_options`` None or a dict and ``protocol`` None or a
-    :class:`Protocol`. Returns the thresholds as a list and the resolution, each number as
-    written (a numpy float32 ``0.05`` is ``0.05``: :func:`~xbarmem.checks.as_written`)."""
+    integer >= 0 (and 0 when ``rule``, the search's rule by its canonical name, is not
+    ``adaptive``: :func:`_check_budget_rule`), ``rule_options`` None or a dict and
+    ``protocol`` None or a :class:`Protocol`. Returns the thresholds as a list and the
+    resolution, each number as written (a numpy float32 ``0.05`` is ``0.05``:
+    :func:`~xbarmem.checks.as_written`)."""
     checked: list[float] = _THRESHOLDS(listed(thresholds, "thresholds"), "thresholds")
     _TRIALS(trials, "trials")
     _START(start, "start")
     resolution = _RESOLUTION(resolution, "resolution")
     _CUE_BUDGET(cue_budget, "cue_budget")
+    _check_budget_rule(cue_budget, rule)
     if rule_options is not None and not isinstance(rule_options, dict):
         raise ConfigError(f"rule_options must be a dict of rule options, got {shown(rule_options)}")
     as_protocol(protocol)
     return checked, resolution
+
+
+def _check_budget_rule(cue_budget: int, rule: Any) -> None:
+    """Refuse (:class:`ConfigError`) a ``cue_budget`` > 0 given with a ``rule`` by name other
+    than ``adaptive``: it sets that rule's ``cue_copies`` only (:func:`_budget`), so the search
+    ran as without it and recorded a budget it never used. A budget not given (a
+    :class:`~xbarmem.evaluation.search_plan.DefaultBudget`: ``run_scaling``'s default, which
+    every rule carries) runs as before; a rule object's budget :func:`_rule_name` refuses."""
+    if (cue_budget > 0 and isinstance(rule, str) and rule != "adaptive"
+            and not isinstance(cue_budget, DefaultBudget)):
+        raise ConfigError(f"cue_budget = {cue_budget} applies to the adaptive rule only (it sets "
+                          f"its cue_copies at each count); rule {rule!r} does not use it: leave "
+                          f"cue_budget out")
 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,

@@ -61,13 +61,17 @@ from xbarmem.evaluation.hidden_rule import (
     layers_text,
     layers_width,
 )
+from xbarmem.evaluation.search_plan import DefaultBudget
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options, rule_by_name
 from xbarmem.names import ARCHS
 from xbarmem.spec import check_seed
 
-#: the cues per tested count of a scaling run's hardware-adaptive searches (``cue_budget``)
-SCALING_CUE_BUDGET = 1024
+#: the cues per tested count of a scaling run's hardware-adaptive searches (``cue_budget``): a
+#: default every rule carries (recorded as 1024 with a classic rule too, which it does not
+#: change), not refused with one as a budget given is (:class:`~xbarmem.evaluation.search_plan.
+#: DefaultBudget`)
+SCALING_CUE_BUDGET = DefaultBudget(1024)
 
 
 @checked_keywords
@@ -321,6 +325,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
     under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``).
+    ``cue_budget`` sets the adaptive rule's cues only: its default
+    (:data:`SCALING_CUE_BUDGET`) is recorded with any rule, a budget > 0 given with another
+    rule is refused (:class:`ConfigError`, :func:`~xbarmem.evaluation.capacity.check_search`).
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
     "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after
@@ -334,8 +341,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds, resolution = check_search(thresholds, trials=trials, resolution=resolution,
-                                          cue_budget=cue_budget, rule_options=rule_options,
-                                          protocol=protocol)
+                                          rule=rule, cue_budget=cue_budget,
+                                          rule_options=rule_options, protocol=protocol)
     rules_h = _hidden_rules(arch, hidden)  # (None: one layer)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)

@@ -7,7 +7,16 @@ import math
 
 from xbarmem.checks import renamed_keywords
 
-__all__ = ["budget_copies", "default_start"]
+__all__ = ["DefaultBudget", "budget_copies", "default_start"]
+
+
+class DefaultBudget(int):
+    """A cue budget that was not given: equal to its value (recorded as that number), and
+    marked so that a search of a rule it does not apply to runs as before -- a default every
+    rule carries (:data:`~xbarmem.evaluation.scaling.SCALING_CUE_BUDGET`) -- where a budget
+    given with such a rule is refused (:func:`~xbarmem.evaluation.capacity.check_search`)."""
+
+    __slots__ = ()
 
 
 def default_start(arch: str, n_neurons: int) -> int:
