@@ -249,20 +249,20 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (options
     ``rule_options``) applies to ``arch="single"``, multilayer memories take the adaptive rule
     or a :class:`~xbarmem.learning.base.Rule` object (its options set on it, recorded as its
-    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name; given with another
-    rule: :class:`ConfigError`) sets ``cue_copies = max(1, ceil(cue_budget / P))``. The search
-    starts at ``start`` (default ``default_start``). ``progress(count, similarity)`` is called
-    after every tested count. ``hidden``: multilayer
+    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies =
+    max(1, ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
+    ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
     memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
     are added before ``progress``. Warns as the module docstring says. :class:`ConfigError`
-    for an unknown arch, a classic rule with multilayer memories, bad :func:`check_search` ones."""
+    for an unknown arch, a classic rule with multilayer memories or a ``cue_budget``, bad
+    :func:`check_search` ones."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,
-        rule_options=rule_options, protocol=protocol, rule=rule)
+        rule_options=rule_options, protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
@@ -301,7 +301,9 @@ def _rule_name(arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
     """The name :func:`find_capacity` records of ``rule``, after refusing before any training
     (:func:`~xbarmem.evaluation.curve.curve_trainer`) an unknown arch or rule, a classic rule
     with multilayer memories, a rule object that misses the contract or is given options --
-    ``cue_budget`` among them: it sets the ``cue_copies`` of the adaptive rule by name."""
+    ``cue_budget`` among them: it sets the ``cue_copies`` of the adaptive rule by name, and is
+    refused with a rule by another name too (:func:`_check_budget_rule`)."""
+    _check_budget_rule(cue_budget, rule)
     trainer = curve_trainer(arch, rule, dict(rule_options or {}) if is_rule_object(rule)
                             else {}, seed)
     if is_rule_object(rule) and cue_budget > 0:

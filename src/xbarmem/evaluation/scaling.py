@@ -325,9 +325,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
     under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``).
-    ``cue_budget`` sets the adaptive rule's cues only: its default
-    (:data:`SCALING_CUE_BUDGET`) is recorded with any rule, a budget > 0 given with another
-    rule is refused (:class:`ConfigError`, :func:`~xbarmem.evaluation.capacity.check_search`).
+    A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not its default).
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
     "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after
