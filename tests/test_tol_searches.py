@@ -6,6 +6,7 @@ unless ``tol`` is at the noise's scale: the searches warn of it as ``evaluate`` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sqlite3
@@ -263,3 +264,104 @@ def test_a_store_written_before_trials_had_a_tol_resumes_with_no_trial_run(tmp_p
     cells = [line.replace("│", " ").split() for line in out.splitlines() if "-capacity" in line]
     shown = {row[0]: row for row in cells}
     assert "0.2" in shown["new-capacity"] and "0.0001" in shown["old-capacity"], out
+
+
+# ------------------------------------------------ the Python API: once per call of a function
+#: the words of every warning of tanh recalls under read noise that ran to their cap
+NOISE_CAPPED = "did not converge: under read noise tanh states change by about the noise"
+
+
+def _noisy_memory():
+    """A continuous memory on the rram chip (read noise 0.5 uS) and its patterns."""
+    pats = xm.as_pattern_set(np.random.default_rng(0).uniform(-1, 1, (6, 16)), "continuous")
+    return xm.train(pats, chip="rram", rule="pinv"), pats
+
+
+def _adapt(memory, pats, protocol):
+    from xbarmem.deploy.backend import simulated_backends
+    from xbarmem.deploy.chip_loop import adapt
+
+    return adapt(memory, simulated_backends(memory), pats, rounds=2, target=1.1,
+                 protocol=protocol)
+
+
+def _adapt_read_back(memory, pats, protocol):
+    from xbarmem.deploy.backend import BackendMemory, simulated_backends
+    from xbarmem.deploy.chip_loop import adapt_read_back
+
+    backends = simulated_backends(memory)
+    BackendMemory(memory, backends).program_targets()  # (the chip holds the model's targets)
+    return adapt_read_back(memory, backends, pats, protocol=protocol)
+
+
+#: public functions that score memories, each (name, call(memory, patterns, protocol))
+SCORERS = [
+    ("evaluate_memory", lambda m, p, proto: xm.evaluate_memory(m, p, proto)),
+    ("compare_rules", lambda m, p, proto: xm.compare_rules(
+        p, "rram", ["hebb", "pinv"], trials=2, protocol=proto,
+        variants={"async": dataclasses.replace(proto, mode="async")})),
+    ("recall_curve", lambda m, p, proto: curve.recall_curve(p, [2, 3], "rram", "pinv",
+                                                            trials=2, protocol=proto)),
+    ("adapt", _adapt),
+    ("adapt_read_back", _adapt_read_back),
+]
+
+
+@pytest.mark.parametrize("name, call", SCORERS, ids=[s[0] for s in SCORERS])
+def test_the_api_warns_once_per_call_of_recalls_that_ran_to_the_cap(name, call):
+    """``xm.evaluate_memory`` of tanh recalls under read noise scored recalls that all ran to
+    ``max_iterations`` without a word (the command line's ``evaluate`` and the capacity
+    searches warned). Every public function that scores memories warns now, one line per call
+    naming itself and how many recalls ran to the cap, pointing at the caller's line -- not
+    once per memory, chip, variant or round; a ``tol`` at the noise's scale lets them settle
+    and the warning goes."""
+    memory, pats = _noisy_memory()
+    proto = xm.Protocol(corruption="gaussian", level=0.3, probes=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(memory, pats, proto)
+    said = [w for w in caught if issubclass(w.category, XbarmemWarning)
+            and NOISE_CAPPED in str(w.message)]
+    assert len(said) == 1, [str(w.message) for w in caught]
+    text = str(said[0].message)
+    assert text.startswith(f"{name}: ") and " tanh recalls ran to max_iterations = 100 " in text
+    assert "\n" not in text and "Protocol(tol=...)" in text and Path(said[0].filename) == \
+        Path(__file__), (text, said[0].filename)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(memory, pats, dataclasses.replace(proto, tol=0.5))
+    assert not [w for w in caught if NOISE_CAPPED in str(w.message)]
+
+
+def test_a_capacity_search_in_python_warns_once_in_its_own_words():
+    """A search scores every tested count through ``recall_curve`` (which warns now): it still
+    warns once, as before, in the search's words, not once per count."""
+    _, pats = _noisy_memory()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        xm.find_capacity(pats, chip="rram", rule="pinv", trials=1, start=2, thresholds=[0.95],
+                         protocol=xm.Protocol(corruption="gaussian", level=0.3, probes=2))
+    said = [str(w.message) for w in caught if NOISE_CAPPED in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("capacity search (N=16, single): "), said
+
+
+def test_commands_print_the_warning_at_most_once_per_run(run_cli, tmp_path):
+    """``evaluate --repeats 3`` scores three times through ``evaluate_memory`` and prints its
+    own line once, as before; ``adapt`` (two rounds, each scored) prints the function's line
+    once, pointing at an option it has not; a sweep's trials run quiet, as before."""
+    model = tmp_path / "m.safetensors"
+    assert run_cli("train", "--data", "random", "--patterns", "6", *NOISY, "--neurons", "16",
+                   "--out", model)[0] == 0
+    code, _, err = run_cli("evaluate", model, "--repeats", "3", "--variation", "0.01",
+                           "--probes", "2")
+    assert code == 0 and err.count(NOISE_CAPPED) == 1 and "(energy --model says" in err, err
+    code, _, err = run_cli("adapt", model, "--rounds", "2", "--out", tmp_path / "a.safetensors")
+    assert code == 0 and err.count(NOISE_CAPPED) == 1, err
+    assert "adapt: " in err and "(xbarmem adapt has no --tol)" in err, err
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "s"\ntrial = "evaluate"\nseeds = 2\n[base]\ndata = "random"\n'
+        'n_neurons = 16\nkind = "continuous"\nchip = "rram"\nrule = "pinv"\nprobes = 2\n'
+        '[grid]\npatterns = [3, 4]\n')
+    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", tmp_path / "s.sqlite",
+                           "--jobs", "1")
+    assert code == 0 and err.count(NOISE_CAPPED) <= 1, err

@@ -81,6 +81,19 @@ def cues_pass_text(thresholds: list[float], own: float, words: str, n_neurons: i
             f"the capacity there does not measure recall")
 
 
+def noise_capped_text(unconverged: float, tol: float, option: str = "--tol", *,
+                      recalls: str | None = None) -> str:
+    """Why a share ``unconverged`` (0..1) of tanh recalls under read noise did not converge
+    with the tolerance ``tol``, and which ``option`` lets them settle (the command line's
+    ``--tol``; ``tol`` in Python): the one text of ``evaluate``'s warning, the capacity
+    searches' and :func:`~xbarmem.evaluation.evaluate.evaluate_memory`'s. ``recalls``: the
+    words naming the recalls, in place of the share's (``"3 of 20 tanh recalls ..."``)."""
+    recalls = recalls or f"{unconverged:.0%} of the tanh recalls"
+    return (f"{recalls} did not converge: under read noise tanh states change by about the "
+            f"noise at every step, more than {option} = {tol:g}; a {option} at the noise's "
+            f"scale lets them settle")
+
+
 def bit_cue_similarity(corruption: str, level: float) -> float:
     """The expected cosine of a +-1 cue corrupted by one of :data:`BIT_CORRUPTIONS` with its
     pattern (the same for every pattern): flips negate a share ``level`` of the bits,

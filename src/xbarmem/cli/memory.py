@@ -388,15 +388,17 @@ def _repeat_scores(memory: Any, stored: PatternSet, protocol: Any, variation: fl
     trained targets again with ``variation`` (when given) and recalls, as a sweep's trial of
     seed ``protocol.seed + k`` (:meth:`~xbarmem.evaluation.evaluate.Protocol.reseeded`: write
     error, weight noise and cues); repeat 0 is the run of ``--seed`` itself."""
+    from xbarmem.evaluation.capped import capped_recalls
     from xbarmem.evaluation.evaluate import evaluate_memory
     from xbarmem.memory.variation import reprogram
 
     scores = []
-    for k in range(repeats):
-        reseeded = protocol.reseeded(k)
-        if variation is not None:  # the trained targets again, as a sweep trial of this seed
-            reprogram(memory, variation, seed=reseeded.seed)
-        scores.append((reseeded.seed, evaluate_memory(memory, stored, reseeded)))
+    with capped_recalls(quiet=True):  # (warned of once, after all repeats: _warn_noise_capped)
+        for k in range(repeats):
+            reseeded = protocol.reseeded(k)
+            if variation is not None:  # the trained targets again, as a sweep trial's
+                reprogram(memory, variation, seed=reseeded.seed)
+            scores.append((reseeded.seed, evaluate_memory(memory, stored, reseeded)))
     return scores
 
 

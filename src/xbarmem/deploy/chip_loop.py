@@ -58,6 +58,7 @@ from xbarmem.deploy.backend import (
     target_parameters,
 )
 from xbarmem.errors import ConfigError, FileFormatError, warn
+from xbarmem.evaluation.capped import warns_capped
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
@@ -388,6 +389,7 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
 
 
 @checked_keywords
+@warns_capped
 def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
           patterns: PatternSet, *, rounds: int = 2, target: float = 0.99,
           tolerance: float = 3e-6, protocol: Protocol | None = None, trainer=None,
@@ -409,6 +411,9 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             :func:`~xbarmem.learning.base.check_rule`; ``ArgumentError`` naming what it
             lacks).
         callback: called with each round's dict as soon as it is measured.
+
+    Warns once of tanh recalls under read noise that ran to their cap, as
+    :func:`~xbarmem.evaluation.evaluate.evaluate_memory` (every round's in one line).
     """
     tolerance = check_settings(memory, rounds, tolerance)
     target = as_written(target)  # (recorded in the settings as written)
@@ -511,6 +516,7 @@ class ReadBackResult:
 
 
 @checked_keywords
+@warns_capped
 def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
                     patterns: PatternSet, *, tolerance: float = 3e-6,
                     protocol: Protocol | None = None, trainer=None) -> ReadBackResult:
@@ -524,7 +530,8 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
 
     Args: ``memory``, ``patterns``, ``tolerance`` (siemens), ``protocol`` and ``trainer`` as
     :func:`adapt` takes them; ``backends`` read back what the chip holds (e.g.
-    :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file).
+    :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file). Warns once of
+    tanh recalls under read noise that ran to their cap, as :func:`adapt`.
     """
     tolerance = check_settings(memory, 0, tolerance)
     patterns = memory_patterns(memory, patterns)

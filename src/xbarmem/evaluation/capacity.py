@@ -41,6 +41,7 @@ from xbarmem.checks import (
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.capped import capped_recalls
 from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.cue_check import warn_cues_pass, warn_noise_capped
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
@@ -338,8 +339,10 @@ def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str | Rule,
     """One tested count of a search: its :func:`recall_curve` point (with the training time)
     and the devices its memories use; the share of its recalls that converged (the mean over
     its networks: not kept, :func:`~xbarmem.evaluation.cue_check.warn_noise_capped` reads it)
-    is appended to ``into``."""
-    res = recall_curve(pool, [count], chip, rule, **curve)
+    is appended to ``into``; the curve does not warn of its recalls that ran to the cap
+    (:func:`~xbarmem.evaluation.capped.capped_recalls`: the search warns of them once)."""
+    with capped_recalls(quiet=True):
+        res = recall_curve(pool, [count], chip, rule, **curve)
     into.append(sum(s["converged"] for s in res["scores"]) / len(res["scores"]))
     return {"point": {**res["points"][0], "train_seconds": res["train_seconds"]},
             "devices": res["devices"]}

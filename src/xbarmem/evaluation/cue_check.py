@@ -30,7 +30,7 @@ from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import warn
 from xbarmem.evaluation.evaluate import Protocol, make_cues
 from xbarmem.evaluation.metrics import mean_cosine
-from xbarmem.names import BIT_CORRUPTIONS, bit_cue_similarity, cues_pass_text
+from xbarmem.names import BIT_CORRUPTIONS, bit_cue_similarity, cues_pass_text, noise_capped_text
 from xbarmem.seeds import random_subset
 
 __all__ = ["cue_similarity", "cue_warnings_once", "noise_capped_text", "warn_cues_pass",
@@ -90,15 +90,6 @@ def cue_warnings_once() -> Iterator[None]:
         yield
     finally:
         _WARNED.said = outer
-
-
-def noise_capped_text(unconverged: float, tol: float, option: str = "--tol") -> str:
-    """Why a share ``unconverged`` (0..1) of tanh recalls under read noise did not converge
-    with the tolerance ``tol``, and which ``option`` lets them settle (the command line's
-    ``--tol``; ``tol`` in Python)."""
-    return (f"{unconverged:.0%} of the tanh recalls did not converge: under read noise tanh "
-            f"states change by about the noise at every step, more than {option} = {tol:g}; "
-            f"a {option} at the noise's scale lets them settle")
 
 
 def warn_noise_capped(converged: Sequence[float], protocol: Protocol, chip: Any, where: str,

@@ -39,6 +39,7 @@ from xbarmem.checks import (
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.capped import warns_capped
 from xbarmem.evaluation.evaluate import (
     Protocol,
     Score,
@@ -100,6 +101,7 @@ class CurvePoint:
 
 
 @checked_keywords
+@warns_capped
 def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
                  chip: str | ChipSpec = "paper-sim", rule: str | Rule = "adaptive", *,
                  arch: str = "single", hidden: HiddenWidths = DEFAULT_HIDDEN, trials: int = 1,
@@ -146,7 +148,9 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
     Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
     patterns, ``trials`` that is not an integer >= 1 or an unknown ``arch``/rule,
     :class:`~xbarmem.errors.PatternError` for a bad pool and
-    :class:`~xbarmem.errors.ArgumentError` for an unknown keyword.
+    :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. Warns once of tanh
+    recalls under read noise that ran to their cap, as
+    :func:`~xbarmem.evaluation.evaluate.evaluate_memory` (all networks in one line).
     """
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
@@ -206,6 +210,7 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
                         time.perf_counter() - start, options)
 
 
+@warns_capped
 def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
                 prepare: Callable[[Any], object] | None = None) -> RecallCurve:
     """The scoring half of :func:`recall_curve`: ``prepare`` (if given) is called with every

@@ -39,6 +39,7 @@ from xbarmem.checks import (
 from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.evaluation.capped import note_capped, warns_capped
 from xbarmem.evaluation.metrics import (
     cosine_rows,
     exact_recall,
@@ -378,6 +379,7 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
 
 
 @checked_keywords
+@warns_capped
 def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
                     protocol: Protocol | None = None) -> Score:
     """Corrupt each stored pattern ``protocol.probes`` times (:func:`make_cues`), recall
@@ -389,7 +391,11 @@ def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
     ``memory``: anything with ``n_neurons`` and ``recall(cues, ...)`` (a :class:`Memory`, a
     :class:`~xbarmem.deploy.backend.BackendMemory`; ``tol`` is passed to its ``recall`` when
     the protocol sets one other than the default), else
-    :class:`~xbarmem.errors.ArgumentError`."""
+    :class:`~xbarmem.errors.ArgumentError`. Warns (:class:`~xbarmem.errors.XbarmemWarning`,
+    one line: how many, and what ``tol`` lets them settle) when tanh recalls through layers
+    with read noise ran to ``protocol.max_iterations`` without converging
+    (:func:`~xbarmem.evaluation.capped.warns_capped`: once per call of a function that
+    scores many memories through it)."""
     if not (callable(getattr(memory, "recall", None)) and hasattr(memory, "n_neurons")):
         raise ArgumentError(f"memory must be a memory (from train or load_memory, or a "
                             f"BackendMemory), got {type(memory).__name__}")
@@ -399,6 +405,8 @@ def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
     res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
                         max_iterations=protocol.max_iterations, seed=cues.generator,
                         **_tol_keyword(protocol))
+    note_capped(memory, protocol.activation, protocol.max_iterations, protocol.tol,
+                res.converged)
     return score_recall(cues, res, keep=True)
 
 
@@ -413,6 +421,7 @@ def _tol_keyword(protocol: Protocol) -> dict[str, float]:
 _EVAL_STATES = 2**22
 
 
+@warns_capped
 def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
                   protocols: list[Protocol]) -> list[Score]:
     """:func:`evaluate_memory` of memory ``t`` on ``patterns[t]`` under ``protocols[t]``, for
@@ -521,6 +530,7 @@ class RuleComparison(ResultDict):
 
 @renamed_keywords(chips="trials")
 @checked_keywords
+@warns_capped
 def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
                   rules: RuleList | None = None, *, trials: int = 3, fault_seed: int = 0,
                   program_seed: int = 0, protocol: Protocol | None = None,
@@ -554,7 +564,8 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     ``name``) or a list of them. ``trials`` was called ``chips`` (still taken, with a
     ``DeprecationWarning``; ``settings["trials"]`` records it). Every argument (each rule with
     its ``rule_options``, naming only rules in ``rules``) is checked before any training
-    (``ConfigError``, ``PatternError``).
+    (``ConfigError``, ``PatternError``). Warns once of tanh recalls under read noise that ran
+    to their cap, as :func:`evaluate_memory` (all rules, chips and variants in one line).
     """
     rules = _given_rules(chip, rules)
     fault_seed, program_seed = _check_settings(fault_seed, program_seed, keep_states, callback,
