@@ -419,8 +419,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     target = as_written(target)  # (recorded in the settings as written)
     patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
-    kind = patterns.kind
-    loop = _Loop(memory, view, tolerance)
+    kind, loop = patterns.kind, _Loop(memory, view, tolerance)
     params = target_parameters(memory)
     log: list[dict[str, Any]] = []
     reached = False

@@ -257,9 +257,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
-    are added before ``progress``. Warns as the module docstring says. :class:`ConfigError`
-    for an unknown arch, a classic rule with multilayer memories or a ``cue_budget``, bad
-    :func:`check_search` ones."""
+    are added before ``progress``. Warns as the module docstring says. :class:`ConfigError`:
+    an unknown arch, a classic rule with multilayer memories or a cue_budget, as check_search."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,

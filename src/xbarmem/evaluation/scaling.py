@@ -341,10 +341,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     thresholds, resolution = check_search(thresholds, trials=trials, resolution=resolution,
                                           rule=rule, cue_budget=cue_budget,
                                           rule_options=rule_options, protocol=protocol)
-    rules_h = _hidden_rules(arch, hidden)  # (None: one layer)
+    rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: one layer)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)
-    chip = load_chip(chip)
     settings = {"arch": arch, "kind": kind, "data": source_name(source),
                 "hidden_rule": rules_h and layers_text(rules_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
