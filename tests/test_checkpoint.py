@@ -104,6 +104,22 @@ def test_a_checkpoint_of_other_settings_is_not_reused(monkeypatch, tmp_path):
     assert res["resumed"] == 0 and len(calls) == sum(len(r["points"]) for r in res["runs"])
 
 
+@pytest.mark.parametrize("entry", ["SearchCheckpoint", "run_scaling"])
+def test_the_set_aside_warning_points_at_the_users_line(tmp_path, entry):
+    """The warning of a checkpoint set aside had a fixed stacklevel: from ``run_scaling`` it
+    pointed into xbarmem (``scaling.py``), not at the line that called it; it points at the
+    caller's line from every entry point now."""
+    path = tmp_path / "kept.json"
+    path.write_text('{"format": "xbarmem capacity-search checkpoint", "key": 1}')
+    with pytest.warns(XbarmemWarning, match="kept.json.*starts anew") as said:
+        if entry == "SearchCheckpoint":
+            SearchCheckpoint(path, {"a": 1})
+        else:
+            run_scaling([16], arch="single", rule="hebb", thresholds=(0.9,), protocol=_PROTOCOL,
+                        data="random", pool_size=4, checkpoint=path)
+    assert [w.filename for w in said if "starts anew" in str(w.message)] == [__file__]
+
+
 def test_a_nan_similarity_comes_back_as_nan(tmp_path):
     path = tmp_path / "kept.json"
     kept = SearchCheckpoint(path, {"a": 1})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import sqlite3
 import warnings
@@ -331,6 +332,48 @@ def test_the_api_warns_once_per_call_of_recalls_that_ran_to_the_cap(name, call):
         warnings.simplefilter("always")
         call(memory, pats, dataclasses.replace(proto, tol=0.5))
     assert not [w for w in caught if NOISE_CAPPED in str(w.message)]
+
+
+#: scripts whose one XbarmemWarning the user's line (the last line) caused: a public
+#: function's warning of recalls that ran to the cap, and a chip spec's of its noise
+USER_LINES = {
+    "evaluate_memory": (
+        "import numpy as np, xbarmem as xm\n"
+        "pats = xm.as_pattern_set(np.random.default_rng(0).uniform(-1, 1, (6, 16)), "
+        "'continuous')\n"
+        "memory = xm.train(pats, chip='rram', rule='pinv')\n"
+        "xm.evaluate_memory(memory, pats, xm.Protocol(corruption='gaussian', level=0.3, "
+        "probes=2))\n"),
+    "DeviceSpec": "from xbarmem.hardware.chip import DeviceSpec\nDeviceSpec(read_noise=1.0)\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(USER_LINES))
+def test_a_warning_points_at_the_users_line_when_xbarmem_is_imported_through_a_link(
+        tmp_path, case):
+    """The warnings that point past xbarmem's own frames at the user's line compared each
+    frame's file name (as imported) with the package's folder with its links resolved: with
+    xbarmem imported from a folder on ``sys.path`` reached through a link (macOS's ``/tmp``,
+    a linked home or environment), no frame was xbarmem's and the warning pointed into
+    ``xbarmem/checks.py``."""
+    import subprocess
+    import sys
+
+    (tmp_path / "linked").symlink_to(Path(xm.__file__).resolve().parents[1],
+                                     target_is_directory=True)
+    script = tmp_path / "user.py"
+    script.write_text(USER_LINES[case])
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "linked"),
+           "PYTHONWARNINGS": "always::xbarmem.errors.XbarmemWarning"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "linked" in subprocess.run(
+        [sys.executable, "-c", "import xbarmem; print(xbarmem.__file__)"], capture_output=True,
+        text=True, env=env, cwd=tmp_path).stdout  # (the package imported through the link)
+    lines = [line for line in done.stderr.splitlines() if "XbarmemWarning" in line]
+    last = len(USER_LINES[case].splitlines())
+    assert len(lines) == 1 and lines[0].startswith(f"{script}:{last}: "), done.stderr
 
 
 def test_a_capacity_search_in_python_warns_once_in_its_own_words():

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
 from xbarmem.checks import counted
-from xbarmem.errors import warn
+from xbarmem.errors import caller_stacklevel, warn
 from xbarmem.names import noise_capped_text
 
 __all__ = ["capped_recalls", "note_capped", "warns_capped"]
@@ -114,19 +112,8 @@ def warns_capped(func: F) -> F:
         with capped_recalls() as tally:
             out = func(*args, **kwargs)
         if tally is not None and tally.capped:
-            warn(tally.text(func.__name__), stacklevel=_outside_xbarmem())
+            warn(tally.text(func.__name__), stacklevel=caller_stacklevel())
         return out
 
     return wrapper  # type: ignore[return-value]
 
-
-def _outside_xbarmem() -> int:
-    """The ``stacklevel`` (as :func:`~xbarmem.errors.warn`'s, counted from the caller of this
-    function) of the first frame outside the xbarmem package: the user's line that called the
-    public function, whatever decorators wrap it."""
-    inside = str(Path(__file__).resolve().parents[1])
-    frame = sys._getframe(2)
-    level = 2
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    return level

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from xbarmem.checks import check_callback, check_type, shown
-from xbarmem.errors import ConfigError, warn
+from xbarmem.errors import ConfigError, caller_stacklevel, warn
 from xbarmem.files import (
     FileLock,
     as_path,
@@ -98,14 +98,14 @@ class SearchCheckpoint:
                           if others else "") if unrecorded else
                        f"are of other settings ({', '.join(map(str, differ))})")
                 warn(f"{self.path}: the points kept there {why}; this run starts anew and "
-                     f"replaces them", stacklevel=4)
+                     f"replaces them", stacklevel=caller_stacklevel())
                 return 0
             self._searches = {str(name): {int(p): _entry(e, int(p)) for p, e in points.items()}
                               for name, points in data["points"].items()}
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
                 AttributeError) as exc:
             warn(f"{self.path}: not a readable capacity-search checkpoint ({exc}); "
-                 "this run starts anew and replaces it", stacklevel=4)
+                 "this run starts anew and replaces it", stacklevel=caller_stacklevel())
             self._searches = {}
             return 0
         return sum(len(points) for points in self._searches.values())

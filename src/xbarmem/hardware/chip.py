@@ -16,14 +16,12 @@ Presets are TOML data files shipped in ``xbarmem/hardware/presets``.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 from xbarmem.checks import checked_keywords
-from xbarmem.errors import ConfigError, warn
+from xbarmem.errors import ConfigError, caller_stacklevel, warn
 from xbarmem.spec import Choice, Name, Number, Presets, Spec, Text
 
 __all__ = ["ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset", "preset_names"]
@@ -57,18 +55,6 @@ MAX_READ_VOLTAGE = 100.0
 #: largest accepted weight_range (the w_max of a model file): trained weights stay far below;
 #: far above it (1e308) weights overflowed to inf and recall went on silently
 MAX_W_MAX = 1e30
-
-
-def _outside_xbarmem() -> int:
-    """The ``stacklevel`` for a warning issued by the function calling this one that points
-    at the first frame outside xbarmem and :mod:`dataclasses` (and the ``__init__`` it
-    generates): the user's line that made the spec."""
-    inside = (str(Path(__file__).resolve().parents[1]), dataclasses.__file__, "<")
-    frame: FrameType | None = sys._getframe(2)
-    level = 2
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 @dataclass(frozen=True)
@@ -162,7 +148,7 @@ class DeviceSpec(Spec, section="device", noun="chip"):
                 warn(f"device.{key} = {noise:g} S is {times_text} times the "
                      f"conductance window g_max - g_min = {window:g} S: {effect} "
                      f"(noise is a std in siemens: 2 uS is 2e-06)",
-                     stacklevel=_outside_xbarmem())
+                     stacklevel=caller_stacklevel(dataclasses.__file__, "<"))
 
     @property
     def g_range(self) -> float:
