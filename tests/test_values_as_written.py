@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -106,7 +108,17 @@ MAKERS = {
     "as_pattern_set": lambda a: xm.as_pattern_set(a),
     "subset": lambda a: xm.PatternSet(a, labels=np.arange(len(a))).subset([0, 2]),
     "torch": lambda a: xm.PatternSet(torch.from_numpy(a)),
+    # (a copy of a set, its ids computed first, came back with writable arrays)
+    "pickle": lambda a: pickle.loads(pickle.dumps(_with_ids(a))),
+    "deepcopy": lambda a: copy.deepcopy(_with_ids(a)),
 }
+
+
+def _with_ids(a: np.ndarray) -> xm.PatternSet:
+    """A set of ``a`` with labels whose ``distinct_ids`` were computed (and cached)."""
+    pset = xm.PatternSet(a, labels=np.arange(len(a)))
+    assert len(pset.distinct_ids) == len(a)
+    return pset
 
 
 @pytest.mark.parametrize("make", list(MAKERS))

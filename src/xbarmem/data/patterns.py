@@ -450,6 +450,15 @@ class PatternSet:
         tensors: one sharing the set's array would let a write change the set)."""
         return self.patterns.copy().__dlpack__(**kwargs)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a copy of a set (``pickle``, a process pool's or Dask's worker,
+        ``copy.deepcopy``) from ``state``, its attributes: numpy gives arrays back writable, so
+        they are made read-only again, as the set's own are."""
+        for value in state.values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        self.__dict__.update(state)
+
     def __dlpack_device__(self) -> tuple[int, int]:
         """Where the patterns are (the CPU), for DLPack."""
         return self.patterns.__dlpack_device__()
