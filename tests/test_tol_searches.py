@@ -388,6 +388,36 @@ def test_a_capacity_search_in_python_warns_once_in_its_own_words():
     assert len(said) == 1 and said[0].startswith("capacity search (N=16, single): "), said
 
 
+#: a search's two warnings: its cues pass the threshold unchanged (sign recall, threshold
+#: 0.5), its tanh recalls under read noise ran to the cap
+SEARCH_WARNINGS = {
+    "cues pass": ("at or below the cues' own cosine", dict(
+        rule="hebb", thresholds=[0.5], protocol=xm.Protocol(probes=1))),
+    "capped": (NOISE_CAPPED, dict(
+        rule="pinv", kind="continuous", chip="rram", thresholds=[0.95],
+        protocol=xm.Protocol(corruption="gaussian", level=0.3, probes=1, activation="tanh"))),
+}
+
+
+@pytest.mark.parametrize("entry", ["find_capacity", "run_scaling"])
+@pytest.mark.parametrize("case", sorted(SEARCH_WARNINGS))
+def test_a_searchs_warnings_point_at_the_users_line(entry, case):
+    """A search warned with a fixed stacklevel, right for ``find_capacity``'s caller: from
+    ``run_scaling`` the warning pointed into xbarmem (``scaling.py``). It points at the line
+    that called either now."""
+    words, options = SEARCH_WARNINGS[case]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if entry == "find_capacity":
+            kind = options.get("kind", "binary")
+            pool = xm.random_patterns(8, 16, kind=kind, seed=0)
+            xm.find_capacity(pool, trials=1, **{k: v for k, v in options.items() if k != "kind"})
+        else:
+            xm.run_scaling([16], arch="single", data="random", pool_size=8, **options)
+    said = [w.filename for w in caught if words in str(w.message)]
+    assert said == [__file__], [(w.filename, str(w.message)[:80]) for w in caught]
+
+
 def test_commands_print_the_warning_at_most_once_per_run(run_cli, tmp_path):
     """``evaluate --repeats 3`` scores three times through ``evaluate_memory`` and prints its
     own line once, as before; ``adapt`` (two rounds, each scored) prints the function's line

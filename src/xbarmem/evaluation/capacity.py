@@ -40,7 +40,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, caller_stacklevel
 from xbarmem.evaluation.capped import capped_recalls
 from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.cue_check import warn_cues_pass, warn_noise_capped
@@ -268,7 +268,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = paired_chip(chip, faults)  # None: the chip faults records, else paper-sim
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)
-    warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
+    warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
 
     def score(p: int) -> float:
@@ -283,7 +283,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
 
     caps = search_capacity(score, thresholds, start=start or default_start(arch, pool.n_neurons),
                            max_count=pool.n_distinct, resolution=resolution)
-    warn_noise_capped(converged, protocol, chip, f"N={pool.n_neurons}, {arch}", stacklevel=3)
+    warn_noise_capped(converged, protocol, chip, f"N={pool.n_neurons}, {arch}", stacklevel=at_user)
     devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
     n_dev, settings = devices.get("devices", 0), _settings(
         pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
