@@ -179,6 +179,29 @@ def test_a_figure_says_hidden_widths_that_follow_n():
     assert "hidden" not in shared_settings(rows([(16, 16), (25, [25, 25])]), "n_neurons")
 
 
+@pytest.mark.parametrize("layers, words", [
+    (("1n", 4), "N-4"), ((4, "1n"), "4-N"), (("2n", "1n", 3), "2N-N-3"), (("1n", "1n"), "N-N")])
+def test_a_capacity_figure_draws_hidden_widths_that_follow_n_beside_fixed_ones(layers, words):
+    """A sweep of memories whose hidden layers mix a multiple of N and a fixed width
+    (``hidden = ["1n", 4]``, as ``scaling --hidden 1n-4`` runs them) stores other widths at
+    every N: the capacity figure left every row out ("run at one n_neurons only") and named
+    no widths. It draws them as one line, ``hidden widths N-4`` (a fixed width as itself)."""
+    from xbarmem.viz.series import group_rows, shared_settings
+
+    def row(n, widths):
+        return {"trial": "capacity", "config": {
+            "trial": "capacity", "rule": "adaptive", "arch": "multilayer", "hidden": widths,
+            "n_neurons": n, "seed": 0, "rule_options": {}, "thresholds": [0.9]},
+            "result": {"capacity": {"0.9": 3}, "points": []}}
+
+    rows = [row(n, [int(w[:-1]) * n if isinstance(w, str) else w for w in layers])
+            for n in (16, 25)]
+    series = group_rows(rows, "capacity")
+    assert sum(len(s.rows) for s in series) == 2 and len(series) == 1, series
+    assert shared_settings(rows, "n_neurons").startswith(
+        f"multilayer, hidden widths {words}"), shared_settings(rows, "n_neurons")
+
+
 @pytest.mark.parametrize(("depth", "columns"), [(0, 180), (2, 180), (2, 80), (0, "tight")])
 def test_a_results_title_keeps_the_store_path_whole(run_cli, tmp_path, monkeypatch, depth,
                                                     columns):

@@ -382,19 +382,21 @@ def _held_by(key: str, rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
 
 def _multiples_of_n(rows: Sequence[dict[str, Any]]) -> str | None:
     """The hidden widths of ``rows`` as multiples of their N (``N``, ``2N-N``: a sweep's
-    ``hidden = "1n"``), when every row's widths are the same whole multiples of its own
-    ``n_neurons``; else None."""
+    ``hidden = "1n"``; ``N-4``: ``["1n", 4]``, each width that is not a whole multiple of its
+    row's ``n_neurons`` as itself), when every row's widths read the same that way and at
+    least one width is such a multiple; else None."""
     found = set()
     for r in rows:
         widths, n = r["config"].get("hidden"), r["config"].get("n_neurons")
         widths = [widths] if isinstance(widths, int) else widths
         if (not isinstance(n, int) or n < 1 or not isinstance(widths, list) or not widths
-                or any(not isinstance(h, int) or h % n for h in widths)):
+                or any(not isinstance(h, int) for h in widths)):
             return None
-        found.add(tuple(h // n for h in widths))
-    if len(found) != 1:
+        found.add(tuple(h // n if h % n == 0 else str(h) for h in widths))
+    words = found.pop() if len(found) == 1 else ()
+    if not any(isinstance(k, int) for k in words):
         return None
-    return "-".join("N" if k == 1 else f"{k}N" for k in found.pop())
+    return "-".join(k if isinstance(k, str) else "N" if k == 1 else f"{k}N" for k in words)
 
 
 def phrase_lines(phrases: Sequence[str], sep: str = ", ") -> str:
