@@ -178,3 +178,45 @@ def test_pattern_sets_reach_torch_without_a_warning(call):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("call", ["run_scaling", "find_capacity", "recall_curve", "train"])
+def test_numpy_scalars_given_to_a_public_function_are_recorded_as_python_numbers(call):
+    """`run_scaling(trials=np.int64(1), pool_size=np.int64(40))` recorded numpy integers in its
+    settings, so `json.dumps(result["settings"])` failed: every public function
+    (`checks.checked_keywords`) now takes a numpy scalar as the Python number it holds."""
+    import json
+
+    import xbarmem as xm
+
+    x = xm.random_patterns(12, 16, seed=0)
+    if call == "run_scaling":
+        out = xm.run_scaling([16], arch="single", rule="pinv", data="random",
+                             trials=np.int64(1), pool_size=np.int64(20), seed=np.uint32(3))
+        recorded = out["settings"]
+    elif call == "find_capacity":
+        out = xm.find_capacity(x, rule="pinv", trials=np.int64(1), start=np.int32(2),
+                               seed=np.int16(1))
+        recorded = out.as_dict()
+    elif call == "recall_curve":
+        from xbarmem.evaluation.curve import recall_curve
+
+        recorded = recall_curve(x, [np.int64(2), 4], rule="hebb", trials=np.int64(2),
+                                   seed=np.uint8(1)).as_dict()
+    else:
+        recorded = xm.train(x, rule="pinv", fault_seed=np.int64(1),
+                            program_seed=np.int32(2)).info
+    text = json.dumps(recorded)  # (a numpy integer anywhere: TypeError)
+    assert "np." not in text
+
+
+@pytest.mark.parametrize("value, expected", [
+    (np.int64(3), 3), (np.uint8(7), 7), (np.float32(0.05), 0.05), (np.float16(0.1), 0.1),
+    (np.float64(0.3), 0.3), (np.bool_(True), True)])
+def test_plain_scalar_gives_the_python_number(value, expected):
+    from xbarmem.checks import plain_scalar
+
+    out = plain_scalar(value)
+    assert out == expected and type(out) is type(expected)
+    arr = np.arange(3)
+    assert plain_scalar(arr) is arr and plain_scalar("a") == "a"

@@ -634,6 +634,8 @@ def checked_keywords(obj: F) -> F:
         for key in kwargs if not free else ():
             if key not in allowed:
                 raise unknown_argument(where, key, names)
+        args = tuple(plain_scalar(a) for a in args)
+        kwargs = {k: plain_scalar(v) for k, v in kwargs.items()}
         try:
             return obj(*args, **kwargs)
         except TypeError as exc:  # (the call itself, not the body: only when they do not bind)
@@ -642,6 +644,24 @@ def checked_keywords(obj: F) -> F:
             raise ArgumentError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def plain_scalar(value: Any) -> Any:
+    """``value`` as a Python scalar when it is a numpy one (a scalar read out of an array:
+    ``np.int64(3)``, ``np.float32(0.05)``, ``np.bool_(True)``): its ``bool``, ``int``, or
+    float as written (:func:`as_written`: ``0.05``), so that what a public function records
+    (settings, keys, JSON) holds plain numbers; anything else (arrays, Python numbers, texts)
+    is the same object. What :func:`checked_keywords` applies to every argument."""
+    kind = type(value)
+    if kind.__module__ != "numpy" or kind.__name__ == "ndarray":
+        return value
+    if kind.__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(as_written(value))
+    return value
 
 
 def renamed_keywords(**renames: str) -> Callable[[F], F]:
