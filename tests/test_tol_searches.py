@@ -376,6 +376,24 @@ def test_a_warning_points_at_the_users_line_when_xbarmem_is_imported_through_a_l
     assert len(lines) == 1 and lines[0].startswith(f"{script}:{last}: "), done.stderr
 
 
+@pytest.mark.parametrize("case", sorted(USER_LINES))
+def test_a_warning_points_at_the_users_line_in_python_c_code(case):
+    """Frames were told xbarmem's by their file's path, and a chip's noise warning skipped
+    every ``<...>`` frame (a dataclass's generated ``__init__`` is ``<string>``): code given to
+    ``python -c`` (also ``<string>``) was skipped too and the warning pointed at ``sys:1``. A
+    frame is xbarmem's by its module's name now: the warning names the ``-c`` code's line."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONWARNINGS": "always::xbarmem.errors.XbarmemWarning"}
+    done = subprocess.run([sys.executable, "-c", USER_LINES[case]], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "XbarmemWarning" in line]
+    last = len(USER_LINES[case].splitlines())
+    assert len(lines) == 1 and lines[0].startswith(f"<string>:{last}: "), done.stderr
+
+
 def test_a_capacity_search_in_python_warns_once_in_its_own_words():
     """A search scores every tested count through ``recall_curve`` (which warns now): it still
     warns once, as before, in the search's words, not once per count."""

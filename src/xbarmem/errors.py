@@ -11,9 +11,9 @@ probably not meant is warned about with :class:`XbarmemWarning` (old spellings w
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import threading
+import types
 import warnings
 from collections.abc import Iterator
 
@@ -66,33 +66,26 @@ def warn(message: str, stacklevel: int = 1) -> None:
         warnings.warn(message, XbarmemWarning, stacklevel=stacklevel + 1)
 
 
-#: the xbarmem package's folder as imported and with its links resolved, each ending in a
-#: separator (a frame's file name is as imported: a folder on ``sys.path`` through a link --
-#: macOS's ``/tmp``, a linked home or environment -- is not the resolved one)
-_PACKAGE = tuple(dict.fromkeys(os.path.join(d, "") for d in (
-    os.path.dirname(os.path.abspath(__file__)),
-    os.path.dirname(os.path.realpath(__file__)))))
-
-
 def caller_stacklevel(*also: str) -> int:
     """The ``stacklevel`` for :func:`warn` called by the function calling this one that points
     at the first frame (from that function's caller on) outside the xbarmem package and the
     files whose names start with one of ``also``: the user's line that called the public
-    function, whatever wrappers of xbarmem lie between (a file of the package is known by its
-    name as imported or resolved)."""
+    function, whatever wrappers of xbarmem lie between. A frame of the package is known by its
+    module's name (``xbarmem`` or ``xbarmem.*``), not by its file's path, so a package imported
+    through a link, and code a dataclass generates in its module, count as the package."""
     frame = sys._getframe(2)
     level = 2
-    while frame is not None and _inside(frame.f_code.co_filename, also):
+    while frame is not None and _inside(frame, also):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
 
 
-def _inside(filename: str, also: tuple[str, ...]) -> bool:
-    """Whether a frame's ``filename`` is a file of xbarmem (as imported or with its links
-    resolved) or starts with one of ``also``."""
-    if filename.startswith(_PACKAGE + also):
-        return True
-    return not filename.startswith("<") and os.path.realpath(filename).startswith(_PACKAGE)
+def _inside(frame: types.FrameType, also: tuple[str, ...]) -> bool:
+    """Whether ``frame`` runs code of an xbarmem module (its globals' ``__name__``) or of a
+    file whose name starts with one of ``also``."""
+    module = str(frame.f_globals.get("__name__", ""))
+    return (module == "xbarmem" or module.startswith("xbarmem.")
+            or frame.f_code.co_filename.startswith(also))
 
 
 @contextlib.contextmanager

@@ -148,7 +148,7 @@ class DeviceSpec(Spec, section="device", noun="chip"):
                 warn(f"device.{key} = {noise:g} S is {times_text} times the "
                      f"conductance window g_max - g_min = {window:g} S: {effect} "
                      f"(noise is a std in siemens: 2 uS is 2e-06)",
-                     stacklevel=caller_stacklevel(dataclasses.__file__, "<"))
+                     stacklevel=caller_stacklevel(dataclasses.__file__))
 
     @property
     def g_range(self) -> float:
