@@ -416,7 +416,6 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     :func:`~xbarmem.evaluation.evaluate.evaluate_memory` (every round's in one line).
     """
     tolerance = check_settings(memory, rounds, tolerance)
-    target = as_written(target)  # (recorded in the settings as written)
     patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     kind, loop = patterns.kind, _Loop(memory, view, tolerance)

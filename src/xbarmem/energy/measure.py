@@ -666,7 +666,6 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     if not Number(gt=0, le=MAX_LOAD).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, {MAX_LOAD:g}], got "
                           f"{shown(load)}")
-    load = as_written(load)  # (recorded; a numpy float32 number: the decimal written)
     _, rule, _ = _check_build("single", rule, progress, max_steps, rule_options)
     cues = _cue_settings(cue_protocol("binary", flip=flip, corruption=corruption, level=level,
                                       probes=probes, seed=seed))

@@ -26,7 +26,6 @@ from scipy import stats
 from xbarmem.checks import (
     ResultDict,
     as_real_array,
-    as_written,
     canonical,
     check_callback,
     check_each_once,
@@ -157,7 +156,6 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
     if isinstance(confidence, bool) or not (isinstance(confidence, numbers.Real)
                                             and 0 < confidence < 1):
         raise ConfigError(f"confidence must be a number in (0, 1), got {shown(confidence)}")
-    confidence = as_written(confidence)  # (a numpy float32 number: the decimal written)
     n = as_real_array(sizes, "sizes")
     c = as_real_array(capacities, "capacities")
     if n.ndim != 1 or c.ndim != 1:
@@ -341,7 +339,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     thresholds, resolution = check_search(thresholds, trials=trials, resolution=resolution,
                                           rule=rule, cue_budget=cue_budget,
                                           rule_options=rule_options, protocol=protocol)
-    rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: one layer)
+    rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: arch single)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)
     settings = {"arch": arch, "kind": kind, "data": source_name(source),
