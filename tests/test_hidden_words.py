@@ -217,3 +217,21 @@ def test_a_multiple_in_exponent_notation_is_one_layer(text, layers):
     assert hidden_specs(text) == [layers]
     assert hidden_specs(width_text(layers)) == [layers]
     assert len(hidden_layers(text)) == len(layers)
+
+
+@pytest.mark.parametrize("text", ["fixed:8-ratio:1-fixed:4", "fixed:8-4", "ratio:1-8",
+                                  "8-ratio:0.5", "1n-0.5n", "64-32", " 1N - 8 ", "1e-05n-8"])
+def test_joined_layers_read_alike_by_the_api_and_the_command_line(text):
+    """Several layers joined by ``-`` are the command line's words in every reader: ``fixed:H``
+    / ``ratio:R`` name one layer only (``run_scaling(hidden="fixed:8-ratio:1")`` ran the layers
+    that ``scaling --hidden fixed:8-ratio:1`` refused)."""
+    from xbarmem.cli.capacity_checks import hidden_rules_of
+    from xbarmem.evaluation.hidden_rule import hidden_layers
+
+    try:
+        cli = hidden_rules_of(text)
+    except ConfigError:
+        with pytest.raises(ConfigError, match=r"^hidden must be hidden widths.*got "):
+            hidden_layers(text)
+    else:
+        assert hidden_layers(text) == cli

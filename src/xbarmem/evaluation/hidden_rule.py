@@ -131,29 +131,42 @@ def hidden_layers(hidden: Any) -> tuple[HiddenRule, ...]:
     """The rules of a scaling run's hidden layers, first layer first: one rule (a
     :class:`HiddenRule`, or anything :meth:`HiddenRule.parse` reads: ``32``, ``"1n"``,
     ``"fixed:32"``), several in the command line's words joined by ``-`` (``"64-32"``,
-    ``"1n-0.5n"``, ``"1n-16"``: as :func:`layers_text` writes them), or a list or tuple (or
+    ``"1n-0.5n"``, ``"1n-16"``: as :func:`layers_text` writes them; ``fixed:H`` / ``ratio:R``
+    name one layer only, as in ``--hidden``), or a list or tuple (or
     1-D integer array) of one rule per layer (``["1n", 16]``). :class:`ConfigError` for
     anything else: an empty list, an empty layer (``"1n-"``, ``"1n--2"``), a width that is not
     > 0 or not a whole number."""
-    words: list[Any]
     if isinstance(hidden, HiddenRule):
         return (hidden,)
     if isinstance(hidden, str) and len(layer_words(hidden)) > 1:
-        words = layer_words(hidden)
-    elif isinstance(hidden, str | numbers.Integral) or not isinstance(hidden, Iterable) or (
+        return _joined(hidden)
+    if isinstance(hidden, str | numbers.Integral) or not isinstance(hidden, Iterable) or (
             getattr(hidden, "ndim", 1) != 1):
         return (HiddenRule.parse(hidden),)  # (one layer: refused in the words it had)
-    else:
-        to_list = getattr(hidden, "tolist", None)
-        words = to_list() if callable(to_list) else list(hidden)
-        if not words:
-            raise ConfigError(f"hidden must name at least one hidden layer, got {shown(hidden)}")
+    to_list = getattr(hidden, "tolist", None)
+    words = to_list() if callable(to_list) else list(hidden)
+    if not words:
+        raise ConfigError(f"hidden must name at least one hidden layer, got {shown(hidden)}")
     try:
         return tuple(w if isinstance(w, HiddenRule) else HiddenRule.parse(w) for w in words)
     except ConfigError:
-        raise ConfigError(f"hidden must be hidden widths, each an integer H >= 1 or a multiple "
-                          f"of N ('1n', '0.5n'), several joined by '-' ('1n-0.5n') or listed "
-                          f"(['1n', '0.5n']), got {shown(hidden)}") from None
+        raise _not_layers(hidden) from None
+
+
+def _joined(text: str) -> tuple[HiddenRule, ...]:
+    """Several layers joined by ``-``, each in the command line's words (:meth:`HiddenRule.word`,
+    as ``--hidden`` reads them: ``fixed:H`` / ``ratio:R`` name one layer only)."""
+    try:
+        return tuple(HiddenRule.word(w) for w in layer_words(text))
+    except ConfigError:
+        raise _not_layers(text) from None
+
+
+def _not_layers(hidden: Any) -> ConfigError:
+    """The error for ``hidden`` that names no hidden layers."""
+    return ConfigError(f"hidden must be hidden widths, each an integer H >= 1 or a multiple "
+                       f"of N ('1n', '0.5n'), several joined by '-' ('1n-0.5n') or listed "
+                       f"(['1n', '0.5n']), got {shown(hidden)}")
 
 
 def layers_text(rules: Sequence[HiddenRule]) -> str:
