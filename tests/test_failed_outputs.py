@@ -20,7 +20,7 @@ def _disk_full(monkeypatch) -> None:
     def full(path, write):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(files, "write_replacing", full)
+    monkeypatch.setattr(files.writing, "write_replacing", full)
 
 
 #: every command that creates its output folder, on small settings: (args, the folder)

@@ -405,7 +405,7 @@ def test_a_data_files_n_is_read_from_its_header_with_the_readings_refusals(tmp_p
     read to its header only -- nothing is loaded -- and gives the same N, or the same refusal,
     in the same words, as reading the file (good files, damaged ones, the memory limit)."""
     import xbarmem.data.readers as readers
-    import xbarmem.files as files
+    import xbarmem.files.arrays as arrays
 
     def outcome(call, path):
         try:
@@ -423,7 +423,7 @@ def test_a_data_files_n_is_read_from_its_header_with_the_readings_refusals(tmp_p
         monkeypatch.setenv("XBARMEM_MAX_BYTES", limit)
         expected = {name: outcome(whole, p) for name, p in paths.items()}
         with monkeypatch.context() as m:
-            m.setattr(files, "_load_npy", lambda raw, where: loaded.append(where))
+            m.setattr(arrays, "_load_npy", lambda raw, where: loaded.append(where))
             m.setattr(readers, "_parse_idx", lambda raw, path: loaded.append(path))
             got = {name: outcome(readers.file_neuron_count, p) for name, p in paths.items()}
         assert got == expected and not loaded
