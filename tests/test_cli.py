@@ -1080,7 +1080,8 @@ def test_command_modules_do_not_import_each_other():
     import ast
 
     folder = Path(cli.__file__).parent
-    shared = {"xbarmem.cli.common", "xbarmem.cli.given", "xbarmem.cli.parsers",
+    shared = {*(f"xbarmem.cli.{m}" for m in ("apps", "entry", "messages", "tables", "records")),
+              "xbarmem.cli.given", "xbarmem.cli.parsers",
               "xbarmem.cli.paths", "xbarmem.cli.progress", "xbarmem.cli.streams",
               "xbarmem.cli",
               *(f"xbarmem.cli.{m}" for m in OPTION_MODULES)}
@@ -1093,9 +1094,9 @@ def test_command_modules_do_not_import_each_other():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xbarmem.cli"):
                 assert node.module in shared | own, (path.name, node.module)
                 if node.module == "xbarmem.cli":
-                    assert {a.name for a in node.names} <= {"given", "common", "parsers",
-                                                            "paths", "streams",
-                                                            *OPTION_MODULES}, path.name
+                    assert {a.name for a in node.names} <= {
+                        "given", "apps", "messages", "tables", "records", "parsers", "paths",
+                        "streams", *OPTION_MODULES}, path.name
 
 
 def test_version(run_cli):
@@ -1912,7 +1913,7 @@ def test_capacity_table_of_three_thresholds_keeps_its_words_at_80_columns(run_cl
     import io
 
     from xbarmem.cli import capacity_output
-    from xbarmem.cli.common import _Console
+    from xbarmem.cli.tables import _Console
 
     monkeypatch.chdir(tmp_path)
     console = _Console(width=80, file=io.StringIO(), color_system=None)
@@ -2005,7 +2006,7 @@ def test_scaling_says_a_fit_of_two_sizes_has_no_interval_and_prints_no_undefined
     import io
 
     from xbarmem.cli import capacity_output
-    from xbarmem.cli.common import _Console
+    from xbarmem.cli.tables import _Console
 
     console = _Console(width=100, file=io.StringIO(), color_system=None)
     monkeypatch.setattr(capacity_output, "out", console)
@@ -2030,7 +2031,7 @@ def test_scaling_says_why_a_threshold_has_no_fit(monkeypatch):
     import io
 
     from xbarmem.cli import capacity_output
-    from xbarmem.cli.common import _Console
+    from xbarmem.cli.tables import _Console
 
     console = _Console(width=100, file=io.StringIO(), color_system=None)
     monkeypatch.setattr(capacity_output, "out", console)

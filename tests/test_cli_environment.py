@@ -84,7 +84,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_stop_signals_exit_with_128_plus_the_signal():
-    from xbarmem.cli.common import STOP_SIGNALS, Terminated, interrupted_code
+    from xbarmem.cli.entry import STOP_SIGNALS, Terminated, interrupted_code
 
     assert signal.SIGTERM in STOP_SIGNALS
     assert interrupted_code(Terminated(signal.SIGTERM)) == 143
@@ -109,7 +109,7 @@ def test_a_signal_landing_in_a_finalizer_still_stops_the_command(name, capsys):
     group ended) raised its exception there, which Python swallows: a traceback ("Exception
     ignored in ...") and the command went on, to exit 0. Now it is delivered again, and
     raised once the finalizer is over; no traceback."""
-    from xbarmem.cli.common import Terminated, _stop_signals_stop
+    from xbarmem.cli.entry import Terminated, _stop_signals_stop
 
     if not hasattr(signal, name):
         pytest.skip(f"no {name} here")
@@ -300,7 +300,7 @@ def test_a_command_without_a_handler_of_its_own_says_aborted_with_the_signals_co
     word (Typer turns every KeyboardInterrupt into a bare exit 130), not 143 / 129; Ctrl-C
     said nothing either. Now one ``aborted`` line and the exit code of what stopped it."""
     from xbarmem.cli import chip
-    from xbarmem.cli.common import Terminated
+    from xbarmem.cli.entry import Terminated
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt if signum is None else Terminated(signum)
@@ -469,16 +469,16 @@ def test_control_characters_in_an_error_or_warning_line_are_shown_not_obeyed(run
     retitled or cleared itself instead of showing the name. Line breaks were already spaces;
     every other control character is now shown as ``\\xNN``, in ``warning:`` and ``note:``
     lines too."""
-    from xbarmem.cli import common
+    from xbarmem.cli import messages
 
     store = tmp_path / "a\x1b[31mred\nb\x1b]0;title\x07\x9b.sqlite"
     code, out, err = run_cli("results", store)
     assert (code, out) == (2, "")
     assert err == (f"error: no such results store: {tmp_path}/a\\x1b[31mred "
                    f"b\\x1b]0;title\\x07\\x9b.sqlite\n")
-    monkeypatch.setattr(common, "_held", None)  # (outside a command: printed at once)
+    monkeypatch.setattr(messages, "_held", None)  # (outside a command: printed at once)
     capsys.readouterr()
-    common.warn("kept\tas\x1b[2J written\r\nthere")
+    messages.warn("kept\tas\x1b[2J written\r\nthere")
     assert capsys.readouterr().err == "warning: kept\tas\\x1b[2J written there\n"
 
 
@@ -529,7 +529,7 @@ def test_control_characters_in_a_tables_cells_are_shown_not_obeyed(run_cli, tmp_
     from rich.table import Table
     from rich.text import Text
 
-    from xbarmem.cli.common import out
+    from xbarmem.cli.tables import out
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
@@ -583,7 +583,7 @@ def test_a_stop_the_interpreter_wrapped_still_stops_the_command(name, run_cli, m
     traceback and exit 1 instead of ``aborted`` and the signal's exit code (a sweep's driver
     importing its runner as SIGHUP came)."""
     from xbarmem.cli import chip
-    from xbarmem.cli.common import Terminated
+    from xbarmem.cli.entry import Terminated
 
     if not hasattr(signal, name):
         pytest.skip(f"no {name} here")

@@ -480,7 +480,7 @@ def test_table_headers_wrap_between_words_while_the_table_fits(width):
 
     from rich.table import Table
 
-    from xbarmem.cli.common import _Console
+    from xbarmem.cli.tables import _Console
 
     headers = ["architecture", "devices", "C@0.9", "C@0.99", "counts tested", "seconds"]
     table = Table(title="t")
@@ -509,19 +509,19 @@ def test_print_table_measures_the_table_once_for_its_warning_and_its_drawing(mon
 
     from rich.table import Table
 
-    from xbarmem.cli import common
+    from xbarmem.cli import tables
 
     calls = []
-    real = common._measure
-    monkeypatch.setattr(common, "_measure", lambda *a: calls.append(a) or real(*a))
+    real = tables._measure
+    monkeypatch.setattr(tables, "_measure", lambda *a: calls.append(a) or real(*a))
     warned = []
-    monkeypatch.setattr(common, "warn", warned.append)
+    monkeypatch.setattr(tables, "warn", warned.append)
     for width, wide in ((20, True), (80, False)):
         table = Table()
         for header in ("architecture", "counts tested", "seconds"):
             table.add_column(header)
         table.add_row("multilayer", "11", "8")
-        console = common._Console(width=width, file=io.StringIO(), color_system=None)
+        console = tables._Console(width=width, file=io.StringIO(), color_system=None)
         calls.clear()
         warned.clear()
         console.print_table(table, "--columns FIELD,...")
@@ -586,7 +586,7 @@ def test_results_too_wide_for_the_terminal_say_how_to_show_less(run_cli, files, 
     import io
 
     from xbarmem.cli import results
-    from xbarmem.cli.common import _Console
+    from xbarmem.cli.tables import _Console
 
     for width, warned in ((28, True), (200, False)):
         console = _Console(width=width, file=io.StringIO(), color_system=None)

@@ -237,7 +237,7 @@ def test_locks_of_one_file_in_one_process_are_shared(tmp_path):
 def test_click_abort_of_a_sigterm_exits_143():
     from click.exceptions import Abort
 
-    from xbarmem.cli.common import Terminated, interrupted_code
+    from xbarmem.cli.entry import Terminated, interrupted_code
 
     try:
         try:

@@ -729,7 +729,7 @@ def test_the_glossary_defines_every_word_of_the_score_and_device_lines(small_mem
     """`evaluate` printed `hamming 0.43 bits` and `converged 0.00  iterations 100.0`, and
     `train` and `demo` `... 64 sensed outputs`: words no page of the docs defined. Every word
     of those lines (the labels, not the numbers) is now a term of the guide's glossary."""
-    from xbarmem.cli.common import describe_devices
+    from xbarmem.cli.records import describe_devices
 
     grey = xm.train(xm.random_patterns(3, 16, kind="continuous", seed=0), max_steps=5)
     xm.save_memory(grey, tmp_path / "c.safetensors",

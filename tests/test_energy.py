@@ -916,7 +916,7 @@ def test_sizes_table_keeps_its_header_words_at_80_columns(monkeypatch):
     import io
 
     from xbarmem.cli import energy as energy_cli
-    from xbarmem.cli.common import _Console
+    from xbarmem.cli.tables import _Console
 
     console = _Console(width=80, file=io.StringIO(), color_system=None)
     monkeypatch.setattr(energy_cli, "out", console)

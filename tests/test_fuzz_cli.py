@@ -27,7 +27,7 @@ import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xbarmem.cli import common
+from xbarmem.cli import apps
 from xbarmem.energy.circuit import load_circuit
 
 #: examples drawn per (command, option)
@@ -37,7 +37,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 
 
 def _commands():
-    group = typer.main.get_command(common.app)
+    group = typer.main.get_command(apps.app)
     for name, command in group.commands.items():
         if hasattr(command, "commands"):
             for sub, leaf in command.commands.items():

@@ -138,7 +138,7 @@ def test_long_steps_show_what_is_done_on_a_terminal(run_cli, small_model, tmp_pa
 
     import numpy as np
 
-    from xbarmem.cli.common import console
+    from xbarmem.cli.tables import console
 
     screen = io.StringIO()  # stderr as a terminal 200 columns wide (tmp_path is long)
     for name, value in (("_file", screen), ("_force_terminal", True), ("is_interactive", True),

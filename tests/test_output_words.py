@@ -109,7 +109,7 @@ def test_field_tables_label_their_keys_in_words():
     (`already_stored`, `pending_groups`, `pairs_fully_stuck_fraction`, `meta.p_stuck_on`);
     `--json` keeps the keys (a dry run's now those of a run's summary: `total`, `already`,
     `groups`, labelled as before)."""
-    from xbarmem.cli.common import field_label
+    from xbarmem.cli.records import field_label
 
     assert field_label("total") == "trials"
     assert field_label("already") == "already stored"

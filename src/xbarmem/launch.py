@@ -2,7 +2,7 @@
 
 It imports the command line itself, so that Ctrl-C while that loads (a command's first half
 second or so) ends the command as Ctrl-C does once it runs -- one ``aborted`` line, exit 130
-(:func:`xbarmem.cli.common.main`) -- instead of an import's ``KeyboardInterrupt`` traceback.
+(:func:`xbarmem.cli.entry.main`) -- instead of an import's ``KeyboardInterrupt`` traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 __all__ = ["ABORTED", "main"]
 
-#: what a command stopped by Ctrl-C prints, here as in :func:`xbarmem.cli.common.main`
+#: what a command stopped by Ctrl-C prints, here as in :func:`xbarmem.cli.entry.main`
 ABORTED = "aborted"
 
 

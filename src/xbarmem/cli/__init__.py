@@ -2,7 +2,10 @@
 started by :mod:`xbarmem.launch` (``python -m xbarmem.cli`` runs it too, but imports this
 package before any handler is set, so a Ctrl-C in its first moment is a traceback).
 
-Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling), the
+Layout: :mod:`~xbarmem.cli.apps` (the Typer apps and the command class),
+:mod:`~xbarmem.cli.entry` (the entry point: errors in one line, exit codes, signals),
+:mod:`~xbarmem.cli.messages` (warning and note lines), :mod:`~xbarmem.cli.tables` (consoles and
+table layout), :mod:`~xbarmem.cli.records` (fields, specs and ``--json`` output), the
 option modules (every shared option, declared once): :mod:`~xbarmem.cli.option_types` (how an
 option is declared: bounds, completion, text checks, option groups),
 :mod:`~xbarmem.cli.data_options` (patterns), :mod:`~xbarmem.cli.recall_options` (cues, recall,
@@ -18,11 +21,12 @@ modules named after it: :mod:`~xbarmem.cli.capacity` keeps its option checks in
 :mod:`~xbarmem.cli.capacity_checks` and its printed and written output in
 :mod:`~xbarmem.cli.capacity_output`). Command modules import only those shared modules, their
 own split-off modules and the library, never each other;
-importing them here registers their commands on :data:`~xbarmem.cli.common.app`.
+importing them here registers their commands on :data:`~xbarmem.cli.apps.app`.
 """
 
 from xbarmem.cli import capacity, chip, demo, deploy, energy, experiments, memory, results
-from xbarmem.cli.common import app, main
+from xbarmem.cli.apps import app
+from xbarmem.cli.entry import main
 
 __all__ = ["app", "main", "capacity", "chip", "demo", "deploy", "energy", "experiments",
            "memory", "results"]

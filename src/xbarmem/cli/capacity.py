@@ -29,6 +29,7 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
+from xbarmem.cli.apps import app
 from xbarmem.cli.capacity_bar import SearchWork, search_bar
 from xbarmem.cli.capacity_checks import (
     architectures,
@@ -48,7 +49,9 @@ from xbarmem.cli.capacity_output import (
     warn_replacing,
     write_scaling,
 )
-from xbarmem.cli.common import app, console, emit_json, interrupted_code
+from xbarmem.cli.entry import interrupted_code
+from xbarmem.cli.records import emit_json
+from xbarmem.cli.tables import console
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.evaluation.hidden_rule import layers_width
 from xbarmem.files import make_folder

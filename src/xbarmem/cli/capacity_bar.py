@@ -18,8 +18,8 @@ from collections.abc import Hashable, Iterator
 from typing import Any
 
 from xbarmem.checks import seconds_text
-from xbarmem.cli.common import console
 from xbarmem.cli.progress import work_bar
+from xbarmem.cli.tables import console
 
 
 class SearchWork:

@@ -15,7 +15,7 @@ import typer
 
 from xbarmem.checks import choices_text, closest_choice
 from xbarmem.cli import given, parsers
-from xbarmem.cli.common import warn_deprecated
+from xbarmem.cli.messages import warn_deprecated
 from xbarmem.errors import ConfigError
 from xbarmem.names import ARCHS, DEFAULT_TOL
 

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from xbarmem.checks import beside, counted, seconds_text
-from xbarmem.cli.common import emit_json, out, warn
+from xbarmem.cli.messages import warn
+from xbarmem.cli.records import emit_json
+from xbarmem.cli.tables import out
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.capacity import CapacityResult

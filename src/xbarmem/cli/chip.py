@@ -20,14 +20,9 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
-from xbarmem.cli.common import (
-    chip_app,
-    emit_json,
-    print_fields,
-    print_presets,
-    show_spec,
-    warn,
-)
+from xbarmem.cli.apps import chip_app
+from xbarmem.cli.messages import warn
+from xbarmem.cli.records import emit_json, print_fields, print_presets, show_spec
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.files import ArrayFile, read_bytes, write_file
 from xbarmem.hardware.chip import (

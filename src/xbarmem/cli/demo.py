@@ -19,8 +19,10 @@ from xbarmem.cli import (
     recall_options,
     run_options,
 )
-from xbarmem.cli.common import app, console, describe_devices, emit_json, out
+from xbarmem.cli.apps import app
 from xbarmem.cli.progress import work_bar
+from xbarmem.cli.records import describe_devices, emit_json
+from xbarmem.cli.tables import console, out
 from xbarmem.data.sources import data_words
 from xbarmem.learning.budget import step_budget
 from xbarmem.names import RULE_NAMES

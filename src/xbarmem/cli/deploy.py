@@ -22,9 +22,12 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
-from xbarmem.cli.common import app, console, emit_json, out, warn
+from xbarmem.cli.apps import app
 from xbarmem.cli.deploy_output import print_corners, print_currents
+from xbarmem.cli.messages import warn
 from xbarmem.cli.progress import working
+from xbarmem.cli.records import emit_json
+from xbarmem.cli.tables import console, out
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 

@@ -10,7 +10,7 @@ holds every array's).
 from __future__ import annotations
 
 from xbarmem.checks import spanned
-from xbarmem.cli.common import out
+from xbarmem.cli.tables import out
 
 #: a layer of at most this many arrays has a line per array of its column currents
 ARRAYS_LISTED = 8

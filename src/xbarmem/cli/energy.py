@@ -25,17 +25,11 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
-from xbarmem.cli.common import (
-    app,
-    circuit_app,
-    console,
-    emit_json,
-    out,
-    print_presets,
-    show_spec,
-    warn_deprecated,
-)
+from xbarmem.cli.apps import app, circuit_app
+from xbarmem.cli.messages import warn_deprecated
 from xbarmem.cli.progress import work_bar
+from xbarmem.cli.records import emit_json, print_presets, show_spec
+from xbarmem.cli.tables import console, out
 from xbarmem.data.patterns import check_kind
 from xbarmem.data.sources import pattern_set_words
 from xbarmem.energy.circuit import (

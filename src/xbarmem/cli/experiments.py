@@ -11,19 +11,13 @@ from rich.markup import escape
 
 from xbarmem.checks import counted, seconds_text
 from xbarmem.cli import given, option_types, output_options, paths, run_options
-from xbarmem.cli.common import (
-    FIELD_LABELS,
-    FILE_KEYS,
-    app,
-    console,
-    emit_json,
-    interrupted_code,
-    out,
-    print_fields,
-    warn,
-)
+from xbarmem.cli.apps import FILE_KEYS, app
+from xbarmem.cli.entry import interrupted_code
+from xbarmem.cli.messages import warn
 from xbarmem.cli.progress import work_bar
+from xbarmem.cli.records import FIELD_LABELS, emit_json, print_fields
 from xbarmem.cli.streams import WRITE_FAILURES, write_failure
+from xbarmem.cli.tables import console, out
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.files import make_folder
 from xbarmem.names import PRODUCTS, RECIPES
@@ -194,7 +188,7 @@ def _sweep_key(option: str, rest: str) -> str | None:
     continuous``) in a sweep file's words, the trial option of its name (``(sweep file:
     zero_one = true, in [base] or [grid])``; a flag is ``true``, a placeholder such as ``N``
     kept, another word a TOML text), or None when a sweep file has no such key
-    (:data:`~xbarmem.cli.common.FILE_KEYS`: the sweep command takes its options from its
+    (:data:`~xbarmem.cli.apps.FILE_KEYS`: the sweep command takes its options from its
     file)."""
     import tomli_w
 

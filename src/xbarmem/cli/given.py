@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from xbarmem.checks import counted, reads_as_number, spanned
-from xbarmem.cli.common import note, warn, warn_deprecated
+from xbarmem.cli.messages import note, warn, warn_deprecated
 from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip

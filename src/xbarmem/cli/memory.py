@@ -22,8 +22,11 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
-from xbarmem.cli.common import app, console, describe_devices, emit_json, out, work_begins
+from xbarmem.cli.apps import app
+from xbarmem.cli.messages import work_begins
 from xbarmem.cli.progress import work_bar, working
+from xbarmem.cli.records import describe_devices, emit_json
+from xbarmem.cli.tables import console, out
 from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec

@@ -29,7 +29,8 @@ stderr once the command has run (none when it is refused: a refusal is one ``err
 parsers behind the list and JSON values live in :mod:`xbarmem.cli.parsers`, the checks of the
 paths a command reads and writes in :mod:`xbarmem.cli.paths`, what the given options mean
 together (which apply, old spellings, the data and chip they name, the request's size) in
-:mod:`xbarmem.cli.given`; command modules import only these, :mod:`xbarmem.cli.common`,
+:mod:`xbarmem.cli.given`; command modules import only these, the shared :mod:`xbarmem.cli.apps`,
+:mod:`xbarmem.cli.messages`, :mod:`xbarmem.cli.tables`, :mod:`xbarmem.cli.records`,
 :mod:`xbarmem.cli.progress`, the modules split off from them (``capacity_*``) and the library.
 """
 

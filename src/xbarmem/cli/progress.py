@@ -28,8 +28,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Column
 from rich.text import Text
 
-from xbarmem.cli.common import console as _console
-from xbarmem.cli.common import work_begins
+from xbarmem.cli.messages import work_begins
+from xbarmem.cli.tables import console as _console
 
 #: the ETA is hidden for this long ...
 ETA_AFTER_SECONDS = 60.0
@@ -134,7 +134,7 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
     ETA, on one line of the console however narrow (:func:`line_shares`). Add tasks with
     ``detail=""``. A ``transient`` bar is drawn on a terminal only:
     elsewhere (stderr redirected) it would show nothing but leave an empty line. Making it
-    marks the start of the command's work (:func:`xbarmem.cli.common.work_begins`): its held
+    marks the start of the command's work (:func:`xbarmem.cli.messages.work_begins`): its held
     warning lines are printed."""
     work_begins()
     whole = Column(no_wrap=True)  # (whole on one line: the bar and the words give way)

@@ -14,7 +14,10 @@ from rich.table import Table
 
 from xbarmem.checks import counted
 from xbarmem.cli import given, option_types, output_options, paths
-from xbarmem.cli.common import app, console, emit_json, out, warn
+from xbarmem.cli.apps import app
+from xbarmem.cli.messages import warn
+from xbarmem.cli.records import emit_json
+from xbarmem.cli.tables import console, out
 from xbarmem.errors import ConfigError
 from xbarmem.names import hidden_words
 

@@ -23,7 +23,7 @@ WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 #: the exit code of a command whose output was a pipe its reader closed (``| head``): 128 +
 #: SIGPIPE's number (141), as the shell reports a program that SIGPIPE ended, and as a
-#: command stopped by another signal reports it (:func:`xbarmem.cli.common.interrupted_code`)
+#: command stopped by another signal reports it (:func:`xbarmem.cli.entry.interrupted_code`)
 PIPE_CLOSED_CODE = 128 + int(getattr(signal, "SIGPIPE", 13))
 
 
