@@ -554,3 +554,51 @@ def test_an_export_of_an_earlier_version_still_loads(layered, pats, tmp_path):
     assert again.info == layered.info and again.sizes == [25, 8, 25]
     cues = torch.tensor(pats.patterns)
     assert torch.equal(again.recall(cues, seed=1).states, layered.recall(cues, seed=1).states)
+
+
+def _multilayer_export(folder):
+    """An export of a three-layer memory in ``folder`` (its layer1_*, layer2_* files are stale
+    for an export of a single-layer memory there)."""
+    from xbarmem import random_patterns
+
+    deep = train(random_patterns(3, 16, seed=4), chip="rram", arch="multilayer",
+                 hidden=[8, 8], max_steps=5, finetune_steps=0)
+    export_memory(deep, folder)
+
+
+@pytest.mark.parametrize("command, name", [
+    ("export", "layer2_weights.npy"),  # the MODEL saved under a stale file's name
+    ("export", "layer1_bias.npy"),
+    ("adapt", "layer2_bias.npy"),  # the --read-back
+    ("adapt", "layer1_weights.npy"),
+])
+def test_an_earlier_exports_file_that_is_an_input_is_refused_not_removed(
+        command, name, small_model, small_memory, run_cli, tmp_path):
+    """An export into a folder whose earlier export lists a file this one does not hold
+    removes that file; when it was the command's input (the model, the read-back) the export
+    deleted it: refused before any work, naming the file, the folder untouched."""
+    folder = tmp_path / "exp"
+    _multilayer_export(folder)
+    given = folder / name
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p != given}
+    if command == "export":
+        given.write_bytes(small_model.read_bytes())
+        args = ("export", given, "--out", folder)
+    else:
+        np.save(given, _read_back_of(small_memory[1]))
+        args = ("adapt", small_model, "--read-back", given, "--export", folder, "--probes", "2")
+    kept = given.read_bytes()
+    code, _, err = run_cli(*args)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert name in err and "earlier export" in err and "removes" in err, err
+    assert given.read_bytes() == kept
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p != given} == before
+
+
+def _read_back_of(memory):
+    """A read-back of ``memory``'s arrays as programmed: ``(n_arrays, 2, rows, cols)`` siemens
+    (the layout of the export's ``programmed_S.npy``)."""
+    from xbarmem.deploy.export import programmed_cells
+
+    g = programmed_cells(memory)
+    return np.where(np.isnan(g), memory.chip.device.g_min, g)

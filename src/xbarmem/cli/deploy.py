@@ -66,6 +66,7 @@ def export_cmd(
         raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
     memory, stored = load_model(model)  # patterns, when saved, go into the manifest
     paths.check_members(out_dir, export_names(memory), inputs={"MODEL": model})
+    _check_earlier_export(out_dir, "--out", {"MODEL": model})
     held = memory.devices()
     with working(f"exporting {counted(held['arrays'], 'array')} of {held['array_rows']}x"
                  f"{held['array_cols']} to {out_dir}"):
@@ -216,7 +217,25 @@ def _check_export_dir(memory, export_dir: Path | None, out_path: Path | None,
     for name in export_names(memory):
         paths.check_distinct({"--export": export_dir / name, "--out": out_path}, inputs)
     paths.check_members(export_dir, export_names(memory), "--export")
+    _check_earlier_export(export_dir, "--export", inputs)
     check_members_writable(export_dir, export_names(memory), "export", error=ConfigError)
+
+
+def _check_earlier_export(folder: Path, flag: str, inputs: dict[str, Path | None]) -> None:
+    """Refuse, before any work, an export folder whose earlier export lists a file that is
+    one of the command's ``inputs`` (a model or read-back saved in the folder under the name of
+    one of its files): the new export removes the files of the earlier one it does not hold,
+    and would delete the input (the files it writes are checked as outputs already)."""
+    from xbarmem.deploy.export import earlier_files
+    from xbarmem.files import same_file
+
+    for name in sorted(earlier_files(folder)):
+        for what, path in inputs.items():
+            if path is not None and same_file(folder / name, path):
+                raise ConfigError(f"{flag} {folder}: the earlier export there lists {name}, "
+                                  f"which this export removes, and it is the input {what} "
+                                  f"{path}: move {path.name} out of the folder, or export to "
+                                  "another one")
 
 
 def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer, threads,

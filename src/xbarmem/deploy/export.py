@@ -298,14 +298,16 @@ def _write_manifest(out: Path, manifest: dict[str, Any], files: dict[str, str]) 
     """Write ``manifest.json`` with its ``removed`` entry: the files an earlier export in
     ``out`` listed that this one does not hold (deleted by :func:`export_memory` once the new
     export is in place)."""
-    stale = _earlier_files(out) - {*files.values(), "devices.csv", "manifest.json"}
+    stale = earlier_files(out) - {*files.values(), "devices.csv", "manifest.json"}
     manifest["removed"] = sorted(stale)
     write_file(out / "manifest.json", dumps(manifest, indent=2))
 
 
-def _earlier_files(out: Path) -> set[str]:
+def earlier_files(out: str | Path) -> set[str]:
     """The files an earlier export listed in ``out/manifest.json`` (plain file names inside
-    ``out`` only; none when there is no readable manifest of an export)."""
+    ``out`` only; none when there is no readable manifest of an export): those that an export
+    into ``out`` does not hold are removed once it is written (its manifest's ``removed``)."""
+    out = Path(out)
     try:
         earlier = loads((out / "manifest.json").read_bytes())
         names = earlier["files"].values() if earlier.get("format") == FORMAT else ()
