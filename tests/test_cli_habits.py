@@ -227,6 +227,53 @@ def test_threads_on_every_command_that_computes_numbers():
     assert have == NUMBERS
 
 
+@pytest.mark.parametrize("command", sorted(NUMBERS))
+def test_every_computing_command_records_the_versions_that_computed_it(run_cli, files, tmp_path,
+                                                                       monkeypatch, command):
+    """A result says what computed it, as a model file and a sweep's row do: ``versions``
+    (xbarmem, torch, numpy) beside ``threads`` in the JSON of every command that computes
+    numbers, and in the JSON files ``scaling`` and ``energy --sizes`` write (they held the
+    seed and the thread count, but no version: a number could not be told from one another
+    xbarmem or torch computed)."""
+    import xbarmem.experiments.demo as demo
+    import xbarmem.experiments.reproduce as reproduce
+
+    monkeypatch.setattr(demo, "run_demo", lambda **kw: {"settings": {}, "fault_models": {},
+                                                        "figure": None, "seconds": 0.0})
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", [])
+    args = [a.format(**{**files, "tmp": tmp_path}) for a in JSON_RUNS[command]]
+    code, out, err = run_cli(*command.split(), *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data.get("versions") == _installed_versions(), command
+    if command == "scaling":  # the result file holds what --json prints
+        assert json.loads(Path(data["files"]["json"]).read_text())["versions"] == data["versions"]
+
+
+def _installed_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    return {pkg: metadata.version(pkg) for pkg in ("xbarmem", "torch", "numpy")}
+
+
+def test_energy_sizes_file_records_the_versions(run_cli, tmp_path):
+    code, out, err = run_cli("energy", "--sizes", "16", "--probes", "2", "-o", tmp_path, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data.get("versions") == _installed_versions()
+    assert json.loads(Path(data["files"]["json"]).read_text())["versions"] == data["versions"]
+
+
+def test_a_model_file_records_the_versions_the_commands_record(tmp_path):
+    """The one record of versions: a model file's is what the commands' JSON holds."""
+    import xbarmem as xm
+    from xbarmem.version import versions
+
+    path = xm.save_memory(xm.train(xm.random_patterns(2, 16, seed=0), rule="hebb"),
+                          tmp_path / "m.safetensors")
+    assert xm.read_metadata(path)["versions"] == versions() == _installed_versions()
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "100000"])
 @pytest.mark.parametrize("command", sorted(NUMBERS))
 def test_bad_thread_counts_are_refused_before_any_work(run_cli, files, tmp_path, command,

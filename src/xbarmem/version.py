@@ -1,7 +1,27 @@
-"""The package version (one place; stored with every model, trial and report), and the words
-of a refusal of a file written in another format version (:func:`format_advice`)."""
+"""The package version (one place; stored with every model, trial and report), the versions
+of the packages that compute a result (:func:`versions`, recorded with every model and every
+command's results), and the words of a refusal of a file written in another format version
+(:func:`format_advice`)."""
+
+from importlib import metadata
 
 __version__ = "0.3.0.dev0"
+
+#: the installed packages whose versions decide a result's numbers, in the order recorded
+RECORDED_PACKAGES = ("xbarmem", "torch", "numpy")
+
+
+def versions() -> dict[str, str]:
+    """``{"xbarmem", "torch", "numpy"}``: each installed package's version as its metadata
+    states it (``"unknown"`` where there is none), read without importing the package; what a
+    model file's ``versions`` and every computing command's JSON record."""
+    out = {}
+    for pkg in RECORDED_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
 
 
 def format_number(tag: object, name: str) -> int | None:

@@ -328,7 +328,7 @@ def scaling_cmd(
                       run["settings"].get("pool_distinct")) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)
     res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
-    res.update(recalled_means=RECALLED, threads=threads)
+    res.update(recalled_means=RECALLED, **run_options.run_record(threads))
     make_folder(out_dir)
     res["files"] = write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     kept.unlink(missing_ok=True)  # (only now: a run killed before its files lost no count)

@@ -17,6 +17,7 @@ from rich.table import Table
 from xbarmem.checks import beside, counted, seconds_text
 from xbarmem.cli.messages import warn
 from xbarmem.cli.records import emit_json
+from xbarmem.cli.run_options import run_record
 from xbarmem.cli.tables import out
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheck
         emit_json({"results": [{"layout": layout(res.settings), **res.as_dict(),
                                  "lower_bound": res.lower_bound}
                                 for _, res in results],
-                    "recalled_means": RECALLED, "threads": threads,
+                    "recalled_means": RECALLED, **run_record(threads),
                     **({} if kept is None else {"resumed": kept.resumed})})
     else:
         if kept is not None:

@@ -66,7 +66,7 @@ def demo(
     results = _run(run_demo, dict(fault_rate=faults, flip=level, probes=probes, trials=trials,
                                   seed=seed, out_dir=out_dir, rules=rules, data=data),
                    json_out)
-    results["threads"] = threads
+    results.update(run_options.run_record(threads))
     if json_out:
         emit_json(results)
         return

@@ -259,7 +259,7 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
                                 * 1e6, "read_noise_uS": chip.device.read_noise * 1e6,
                                 "unknown_faults": unknown_faults, "seed": seed,
                                 "read_averages": read_averages})
-    summary["threads"] = threads
+    summary.update(run_options.run_record(threads))
     _warn_if_worse(summary, out_path)
     if json_out:
         emit_json(summary)

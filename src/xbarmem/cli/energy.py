@@ -225,7 +225,8 @@ def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | No
     from xbarmem.energy.measure import energy_report
 
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
-              "quality": m.info["quality"], **energy_report(m, spec), "threads": threads}
+              "quality": m.info["quality"], **energy_report(m, spec),
+              **run_options.run_record(threads)}
     if spec.name != FITTED_CIRCUIT:
         report["fitted_to_paper"] = {"circuit": FITTED_CIRCUIT,
                                      **energy_report(m, FITTED_CIRCUIT)["ratios"]}
@@ -538,7 +539,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, cues: tuple[str
     png = save_figure(ratios_plot(sweep), out_dir / SIZES_FILES[0])
     table_path = out_dir / SIZES_FILES[1]
     sweep["files"] = {"png": str(png), "json": str(table_path)}
-    sweep["threads"] = threads
+    sweep.update(run_options.run_record(threads))
     write_file(table_path, output_text(sweep, indent=2) + "\n")  # (as --json prints it)
     if json_out:
         emit_json(sweep)

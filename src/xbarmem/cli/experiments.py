@@ -253,7 +253,8 @@ def sweep_cmd(
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
     if json_out:
-        emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
+        emit_json({"sweep": spec.name, "store": str(store), **report.as_dict(),
+                   **run_options.run_record(threads)})
     else:
         _print_sweep(spec.name, store, report)
     if report.failures:
@@ -396,7 +397,7 @@ def reproduce_cmd(
                                threads=threads),
                            log=console.print)
     if json_out:
-        emit_json(report)
+        emit_json({**report, **run_options.run_record(threads)})
         return
     _print_summary(report)
 

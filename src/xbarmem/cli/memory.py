@@ -115,7 +115,8 @@ def train(
     summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **_trained(memory, info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
-               "faults": _faults(memory, spec), "seed": seed, "threads": threads}
+               "faults": _faults(memory, spec), "seed": seed,
+               **run_options.run_record(threads)}
     if json_out:
         emit_json(summary)
     else:
@@ -361,7 +362,8 @@ def evaluate(
               # null: recalled as saved; else programmed again with it (seed: protocol.seed)
               "variation": variation,
               # the model file's own: {variation, seed} of a reprogrammed model, else null
-              "model_variation": recorded, **_score_fields(scores), "threads": threads}
+              "model_variation": recorded, **_score_fields(scores),
+              **run_options.run_record(threads)}
     _warn_noise_capped(memory, activation, result, tol)
     if json_out:
         emit_json(result)
@@ -579,7 +581,7 @@ def recall(
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
               "cycled_flags": res.cycled.tolist(),
-              "seed": seed, "threads": threads}
+              "seed": seed, **run_options.run_record(threads)}
     if json_out:
         result["states"] = states.tolist()
         emit_json(result)

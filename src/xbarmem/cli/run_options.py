@@ -82,6 +82,15 @@ def torch_threads(threads: int):
 threads_option = option_group({"threads": (Threads, 1)}, torch_threads, scoped=True)
 
 
+def run_record(threads: int) -> dict[str, object]:
+    """What a computing command's JSON records beside its settings so that its numbers can be
+    computed again: ``threads`` (``--threads``) and ``versions``, the xbarmem, torch and numpy
+    versions that computed them (:func:`xbarmem.version.versions`, as a model file records)."""
+    from xbarmem.version import versions
+
+    return {"threads": threads, "versions": versions()}
+
+
 # ------------------------------------------------------------------------------ workers
 Jobs = Annotated[int, bounded(
     "--jobs", "-j", metavar="N", ge=1, le=1024, help="Local worker processes (1 = in this process; "

@@ -27,7 +27,6 @@ conductances and target weights (shared with exports) in :mod:`~xbarmem.memory.s
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, cast, overload
 
@@ -58,18 +57,9 @@ from xbarmem.memory.model_header import (
 )
 from xbarmem.memory.model_meta import FORMAT, ModelMeta, SavedPatterns
 from xbarmem.memory.saved_tensors import check_target_gain, saved_targets, set_saved_conductances
+from xbarmem.version import versions
 
 __all__ = ["load_memory", "read_metadata", "save_memory", "saved_patterns"]
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("xbarmem", "torch", "numpy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
 
 
 def _prefix(memory: Memory, k: int) -> str:
@@ -210,7 +200,7 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
     # memory in the usual case); the last digits of trained weights depend on it
     meta = {"format": FORMAT, **arch_meta, "chip": memory.chip.to_dict(),
             "fault_meta": memory.faults.meta, "info": info,
-            "versions": _versions(),
+            "versions": versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     text = dumps(meta)
