@@ -69,3 +69,43 @@ def test_round_trip_keeps_every_field(tmp_path, arch, fault_model, rule):
     assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(
         xm.save_memory(back, tmp_path / "again.safetensors", patterns=stored,
                        extra={"note": "x"}).read_bytes()).digest()
+
+
+def _global_states() -> tuple:
+    import random
+
+    return (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+
+
+def _same_states(a: tuple, b: tuple) -> bool:
+    return torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+_NOISY = xm.load_preset("rram").with_faults(0.2)  # write and read noise: every draw is made
+_SMALL = {"max_steps": 3, "finetune_steps": 1}
+_CALLS = {
+    "train adaptive": lambda p: xm.train(p, chip=_NOISY, rule="adaptive", **_SMALL),
+    "train multilayer": lambda p: xm.train(p, chip=_NOISY, arch="multilayer", hidden=8,
+                                           **_SMALL),
+    "train perceptron": lambda p: xm.train(p, chip=_NOISY, rule="perceptron"),
+    "evaluate async": lambda p: xm.evaluate_memory(
+        xm.train(p, chip=_NOISY, rule="hebb"), p, xm.Protocol(probes=2, mode="async")),
+    "reprogram": lambda p: xm.reprogram(xm.train(p, chip=_NOISY, rule="pinv"), 0.2, seed=1),
+    "find_capacity": lambda p: xm.find_capacity(
+        xm.random_patterns(40, 16, seed=1), chip=_NOISY, rule="adaptive", trials=1,
+        rule_options=_SMALL, protocol=xm.Protocol(probes=2), thresholds=[0.5]),
+    "compare_rules": lambda p: xm.compare_rules(p, _NOISY, ["hebb", "storkey"], trials=2),
+    "corrupt": lambda p: [xm.corrupt(p.patterns, kind, 0.2) for kind in ("flip", "gaussian")],
+    "load_patterns": lambda p: xm.load_patterns("correlated-0.3", side=4, n_patterns=5, seed=2),
+}
+
+
+@pytest.mark.parametrize("call", list(_CALLS))
+def test_no_call_draws_from_or_moves_the_global_random_state(call):
+    """The guide's promise: a user's own torch / numpy / Python random streams go on as if
+    xbarmem had not been called (every draw is from a generator of the call's seeds)."""
+    torch.manual_seed(11)
+    np.random.seed(11)
+    before = _global_states()
+    _CALLS[call](xm.load_mnist(side=4, n_patterns=4, seed=0))
+    assert _same_states(before, _global_states()), call

@@ -115,8 +115,7 @@ def train(
     summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **_trained(memory, info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
-               "faults": _faults(memory, spec), "seed": seed,
-               **run_options.run_record(threads)}
+               "faults": _faults(memory, spec), "seed": seed, **run_options.run_record(threads)}
     if json_out:
         emit_json(summary)
     else:

@@ -394,7 +394,10 @@ class Crossbar:
         """One array read: ``A @ [x; 1]`` for a batch ``x`` ``(B, n_in)`` -> ``(B, n_out)``.
 
         Values are in weight units (sensed current divided by ``V_read * dG / w_max``). Fresh
-        read noise is drawn from ``generator`` on every call when the device has read noise.
+        read noise is drawn from ``generator`` on every call when the device has read noise;
+        with ``generator=None`` from torch's global generator (``torch.manual_seed`` fixes it,
+        and the call advances it): pass a seeded ``torch.Generator`` to leave the global
+        stream alone, as xbarmem's recalls do (their ``seed``).
         :class:`ConfigError` before :meth:`program`, :class:`PatternError` for another shape.
         """
         a = self._require_programmed()
@@ -412,8 +415,8 @@ class Crossbar:
 
         This is the asynchronous update's read: a single column sensed, fresh read noise.
         ``x``: ``(B, n_in)``; ``outputs``: ``(B,)`` integer indices in ``0 .. n_out - 1``;
-        ``generator``: of the read noise, as in :meth:`matvec`. :class:`PatternError` for
-        other shapes or indices.
+        ``generator``: of the read noise, as in :meth:`matvec` (None: torch's global
+        generator). :class:`PatternError` for other shapes or indices.
         """
         a = self._require_programmed()
         u = self._rows_input(x)
