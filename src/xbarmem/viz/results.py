@@ -110,21 +110,30 @@ def _styles(series: list[Series]) -> dict[int, dict[str, Any]]:
     are drawn, thresholds of one rule apart), and the markers of every threshold after the
     first hollow (``mfc``: the axes' colour), so that thresholds of one rule differ in their
     points too (a greyscale print shows no colour). Panels sharing a legend take the styles
-    of all their series."""
+    of all their series, one style per legend entry: a rule (and threshold) is drawn alike in
+    every panel -- its series of other panels were set apart from each other as series of one
+    axes are, hebb dash-dotted in one panel and solid in the next."""
     rules = {s.rule for s in series}
     facets = sorted({s.facet for s in series}, key=facet_order)
     thresholds = sorted({s.threshold for s in series if s.threshold is not None}, key=float)
+    by_rule = len(rules) > 1 or len(facets) == 1
     order = _drawing_order(series)
-    base, dashes = [], []
+    keys = {i: (series[i].rule, None if by_rule else series[i].facet, series[i].threshold)
+            for i in order}
+    base: dict[tuple, dict[str, Any]] = {}
+    dashes = []
     for i in order:
         s = series[i]
-        st: dict[str, Any] = rule_style(s.rule) if len(rules) > 1 or len(facets) == 1 \
+        if keys[i] in base:
+            continue
+        st: dict[str, Any] = rule_style(s.rule) if by_rule \
             else series_style(facets.index(s.facet))
         rank = thresholds.index(s.threshold) if s.threshold is not None else 0
         st["hollow"] = "yes" if rank else ""
-        base.append(st)
+        base[keys[i]] = st
         dashes.append(RULE_DASHES.get(s.rule) if len(rules) > 1 and not rank else None)
-    return {id(series[i]): st for i, st in zip(order, apart_styles(base, dashes), strict=True)}
+    styled = dict(zip(base, apart_styles(list(base.values()), dashes), strict=True))
+    return {id(series[i]): styled[keys[i]] for i in order}
 
 
 def _label(s: Series, series: list[Series]) -> str:

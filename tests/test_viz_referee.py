@@ -1,0 +1,66 @@
+"""Figures read as a referee reads them, on data of the awkward kinds: a rule in one line style
+in every panel of a figure, many series told apart by colour and marker, cosine axes without
+impossible ticks, scaling figures that say what a point is, files that do not say how they were
+made."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from tests.test_viz import _cap_row, _eval_row
+from xbarmem.viz.results import plot_rows
+
+
+def _dashes(line) -> tuple:
+    """The dash pattern of a drawn line (``()``: solid)."""
+    return tuple(line._unscaled_dash_pattern[1] or ())
+
+
+def _rule_dashes(ax) -> dict[str, set]:
+    """``{colour: {dash pattern}}`` of the lines of ``ax`` that join points (x > 1 value;
+    error bars and caps left out)."""
+    out: dict[str, set] = {}
+    for line in ax.get_lines():
+        if len(set(np.asarray(line.get_xdata(), dtype=float))) < 2 \
+                or line.get_linestyle() in ("None", ""):
+            continue
+        out.setdefault(matplotlib.colors.to_hex(line.get_color()), set()).add(_dashes(line))
+    return out
+
+
+def _panel_rows(kind: str) -> list[dict]:
+    """Three rules at three settings that make panels (N for faults, fault rate for
+    capacity), apart at every point."""
+    if kind == "faults":
+        return [_eval_row(rule, f, base - f / k, seed=0, n_neurons=n)
+                for rule, base in (("hebb", 0.8), ("pinv", 0.95), ("storkey-variant", 0.9))
+                for k, n in ((2, 16), (3, 36), (4, 64)) for f in (0.0, 0.2, 0.4)]
+    return [_cap_row(rule, n, int(n * share * (1 - fault)), seed=0, fault_rate=fault)
+            for rule, share in (("hebb", 0.1), ("pinv", 0.4), ("storkey-variant", 0.25))
+            for fault in (0.0, 0.3, 0.6) for n in (16, 36, 64)]
+
+
+@pytest.mark.parametrize("kind", ["faults", "capacity"])
+def test_a_rule_has_one_line_style_in_every_panel_and_its_legend(kind):
+    """Panels of one figure took their line styles as if all their series were one axes'
+    series: hebb dash-dot in one panel, solid in the next and dashed in the third, under one
+    legend entry."""
+    fig = plot_rows(_panel_rows(kind), kind)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 3
+    found: dict[str, set] = {}
+    for ax in panels:
+        for colour, dashes in _rule_dashes(ax).items():
+            assert len(dashes) == 1, (colour, dashes)
+            found.setdefault(colour, set()).update(dashes)
+    assert len(found) == 3 and all(len(d) == 1 for d in found.values()), found
+    assert len({next(iter(d)) for d in found.values()}) == 3  # (rules apart from each other)
+    legends = fig.legends or [ax.get_legend() for ax in panels]
+    for legend in legends:
+        for handle in legend.legend_handles:
+            colour = matplotlib.colors.to_hex(handle.get_color())
+            if colour in found:
+                assert {_dashes(handle)} == found[colour]
