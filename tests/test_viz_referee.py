@@ -64,3 +64,36 @@ def test_a_rule_has_one_line_style_in_every_panel_and_its_legend(kind):
             colour = matplotlib.colors.to_hex(handle.get_color())
             if colour in found:
                 assert {_dashes(handle)} == found[colour]
+
+
+def _handle_looks(fig) -> list[tuple[str, str]]:
+    """``(colour, marker)`` of each legend entry of a series (reference entries left out)."""
+    legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+    return [(matplotlib.colors.to_hex(h.get_color()), str(h.get_marker()))
+            for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+            if "capacity 0" not in t.get_text() and "lower bound" not in t.get_text()]
+
+
+@pytest.mark.parametrize("count", [7, 8, 12])
+def test_many_series_of_one_rule_differ_in_colour_or_marker(count):
+    """Eight fault rates of one rule (one panel, a series each) drew the seventh and eighth
+    in the colour and marker of the first and second (black circles for no faults and 40%
+    stuck), told apart by a dash alone."""
+    faults = [round(0.05 * k, 2) for k in range(count)]
+    rows = [_eval_row("hebb", f, 1 - p / 20 - f / 5, seed=0, patterns=p, fault_rate=f)
+            for f in faults for p in (1, 3, 5)]
+    looks = _handle_looks(plot_rows(rows, "patterns"))
+    assert len(looks) == count and len(set(looks)) == count, looks
+
+
+@pytest.mark.parametrize("count", [7, 9])
+def test_many_thresholds_of_a_scaling_plot_differ_in_colour_or_marker(count):
+    from xbarmem.viz.figures import scaling_plot
+
+    thresholds = [f"{0.5 + 0.05 * k:g}" for k in range(count)]
+    fig = scaling_plot({"sizes": [16, 36, 64],
+                        "capacity": {t: [2 + k, 4 + 2 * k, 8 + 3 * k]
+                                     for k, t in enumerate(thresholds)},
+                        "fits": {}, "settings": {"arch": "single", "kind": "binary"}})
+    looks = _handle_looks(fig)
+    assert len(looks) == count and len(set(looks)) == count, looks

@@ -220,11 +220,20 @@ def equal_note(label: str, first: str) -> str:
     return f"{label} (= {first} at every point)"
 
 
+#: the markers of the series past :data:`SERIES_STYLES` (none of its markers)
+EXTRA_MARKERS = ("X", "*", "h", "p", "<", ">", "d", "H")
+
+
 def series_style(index: int) -> dict[str, str]:
-    """``{"color", "marker"}`` of the ``index``-th series that is not a rule (cycles); the
-    first takes the foreground colour (``axes.edgecolor``: black, or white under a dark
-    style) rather than a black that a dark background would hide."""
+    """``{"color", "marker"}`` of the ``index``-th series that is not a rule: the colours of
+    :data:`SERIES_STYLES` cycle, and the series past them take a marker of
+    :data:`EXTRA_MARKERS`, so that no two of the first 30 series share both colour and marker
+    (the seventh of eight fault rates was drawn in the first's black circles); the first
+    takes the foreground colour (``axes.edgecolor``: black, or white under a dark style)
+    rather than a black that a dark background would hide."""
     st = dict(SERIES_STYLES[index % len(SERIES_STYLES)])
+    if index >= len(SERIES_STYLES):
+        st["marker"] = EXTRA_MARKERS[(index - len(SERIES_STYLES)) % len(EXTRA_MARKERS)]
     if st["color"] == "#000000":
         st["color"] = matplotlib.colors.to_hex(matplotlib.rcParams["axes.edgecolor"])
     return st
