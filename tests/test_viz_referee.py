@@ -97,3 +97,68 @@ def test_many_thresholds_of_a_scaling_plot_differ_in_colour_or_marker(count):
                         "fits": {}, "settings": {"arch": "single", "kind": "binary"}})
     looks = _handle_looks(fig)
     assert len(looks) == count and len(set(looks)) == count, looks
+
+
+def _scaling(sizes, caps, trials=None):
+    from xbarmem.viz.figures import scaling_plot
+
+    settings = {"arch": "single", "kind": "binary", "rule": "hebb"}
+    if trials is not None:
+        settings["trials"] = trials
+    return scaling_plot({"sizes": sizes, "capacity": {"0.99": caps}, "fits": {"0.99": None},
+                         "settings": settings})
+
+
+@pytest.mark.parametrize(("trials", "words"), [(3, "mean recall over 3 trials"),
+                                               (1, "one trial")])
+def test_a_scaling_plot_says_what_its_points_are(trials, words):
+    """``scaling --trials 3`` drew one point per N, neither spread nor a word of the trials
+    behind it (the capacity of their pooled recall): the legend says it."""
+    title = _legend(_scaling([16, 25], [3, 4], trials)).get_title().get_text()
+    assert words in title.replace("\n", " ")
+
+
+def _legend(fig):
+    return fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+
+
+def _no_fit_handles(fig) -> list:
+    legend = _legend(fig)
+    return [h for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+            if "no fit" in t.get_text()]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _scaling([25], [4], 2),
+    lambda: _scaling([16, 25, 36], [0, 0, 4], 2),
+    lambda: plot_rows([_cap_row("hebb", n, c) for n, c in ((16, 0), (36, 0), (64, 5))]
+                      + [_cap_row("pinv", n, n // 4) for n in (16, 36, 64)], "capacity"),
+])
+def test_a_series_without_a_fit_says_why_and_shows_no_line_in_its_legend(make):
+    """A series with one size of capacity > 0 said ``@ 0.99: no fit`` beside a line that
+    is drawn nowhere."""
+    fig = make()
+    handles = _no_fit_handles(fig)
+    assert handles
+    legend = [t.get_text().replace("\n", " ") for t in _legend(fig).get_texts()]
+    assert all("< 2 sizes with capacity > 0" in t for t in legend if "no fit" in t)
+    assert all(h.get_linestyle() in ("None", "none", "") for h in handles)
+
+
+@pytest.mark.parametrize(("text", "width", "whole"), [
+    ("storkey: no fit (< 2 sizes with capacity > 0)", 42, "capacity > 0"),
+    ("hebb @ 0.95: k = 0.89 ± 0.88 (= hebb @ 0.9 at every point)", 30, "0.89 ± 0.88"),
+    ("single layer, random patterns at load P = 0.1 N", 44, "P = 0.1"),
+    ("pinv @ 0.99: k = 1.96 (2 sizes: no CI)", 16, "k = 1.96"),
+])
+def test_a_wrapped_label_keeps_a_comparison_on_one_line(text, width, whole):
+    """A legend entry was wrapped between a comparison's sides (``... capacity >`` over
+    ``0)``)."""
+    from xbarmem.viz.style import wrap_text
+
+    lines = wrap_text(text, width).split("\n")
+    assert any(whole in line for line in lines), lines
+    assert " ".join(lines) == text
+    for line in lines:
+        assert not line.rstrip().endswith(("<", ">", "=", "±"))
+        assert not line.lstrip().startswith(("<", ">", "=", "±"))

@@ -197,7 +197,7 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             if same:
                 text = equal_note(text, f"@ {list(result['capacity'])[same[0]]}")
             handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text,
-                                  **size, **cue))
+                                  **size, **{**cue, **({} if fit else {"ls": "none"})}))
         if bounded:
             handles.append(lower_bound_handle("every distinct pattern of the pool stored"))
         if zeros:
@@ -207,7 +207,7 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         ax.set_ylabel("capacity (stored patterns)")
         set_title(ax, title or scaling_title(settings))
         legend_outside(ax, handles=handles, labels=[str(h.get_label()) for h in handles],
-                       title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
+                       title=_legend_title(settings))
     return fig
 
 
@@ -219,11 +219,21 @@ def _threshold_styles(count: int, rule: str | None) -> list[dict[str, Any]]:
                          for i in range(count)])
 
 
+def _legend_title(settings: dict) -> str:
+    """A scaling plot's legend title: what a point is -- with the ``trials`` of
+    ``settings``, `` (mean recall over 3 trials)`` (one capacity from the recall of every
+    trial's cues, no spread) or `` (one trial)`` -- and what a line is."""
+    trials = settings.get("trials")
+    said = ("" if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1 else
+            " (one trial)" if trials == 1 else f" (mean recall over {trials} trials)")
+    return f"capacity at threshold{said};\nline: fit C = a N^k, k ± 95% CI"
+
+
 def _fit_words(fit: dict | None, sizes: int) -> str:
     """A scaling fit in a legend entry: ``k = 0.90 ± 0.10``, or why there is no CI (a fit
-    of ``sizes`` = 2 sizes) or no fit."""
+    of ``sizes`` = 2 sizes) or no fit (fewer than 2 ``sizes`` of capacity > 0)."""
     if not fit:
-        return "no fit"
+        return "no fit (< 2 sizes with capacity > 0)" if sizes < 2 else "no fit"
     # (bounds of a 2-size fit: NaN, or null in the command's JSON file)
     low, high = (math.nan if fit.get(k) is None else float(fit[k])
                  for k in ("slope_low", "slope_high"))

@@ -172,7 +172,7 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         n = sorted({len(s.points[x]) for x in xs})
         counted = "" if same_n else (f" (n={n[0]})" if len(n) == 1 else
                                      f" (n={n[0]}-{n[-1]})")
-        text = f"{_label(s, series)}{counted}"
+        text, fit = f"{_label(s, series)}{counted}", None
         if kind == "capacity":  # a capacity of 0 (every seed) on the x axis: log y
             pos = ys > 0
             ax.errorbar(xs[pos], ys[pos], yerr=err[pos], fmt=st["marker"], color=st["color"],
@@ -190,8 +190,9 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                         ms=size["ms"], lw=size["lw"], **fill)
         if same:
             text = equal_note(text, _label(series[order[same[0]]], series))
-        handles.append(Line2D([], [], color=st["color"], marker=st["marker"], ls=st["ls"],
-                              label=text, **size, **fill))
+        drawn_line = kind != "capacity" or fit is not None  # (no fit: no line to show)
+        handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text,
+                              ls=st["ls"] if drawn_line else "none", **size, **fill))
     if any(s.bounds for s in series):
         handles.append(lower_bound_handle("every count tested passed"))
     if kind == "capacity" and any(not np.mean(v) for s in series for v in s.points.values()):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import textwrap
 import zlib
 from collections.abc import Iterator
@@ -293,9 +294,25 @@ def wrap_text(text: str, width: int = TITLE_CHARS) -> str:
     return "\n".join(_wrap_line(line, width) for line in str(text).split("\n"))
 
 
+#: a comparison's operators: :func:`wrap_text` breaks no line beside one
+COMPARISONS = "<>=±"
+#: what holds a comparison's sides together while a line is wrapped (a private-use
+#: character: no text given holds it)
+_JOIN = "\ue000"
+
+
 def _wrap_line(line: str, width: int) -> str:
     """One line of :func:`wrap_text`: broken after the last comma that fits, when it falls in
-    the second half of the width, else by :func:`textwrap.fill`."""
+    the second half of the width, else by :func:`textwrap.fill`; never beside an operator of
+    :data:`COMPARISONS` (``capacity >`` over ``0)``, ``k = 0.89 ±`` over ``0.88``)."""
+    ops = re.escape(COMPARISONS)
+    line = re.sub(f"(?<=\\S) ([{ops}])(?= )", f"{_JOIN}\\1", line)
+    line = re.sub(f"([{ops}]) (?=\\S)", f"\\1{_JOIN}", line)
+    return _wrap_joined(line, width).replace(_JOIN, " ")
+
+
+def _wrap_joined(line: str, width: int) -> str:
+    """:func:`_wrap_line` of a line whose comparisons are joined (:data:`_JOIN`)."""
     lines = []
     while len(line) > width:
         cut = line.rfind(", ", 0, width)  # the comma stays at the end of its line
