@@ -162,3 +162,17 @@ def test_a_wrapped_label_keeps_a_comparison_on_one_line(text, width, whole):
     for line in lines:
         assert not line.rstrip().endswith(("<", ">", "=", "±"))
         assert not line.lstrip().startswith(("<", ">", "=", "±"))
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg"])
+def test_a_figure_file_does_not_say_how_it_was_made(suffix, tmp_path):
+    """A PNG's text chunk named the drawing library and its version (``Software: Matplotlib
+    version3.11.2, https://matplotlib.org/``), an SVG's metadata likewise: how the file was
+    made, which differs between installs of the same xbarmem."""
+    from xbarmem.viz.style import save_figure
+
+    path = save_figure(plot_rows([_eval_row("pinv", f, 1 - f) for f in (0.0, 0.3)], "faults"),
+                       tmp_path / f"f.{suffix}")
+    data = path.read_bytes()
+    assert matplotlib.__version__.encode() not in data
+    assert b"matplotlib.org" not in data.lower() and b"Software" not in data

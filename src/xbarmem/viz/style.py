@@ -920,7 +920,8 @@ def lower_bound_handle(why: str) -> Line2D:
 @checked_keywords
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix): the
-    same figure gives the same bytes (an SVG holds no date and no random ids). A text
+    same figure gives the same bytes (an SVG holds no date and no random ids), and no
+    metadata names the software that drew it. A text
     holding a file name's byte that is no character (a lone surrogate) is drawn as ``\\xNN``.
 
     Raises:
@@ -932,7 +933,8 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     if path.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     kind = path.suffix[1:].lower()
-    undated = {"Date": None} if kind == "svg" else None
+    # no date, and no word of the library that drew it (its name and version)
+    undated = {"Date": None, "Creator": None} if kind == "svg" else {"Software": None}
     for text in fig.findobj(matplotlib.text.Text):  # (a file name's byte no font can draw)
         text.set_text(shown_text(text.get_text()))
     with style():  # (the format named: the temporary file's name does not end in it)
