@@ -176,3 +176,40 @@ def test_a_figure_file_does_not_say_how_it_was_made(suffix, tmp_path):
     data = path.read_bytes()
     assert matplotlib.__version__.encode() not in data
     assert b"matplotlib.org" not in data.lower() and b"Software" not in data
+
+
+def _cosine_rows(kind: str, values) -> list[dict]:
+    """Rows of pinv (seeds at each of four x values, ``values[i]`` the seeds' cosines at the
+    i-th) drawing ``kind``."""
+    xs = {"faults": (0.0, 0.1, 0.2, 0.3), "variation": (0.0, 0.05, 0.1, 0.2),
+          "patterns": (1, 2, 3, 4)}[kind]
+    key = {"faults": "fault_rate", "variation": "variation", "patterns": "patterns"}[kind]
+    out = []
+    for x, pair in zip(xs, values, strict=True):
+        for seed, value in enumerate(pair):
+            row = _eval_row("pinv", 0.1, value, seed=seed)
+            row["config"][key] = x
+            out.append(row)
+    return out
+
+
+@pytest.mark.parametrize(("kind", "values"), [
+    ("patterns", [(1.0, 1.0, 1.0), (1.0, 1.0, 0.97), (0.99, 0.95, 0.9), (0.9, 0.8, 0.7)]),
+    ("faults", [(1.0, 0.9, 0.95), (0.9, 0.85, 0.8), (0.8, 0.75, 0.7), (0.7, 0.65, 0.6)]),
+    ("variation", [(-1.0, -1.0, -0.9), (-0.5, -0.3, -0.4), (0.2, 0.4, 0.3), (1.0, 1.0, 0.94)]),
+])
+def test_no_cosine_tick_or_bar_past_the_possible(kind, values):
+    """A mean of 0.997 with a std of 0.003 drew a bar to 1.003 and the axis on to a tick at
+    1.1, a cosine no recall reaches: bars end at -1 and 1, and the legend says so."""
+    fig = plot_rows(_cosine_rows(kind, values), kind)
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    lo, hi = sorted(ax.get_ylim())
+    ticks = [t for t in ax.yaxis.get_majorticklocs() if lo <= t <= hi]
+    assert max(ticks) <= 1.0 + 1e-9 and min(ticks) >= -1.0 - 1e-9, ticks
+    assert ax.dataLim.y1 <= 1.0 + 1e-9 and ax.dataLim.y0 >= -1.0 - 1e-9
+    means = [np.mean(v) for v in values]
+    stds = [np.std(v) for v in values]
+    cut = any(m + s > 1 or m - s < -1 for m, s in zip(means, stds, strict=True))
+    title = _legend(fig).get_title().get_text().replace("\n", " ")
+    assert ("cut at" in title) == cut, title

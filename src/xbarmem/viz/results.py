@@ -185,9 +185,9 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                 power_law_line(ax, xs[pos], fit[0], fit[1], ls=st["ls"], color=st["color"],
                                lw=size["lw"])
             text = f"{_label(s, series)}: {fit_text}{counted}"
-        else:
-            ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],
-                        ms=size["ms"], lw=size["lw"], **fill)
+        else:  # (bars end at a cosine's bounds, -1 and 1: legend_title says so)
+            ax.errorbar(xs, ys, yerr=cosine_bars(ys, err), fmt=st["marker"], ls=st["ls"],
+                        color=st["color"], ms=size["ms"], lw=size["lw"], **fill)
         if same:
             text = equal_note(text, _label(series[order[same[0]]], series))
         drawn_line = kind != "capacity" or fit is not None  # (no fit: no line to show)
@@ -236,8 +236,8 @@ MIN_COSINE_SPAN = 0.1
 def cosine_limits(axes: Sequence[Axes]) -> None:
     """The y limits of cosine panels (sharing one y axis): their drawn values (error bars and
     threshold lines included), at least :data:`MIN_COSINE_SPAN` tall, widened to round values
-    (a tick step of about a quarter of the span; not past 1 when no value is) and a margin of
-    3% of that span (a marker's room): matplotlib's margins drew a flat cosine of 1.0 on
+    (a tick step of about a quarter of the span; not past -1 or 1 when no value is) and a
+    margin of 3% of that span (a marker's room): matplotlib's margins drew a flat cosine of 1.0 on
     0.96 .. 1.04, ticks at impossible values, and left points past the outermost ticks."""
     spans = [ax.dataLim.intervaly for ax in axes if ax.has_data()]
     spans = [(lo, hi) for lo, hi in spans if np.isfinite(lo) and np.isfinite(hi)]
@@ -249,9 +249,10 @@ def cosine_limits(axes: Sequence[Axes]) -> None:
         lo, hi = mid - MIN_COSINE_SPAN / 2, mid + MIN_COSINE_SPAN / 2
     # out to round values (ticks), so that a tick lies at or past every point
     step = float(np.diff(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi))[0])
-    lo = math.floor(lo / step + 1e-9) * step
+    bottom = math.floor(lo / step + 1e-9) * step
     top = math.ceil(hi / step - 1e-9) * step
-    hi = top if hi > 1.0 else max(hi, min(top, 1.0))  # (past 1: error bars)
+    lo = bottom if lo < -1.0 else max(bottom, -1.0)  # (past -1 or 1: reference points)
+    hi = top if hi > 1.0 else max(hi, min(top, 1.0))
     margin = 0.03 * (hi - lo)
     axes[0].set_ylim(lo - margin, hi + margin)
 
@@ -418,15 +419,35 @@ def _check_finite(series: list[Series], kind: str) -> None:
                                   "numbers")
 
 
+def cosine_bars(means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """The ``(2, n)`` lower and upper error bars of cosine ``means`` +- ``stds``, each ending
+    at the cosine's bounds, -1 and 1: a mean of 0.99 with a std of 0.014 drew a bar to 1.004
+    and the axis on to a tick at 1.1."""
+    means, stds = np.asarray(means, dtype=float), np.asarray(stds, dtype=float)
+    return np.array([np.clip(np.minimum(stds, means + 1.0), 0.0, None),
+                     np.clip(np.minimum(stds, 1.0 - means), 0.0, None)])
+
+
+def _cut_words(series: list[Series]) -> str:
+    """Which cosine bounds a mean +- std bar of ``series`` was cut at (:func:`cosine_bars`),
+    for the legend title: ``"\\n(bars cut at cosine 1)"``, ``-1``, ``-1 and 1``, or empty."""
+    ends = [(np.mean(v) - np.std(v), np.mean(v) + np.std(v))
+            for s in series for v in s.points.values()]
+    cut = [b for b, hit in (("-1", any(lo < -1.0 - 1e-9 for lo, _ in ends)),
+                            ("1", any(hi > 1.0 + 1e-9 for _, hi in ends))) if hit]
+    return f"\n(bars cut at cosine {' and '.join(cut)})" if cut else ""
+
+
 def legend_title(kind: str, series: list[Series]) -> str:
-    """What the points (and lines) are: mean +- std over how many seeds; capacity: at which
-    threshold, when the series share one (several: each label names its own, ``@ 0.9``, and
-    the title says what ``@`` is)."""
+    """What the points (and lines) are: mean +- std over how many seeds (and whether a bar
+    was cut at a cosine's bound, :func:`cosine_bars`); capacity: at which threshold, when the
+    series share one (several: each label names its own, ``@ 0.9``, and the title says what
+    ``@`` is)."""
     n = seed_counts(series)
     seeds = f"{n[0]} seeds" if len(n) == 1 else f"{n[0]}-{n[-1]} seeds"
     text = "points: one seed each" if n == [1] else f"points: mean ± std over {seeds}"
     if kind != "capacity":
-        return text
+        return text + _cut_words(series)
     found = {float(s.threshold) for s in series if s.threshold is not None}
     head = (f"capacity at threshold {found.pop():g}\n" if len(found) == 1 else
             "capacity at threshold (@)\n" if found else "")
