@@ -213,3 +213,31 @@ def test_no_cosine_tick_or_bar_past_the_possible(kind, values):
     cut = any(m + s > 1 or m - s < -1 for m, s in zip(means, stds, strict=True))
     title = _legend(fig).get_title().get_text().replace("\n", " ")
     assert ("cut at" in title) == cut, title
+
+
+def _log_labels(ax) -> list[float]:
+    """The labelled y ticks of ``ax`` in view, sorted."""
+    lo, hi = sorted(ax.get_ylim())
+    return sorted({t.get_loc() for t in ax.yaxis.get_major_ticks() + ax.yaxis.get_minor_ticks()
+                   if t.label1.get_visible() and t.label1.get_text() and lo <= t.get_loc() <= hi})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _scaling([16, 36, 64], [1, 3, 9], 2),
+    lambda: _scaling([25], [4], 2),
+    lambda: _scaling([16, 36, 64], [8, 30, 150], 1),
+    lambda: plot_rows([_cap_row("hebb", n, c) for n, c in ((16, 1), (36, 3), (64, 9))],
+                      "capacity"),
+])
+def test_a_log_axis_of_about_a_decade_labels_more_than_its_decades(make):
+    """Capacities of 1, 3 and 9 (a y axis from 0.9 to 10) were labelled 1 and 10 only, and a
+    single capacity of 4 likewise: no point could be read off. An axis of up to 1.5 decades
+    labels ticks between its decades (matplotlib 3.11 chose by the decade ticks in view, two
+    here, where its earlier versions chose by the decades spanned)."""
+    fig = make()
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    lo, hi = sorted(ax.get_ylim())
+    assert np.log10(hi / lo) <= 1.5
+    labels = _log_labels(ax)
+    assert len(labels) >= 3 and max(np.diff(np.log10(labels))) <= np.log10(5) + 1e-9, labels

@@ -671,6 +671,25 @@ class PlainLogFormatter(matplotlib.ticker.LogFormatter):
             return ""
         return plain_number(x)
 
+    def set_locs(self, locs=None) -> None:
+        """Which ticks between decades are labelled, by the decades the axis spans (``d``):
+        none past ``minor_thresholds[0]``, 2, 3, 4 and 6 past ``minor_thresholds[1]``,
+        every one below -- as matplotlib chose before 3.11, which counts the decade ticks in
+        view instead: an axis from 0.9 to 10 (capacities 1, 3, 9) was labelled 1 and 10
+        only."""
+        super().set_locs(locs)
+        axis = self.axis
+        if self.labelOnlyBase or self._sublabels is None or axis is None:
+            return
+        lo, hi = sorted(axis.get_view_interval())
+        if not 0 < lo < hi < math.inf:
+            return
+        decades, base = math.log(hi / lo, self._base), self._base
+        self._sublabels = ({1} if decades > self.minor_thresholds[0] else
+                           set(np.round(np.geomspace(1, base, int(base) // 2 + 1)))
+                           if decades > self.minor_thresholds[1] else
+                           set(np.arange(1, base + 1)))
+
     def edge(self, x: float) -> bool:
         """Whether ``x`` is the lowest or the highest tick in view, with room for its label:
         no labelled tick (decades always are) within 1.5 label heights of it."""
