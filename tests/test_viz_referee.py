@@ -168,14 +168,19 @@ def test_a_wrapped_label_keeps_a_comparison_on_one_line(text, width, whole):
 def test_a_figure_file_does_not_say_how_it_was_made(suffix, tmp_path):
     """A PNG's text chunk named the drawing library and its version (``Software: Matplotlib
     version3.11.2, https://matplotlib.org/``), an SVG's metadata likewise: how the file was
-    made, which differs between installs of the same xbarmem."""
+    made, which differs between installs of the same xbarmem. They name xbarmem, and
+    ``reproduce`` knows its own figures by it (it refused to replace them when they named no
+    matplotlib)."""
+    from xbarmem.experiments.reproduce import _why_not
     from xbarmem.viz.style import save_figure
 
     path = save_figure(plot_rows([_eval_row("pinv", f, 1 - f) for f in (0.0, 0.3)], "faults"),
                        tmp_path / f"f.{suffix}")
     data = path.read_bytes()
     assert matplotlib.__version__.encode() not in data
-    assert b"matplotlib.org" not in data.lower() and b"Software" not in data
+    assert b"matplotlib.org" not in data.lower() and b"xbarmem" in data
+    if suffix == "png":
+        assert _why_not(path) == ""
 
 
 def _cosine_rows(kind: str, values) -> list[dict]:
@@ -241,3 +246,32 @@ def test_a_log_axis_of_about_a_decade_labels_more_than_its_decades(make):
     assert np.log10(hi / lo) <= 1.5
     labels = _log_labels(ax)
     assert len(labels) >= 3 and max(np.diff(np.log10(labels))) <= np.log10(5) + 1e-9, labels
+
+
+LONG_TITLE = "\n".join(["A very long user title that goes on and on about the figure"] * 2)
+LONG_CHIP = {"name": "lab_measured_crossbar_chip_2026_batch7_wafer3_die12_rev2a"}
+
+
+def _long_chip_scaling():
+    from xbarmem.viz.figures import scaling_plot
+
+    return scaling_plot({"sizes": [16, 36], "capacity": {"0.9": [2, 5]}, "fits": {},
+                         "settings": {"arch": "single", "rule": "hebb", "chip": LONG_CHIP}})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plot_rows([_eval_row("pinv", f, 1 - f) for f in (0.0, 0.3)], "faults",
+                      title=LONG_TITLE),
+    lambda: plot_rows([_eval_row("pinv", f, 1 - f) for f in (0.0, 0.3)], "faults",
+                      title="WWWWWWWWWW " * 5),
+    _long_chip_scaling,
+])
+def test_a_column_figure_is_no_wider_than_a_column(make, tmp_path):
+    """A title line of 60 characters (the most a title line held) is 3.3 to 4.2 in wide at
+    8 pt: the PNG of a 3.5 in figure came out up to 5.7 in wide (``reproduce``'s variation
+    figure 3.6 in), and shrank every font when set at a column's width."""
+    from xbarmem.viz.style import COLUMN_WIDTH, DPI, save_figure
+
+    path = save_figure(make(), tmp_path / "f.png")
+    width = matplotlib.image.imread(path).shape[1] / DPI
+    assert width <= COLUMN_WIDTH + 0.06, width  # (0.03 in of padding each side)

@@ -30,6 +30,7 @@ import matplotlib.artist
 import matplotlib.axis
 import matplotlib.font_manager
 import matplotlib.text
+import matplotlib.textpath
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
@@ -334,12 +335,33 @@ def set_title(target: Axes | Figure, text: str, *, width: int = TITLE_CHARS, **k
     if not isinstance(target, Axes):
         target.suptitle(wrap_text(text, width), **kw)
         return
+    size = matplotlib.font_manager.FontProperties(
+        size=kw.get("fontsize", matplotlib.rcParams["axes.titlesize"])).get_size_in_points()
     if not getattr(target.figure, "_xbarmem_owned", False):
         inches = target.get_window_extent().width / target.figure.dpi
-        size = matplotlib.font_manager.FontProperties(
-            size=kw.get("fontsize", matplotlib.rcParams["axes.titlesize"])).get_size_in_points()
         width = min(width, max(16, int(inches * 72 / (0.6 * size))))
+    else:  # (its width fixed: a column's)
+        width = fitting_chars(text, width, target.figure.get_figwidth() - TITLE_MARGIN, size)
     target.set_title(wrap_text(text, width), **kw)
+
+
+#: what of a figure's width its axes title may not take (inches): the y axis's labels beside
+#: the axes, which the title is centred over
+TITLE_MARGIN = 0.5
+
+
+def fitting_chars(text: str, width: int, inches: float, size: float) -> int:
+    """The most characters a line (at most ``width``, at least 16) at which every line of
+    ``text`` wrapped (:func:`wrap_text`) is at most ``inches`` wide at ``size`` points: a
+    title of 60 characters a line is 3.3 to 4.2 in wide at 8 pt, and made the PNG of a
+    figure of a column's width (3.5 in) up to 5.7 in wide."""
+    measure = matplotlib.textpath.TextToPath().get_text_width_height_descent
+    font = matplotlib.font_manager.FontProperties(size=size)
+    for chars in range(width, 15, -1):
+        if all(measure(line, font, ismath=False)[0] <= inches * 72
+               for line in wrap_text(text, chars).split("\n")):
+            return chars
+    return 16
 
 
 def new_axes(ax: Axes | None = None, *, height: float = 2.6,
@@ -936,12 +958,17 @@ def lower_bound_handle(why: str) -> Line2D:
                   label=f"lower bound ({why})")
 
 
+#: the writer a figure file names (a PNG's ``Software`` text, an SVG's creator)
+FIGURE_WRITER = "xbarmem"
+
+
 @checked_keywords
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix): the
-    same figure gives the same bytes (an SVG holds no date and no random ids), and no
-    metadata names the software that drew it. A text
-    holding a file name's byte that is no character (a lone surrogate) is drawn as ``\\xNN``.
+    same figure gives the same bytes (an SVG holds no date and no random ids), and its
+    metadata names :data:`FIGURE_WRITER` as its writer, not the library that drew it and its
+    version (``reproduce`` knows its figures by it). A text holding a file name's byte that is no
+    character (a lone surrogate) is drawn as ``\\xNN``.
 
     Raises:
         ConfigError: any other suffix. ArgumentError: ``fig`` not a Figure, ``path`` not a
@@ -952,8 +979,9 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     if path.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     kind = path.suffix[1:].lower()
-    # no date, and no word of the library that drew it (its name and version)
-    undated = {"Date": None, "Creator": None} if kind == "svg" else {"Software": None}
+    # no date, and xbarmem as the writer, not the library that drew it and its version
+    undated = ({"Date": None, "Creator": FIGURE_WRITER} if kind == "svg" else
+               {"Software": FIGURE_WRITER})
     for text in fig.findobj(matplotlib.text.Text):  # (a file name's byte no font can draw)
         text.set_text(shown_text(text.get_text()))
     with style():  # (the format named: the temporary file's name does not end in it)

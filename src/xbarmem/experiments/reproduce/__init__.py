@@ -296,8 +296,10 @@ def output_names(store: bool = False, experiments: Sequence[Experiment] | None =
 
 #: the first line of every report a run writes begins so
 REPORT_HEAD = "# xbarmem reproduce"
-#: a PNG file's first bytes, and the text chunk matplotlib writes near its start
-PNG_MAGIC, PNG_WRITER = b"\x89PNG\r\n\x1a\n", b"Software\x00Matplotlib"
+#: a PNG file's first bytes, and the text chunks near its start naming its writer: xbarmem
+#: (``viz.style.save_figure``), or matplotlib (the figures of earlier versions)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG_WRITERS = (b"tEXtSoftware\x00xbarmem", b"Software\x00Matplotlib")
 
 
 def _head_line(path: Path) -> str:
@@ -322,7 +324,7 @@ def _why_not(path: Path) -> str:
     if path.suffix == ".png":
         with open(path, "rb") as fh:
             head = fh.read(4096)
-        return "" if head.startswith(PNG_MAGIC) and PNG_WRITER in head else \
+        return "" if head.startswith(PNG_MAGIC) and any(w in head for w in PNG_WRITERS) else \
             "not a figure xbarmem drew"
     if path.suffix == ".json":
         from xbarmem.experiments.reproduce.energy import _cached
