@@ -701,7 +701,8 @@ class PlainLogFormatter(matplotlib.ticker.LogFormatter):
         only."""
         super().set_locs(locs)
         axis = self.axis
-        if self.labelOnlyBase or self._sublabels is None or axis is None:
+        if (self.labelOnlyBase or getattr(self, "_sublabels", None) is None or axis is None
+                or not hasattr(self, "_base")):  # (another matplotlib's internals: as it chose)
             return
         lo, hi = sorted(axis.get_view_interval())
         if not 0 < lo < hi < math.inf:
