@@ -351,9 +351,11 @@ def test_an_export_whose_conductances_contradict_its_stuck_devices_is_refused(mo
     on = tuple(np.argwhere((stuck == _RRAM.device.g_max) & used)[0])
     programmed[on] = 2.5e-5
     np.save(tmp_path / "out" / "programmed_S.npy", programmed)
-    with pytest.raises(FileFormatError, match="manifest.json: .* holds 2.5e-05 S for device "
-                                              "\\(array \\d+, .*\\), which is stuck ON"):
+    with pytest.raises(FileFormatError, match="programmed_S.npy: device \\(array \\d+, .*\\) "
+                                              "holds 2.5e-05 S, which is stuck ON") as info:
         load_export(tmp_path / "out")
+    assert str(info.value).startswith(str(tmp_path / "out" / "programmed_S.npy"))
+    assert "manifest.json" not in str(info.value) and "g_pos" not in str(info.value)
 
 
 # ------------------------------------------------------------------ one tolerance, one w_max

@@ -277,8 +277,11 @@ def _npy_checked(head: bytes, size: int, where: str) -> tuple[tuple[int, ...], n
     nbytes = math.prod(shape) * dtype.itemsize
     check_bytes(f"loading {where} ({'x'.join(map(str, shape))} {dtype})", nbytes)
     if size - offset < nbytes:
-        raise FileFormatError(f"{where}: truncated .npy (its header declares {human(nbytes)} "
-                              f"of data, {human(size - offset)} present)")
+        declared, present = human(nbytes), human(size - offset)
+        if declared == present:  # (a few bytes short of 64 KiB: "64 KiB, 64 KiB present")
+            declared, present = f"{nbytes} B", f"{size - offset} B"
+        raise FileFormatError(f"{where}: truncated .npy (its header declares {declared} of "
+                              f"data, {present} present)")
     return shape, dtype, offset
 
 

@@ -19,6 +19,7 @@ widest a saved conductance may be rounded to: files hold float64, a file may hol
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,50 @@ from xbarmem.hardware.faults import device_at
 ROUNDING = 4.0 * float(np.finfo(np.float32).eps)
 
 _PLANES = ("g_pos", "g_neg")
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a refusal of saved conductances names them: a model file's tensor and index
+    (``tensor 'layer0.g_pos' [i, j]``: ``prefix`` and the tensor's name), or, with ``where``
+    (an export's file, e.g. the path of its ``programmed_S.npy``), that file and the device on
+    the chip (``.../programmed_S.npy: layer 0's device (array 0, G+, row 4, col 0)``; ``layer``
+    the layer's words, empty for a single-layer export; ``faults`` what holds the stuck
+    values)."""
+
+    prefix: str = ""
+    where: str | None = None
+    layer: str = ""
+    #: what holds the devices' stuck (or pinned) values, in messages
+    faults: str = "the model's fault map"
+
+    def head(self, tensor: str) -> str:
+        """The start of a message about several devices of ``tensor`` (``g_pos``): up to its
+        ``": "``."""
+        if self.where is None:
+            return f"tensor {self.prefix + tensor!r}: "
+        return f"{self.where}: " + (f"{self.layer}: " if self.layer else "")
+
+    def at(self, index: tuple[int, int], place: tuple[int, ...]) -> str:
+        """The device ``index`` of a tensor (logical ``[i, j]``) at ``place`` on the chip
+        (``(array, plane, row, col)``), as an example's place: ``[i, j]`` / ``device (..)``."""
+        return f"[{index[0]}, {index[1]}]" if self.where is None else device_at(place)
+
+    def holds(self, tensor: str, index: tuple[int, int], place: tuple[int, ...],
+              value: str, free: bool = False) -> str:
+        """The clause "the device holds ``value``" that starts a message about one device
+        (``free``: "the free device")."""
+        device = ("free " if free else "") + device_at(place)
+        if self.where is None:
+            return (f"tensor {self.prefix + tensor!r} [{index[0]}, {index[1]}] holds {value} "
+                    f"for {'the ' if free else ''}{device}")
+        whose = f"{self.layer}'s " if self.layer else "the " if free else ""
+        return f"{self.where}: {whose}{device} holds {value}"
+
+
+def naming_of(prefix: str | Naming) -> Naming:
+    """``prefix`` as a :class:`Naming` (a text: the model file's tensor-name prefix)."""
+    return prefix if isinstance(prefix, Naming) else Naming(prefix)
 
 
 def read_back_tolerance(meta: Any) -> float | None:
@@ -49,9 +94,10 @@ def read_back_tolerance(meta: Any) -> float | None:
 
 
 def check_device_state(layer: Crossbar, g_pos: np.ndarray, g_neg: np.ndarray,
-                       prefix: str = "") -> None:
+                       prefix: str | Naming = "") -> None:
     """Refuse (:class:`ConfigError`, naming the tensor ``prefix + "g_pos"`` / ``"g_neg"``, the
-    first such device by its index there and on the chip, and how many there are) saved
+    first such device by its index there and on the chip, and how many there are; an export's
+    file and the device as a :class:`Naming` ``prefix`` says) saved
     conductances ``g_pos``, ``g_neg`` (float, ``(n_out, n_rows)`` siemens, finite) that
     contradict ``layer``'s fault map and chip (see the module docstring): held devices first,
     then free devices outside the window, then free devices off the levels."""
@@ -67,18 +113,21 @@ def check_device_state(layer: Crossbar, g_pos: np.ndarray, g_neg: np.ndarray,
         return
     outside = ~held & ((g < dev.g_min - slack) | (g > dev.g_max + slack))
     if outside.any():
-        name, place, index = _first(layer, outside, prefix)
-        raise ConfigError(f"{name} holds {g[index]:.4g} S for the free {device_at(place)}, "
-                          f"outside the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S that "
+        name, place, index = _first(layer, outside)
+        held_at = naming_of(prefix).holds(name, index[1:], place, f"{g[index]:.4g} S", True)
+        raise ConfigError(f"{held_at}, outside the chip window [{dev.g_min:.4g}, "
+                          f"{dev.g_max:.4g}] S that "
                           f"programming writes ({counted(int(outside.sum()), 'such device')}; "
                           f"only a model adapted on a chip holds read-back values outside it)")
     if dev.levels >= 2 and dev.write_noise == 0:
         near = _nearest_level(g, dev.g_min, dev.g_max, dev.levels)
         between = ~held & ~(np.abs(g - near) <= slack)
         if between.any():
-            name, place, index = _first(layer, between, prefix)
+            name, place, index = _first(layer, between)
+            held_at = naming_of(prefix).holds(name, index[1:], place, f"{g[index]:.6g} S",
+                                              True)
             raise ConfigError(
-                f"{name} holds {g[index]:.6g} S for the free {device_at(place)}, not one of "
+                f"{held_at}, not one of "
                 f"the chip's {dev.levels} conductance levels (nearest {near[index]:.6g} S), "
                 f"though the chip has no write noise to move it off them "
                 f"({counted(int(between.sum()), 'such device')})")
@@ -93,23 +142,28 @@ def _nearest_level(g: np.ndarray, g_min: float, g_max: float, levels: int) -> np
     return np.where(k >= levels - 1, g_max, np.minimum(g_min + k * step, g_max))
 
 
-def _first(layer: Crossbar, mask: np.ndarray, prefix: str
+def _first(layer: Crossbar, mask: np.ndarray
            ) -> tuple[str, tuple[int, ...], tuple[int, int, int]]:
-    """The first device of ``mask`` (logical ``(plane, out, row)``): ``tensor 'g_pos' [i,
-    j]``, its place on the chip (``(array, plane, row, col)`` of the fault map) and its
+    """The first device of ``mask`` (logical ``(plane, out, row)``): its tensor's name
+    (``g_pos``), its place on the chip (``(array, plane, row, col)`` of the fault map) and its
     logical index."""
     p, i, j = (int(v) for v in np.argwhere(mask)[0])
-    one = np.zeros(mask.shape)
-    one[p, i, j] = 1.0
+    return _PLANES[p], place_of(layer, (p, i, j)), (p, i, j)
+
+
+def place_of(layer: Crossbar, index: tuple[int, int, int]) -> tuple[int, ...]:
+    """The chip place ``(array, plane, row, col)`` (of the fault map) of the device at logical
+    ``index`` ``(plane, out, row)`` of ``layer``."""
+    one = np.zeros((2, layer.n_out, layer.n_rows))
+    one[index] = 1.0
     a, plane, r, c = (int(v) for v in np.argwhere(layer.scatter(one, fill=0.0))[0])
-    return (f"tensor {prefix + _PLANES[p]!r} [{i}, {j}]", (layer.first_array + a, plane, r, c),
-            (p, i, j))
+    return layer.first_array + a, plane, r, c
 
 
 def _held_words(layer: Crossbar, g: np.ndarray, off: np.ndarray, tolerance: float | None,
-                prefix: str) -> str:
+                prefix: str | Naming) -> str:
     """The refusal of held devices ``off`` whose saved conductance is not their held one."""
-    name, place, index = _first(layer, off, prefix)
+    name, place, index = _first(layer, off)
     dev, s = layer.chip.device, float(layer.g_stuck[index])
     state = ("pinned (by adaptation)" if layer.faults.pinned_mask[place] else
              "stuck ON" if s == dev.g_max else "stuck OFF" if s == dev.g_min else "stuck")
@@ -118,6 +172,8 @@ def _held_words(layer: Crossbar, g: np.ndarray, off: np.ndarray, tolerance: floa
     further = ("" if tolerance is None else
                f": further from it than the tolerance of the adaptation that read the "
                f"conductances back ({tolerance:.4g} S)")
-    return (f"{name} holds {g[index]:.4g} S for {device_at(place)}, which is {state} at "
-            f"{s:.4g} S in the model's fault map{further} "
+    naming = naming_of(prefix)
+    held_at = naming.holds(name, index[1:], place, f"{g[index]:.4g} S")
+    return (f"{held_at}, which is {state} at "
+            f"{s:.4g} S in {naming.faults}{further} "
             f"({counted(int(off.sum()), 'such device')})")

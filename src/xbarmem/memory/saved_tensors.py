@@ -18,22 +18,24 @@ from xbarmem.checks import counted
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.faults import WINDOW_SLACK, highest_reading
 from xbarmem.memory.base import Memory
-from xbarmem.memory.device_state import check_device_state
+from xbarmem.memory.device_state import Naming, check_device_state, naming_of, place_of
 
 
-def check_target_gain(memory: Memory) -> None:
+def check_target_gain(memory: Memory, naming: Any = None) -> None:
     """A saved ``w_max`` (a model file's, an export's) is the one the memory's target weights
     were programmed with (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
     ``array.weight_range`` under the ``device`` fault model, the largest free target weight
     under ``weight``); another (an edited chip or file) was refused by ``export`` and
     ``adapt`` only; ``ConfigError`` naming both values. A memory whose ``info["variation"]``
     records a :func:`~xbarmem.memory.variation.reprogram` (give ``memory.info`` first) is held
-    to that programming replayed (:func:`_check_replayed`)."""
+    to that programming replayed (:func:`_check_replayed`), its conductances named as
+    ``naming(k)`` (a :class:`~xbarmem.memory.device_state.Naming` for layer ``k``) says when
+    given (an export's), as a model file's tensors otherwise."""
     from xbarmem.memory.variation import replayed
 
     twin = replayed(memory)
     if twin is not None:
-        _check_replayed(memory, twin)
+        _check_replayed(memory, twin, naming)
         return
     if memory.targets is None:
         return
@@ -55,7 +57,7 @@ def _which(memory: Memory, k: int) -> str:
     return f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
 
 
-def _check_replayed(memory: Memory, twin: Memory) -> None:
+def _check_replayed(memory: Memory, twin: Memory, naming: Any = None) -> None:
     """``memory``'s ``w_max`` and conductances are, to the bit, those of ``twin`` (its
     recorded reprogramming replayed): an edited ``w_max``, conductance or ``info.variation``
     is a :class:`ConfigError` naming the value and the record."""
@@ -66,30 +68,37 @@ def _check_replayed(memory: Memory, twin: Memory) -> None:
         if layer.w_max != again.w_max:
             raise ConfigError(f"{_which(memory, k)} {layer.w_max!r} contradicts "
                               f"{again.w_max!r}, the w_max {replay}")
-        prefix = "" if len(memory.layers) == 1 else f"layer{k}."
-        for name, g, want in zip(("g_pos", "g_neg"), layer.planes(), again.planes(),
-                                 strict=True):
-            _refuse_any(g != want, prefix + name, f"other than {replay}", g, ".6g", want)
+        named = Naming("" if len(memory.layers) == 1 else f"layer{k}.") if naming is None \
+            else naming(k)
+        for p, (name, g, want) in enumerate(zip(("g_pos", "g_neg"), layer.planes(),
+                                                again.planes(), strict=True)):
+            _refuse_any(g != want, (layer, p, name, named), f"other than {replay}", g, ".6g",
+                        want)
 
 
-def _refuse_any(bad: np.ndarray, tensor: str, what: str, g: np.ndarray, digits: str,
-                want: np.ndarray | None = None) -> None:
+def _refuse_any(bad: np.ndarray, tensor: tuple[Any, int, str, Naming], what: str,
+                g: np.ndarray, digits: str, want: np.ndarray | None = None) -> None:
     """``ConfigError`` "tensor T: K conductances WHAT, e.g. G S [for WANT S] at [i, j]" (the
     first of them, row-major; ``digits`` formats the siemens) when any of ``bad`` (a boolean
-    matrix of ``g``'s shape) is set."""
+    matrix of ``g``'s shape) is set; ``tensor``: the layer, plane, tensor name and the
+    :class:`~xbarmem.memory.device_state.Naming` of the message (an export's names the device
+    on the chip)."""
     if bad.any():
+        layer, p, name, naming = tensor
         i, j = (int(v) for v in np.argwhere(bad)[0])
         wanted = "" if want is None else f" for {want[i, j]:{digits}} S"
-        raise ConfigError(f"tensor {tensor!r}: {counted(int(bad.sum()), 'conductance')} "
-                          f"{what}, e.g. {g[i, j]:{digits}} S{wanted} at [{i}, {j}]")
+        raise ConfigError(f"{naming.head(name)}{counted(int(bad.sum()), 'conductance')} "
+                          f"{what}, e.g. {g[i, j]:{digits}} S{wanted} at "
+                          f"{naming.at((i, j), place_of(layer, (p, i, j)))}")
 
 
 def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
-                           prefix: str = "") -> None:
+                           prefix: str | Naming = "") -> None:
     """Set ``layer`` to saved conductances (a model file's or an export's) after checking them
     (:func:`_check_conductances`, then against the layer's fault map and chip:
     :func:`~xbarmem.memory.device_state.check_device_state`); ``ConfigError`` naming
-    ``prefix + "g_pos"`` etc. otherwise."""
+    ``prefix + "g_pos"`` etc. otherwise (an export's file and device on the chip, for a
+    :class:`~xbarmem.memory.device_state.Naming` ``prefix``)."""
     _check_conductances(layer, (g_pos, g_neg), prefix)
     check_device_state(layer, g_pos, g_neg, prefix)
     layer.set_conductances(g_pos, g_neg, w_max)
@@ -124,14 +133,17 @@ def _finite(a: np.ndarray, name: str) -> np.ndarray:
     return a
 
 
-def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: str) -> None:
+def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray],
+                        prefix: str | Naming) -> None:
     """Saved conductances (siemens): finite and in ``[0, g_max + WINDOW_SLACK window
     widths]``, the rule of fault maps (read-back values, e.g. of an adapted model, may lie a
     little outside the programmable window)."""
     dev = layer.chip.device
     high = highest_reading(dev)
-    for g, name in zip(planes, ("g_pos", "g_neg"), strict=True):
-        _finite(g, prefix + name)
-        _refuse_any((g < 0) | (g > high), prefix + name,
+    naming = naming_of(prefix)
+    for p, (g, name) in enumerate(zip(planes, ("g_pos", "g_neg"), strict=True)):
+        if not np.isfinite(g).all():
+            raise ConfigError(f"{naming.head(name)[:-2]} holds NaN or infinite values")
+        _refuse_any((g < 0) | (g > high), (layer, p, name, naming),
                     f"outside [0, {high:.4g}] S (the chip window [{dev.g_min:.4g}, "
                     f"{dev.g_max:.4g}] S plus {WINDOW_SLACK:g} window width)", g, ".4g")
