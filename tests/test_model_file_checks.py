@@ -21,6 +21,7 @@ variation are unbounded, on a chip without write noise too (a test below saves a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -409,3 +410,23 @@ def test_save_memory_refuses_metadata_load_memory_would_refuse(models, tmp_path)
                                           "contradicts"):
         save_memory(memory, out, patterns=patterns)
     assert not out.exists()
+
+
+def test_an_adapted_exports_manifest_says_a_held_device_is_its_read_back(models, tmp_path):
+    """The manifest's stuck_S.npy description said nothing of read values: a measured chip's
+    stuck devices lie where they read (outside [g_min, g_max] too), and an adapted model's
+    held device is programmed at its read-back while stuck_S.npy holds its recorded value."""
+    manifest = export_memory(load_memory(models["adapted"]), tmp_path / "out", patterns=PATS)
+    programmed = np.load(tmp_path / "out" / "programmed_S.npy")
+    stuck = np.load(tmp_path / "out" / "stuck_S.npy")
+    held = np.load(tmp_path / "out" / "used.npy") & ~np.isnan(stuck)
+    apart = np.abs(programmed - stuck)[held]
+    tolerance = manifest["faults"]["meta"]["adapt_tolerance_S"]
+    assert apart.max() > 0 and apart.max() <= tolerance * (1 + 1e-6)
+    words = manifest["faults"]["stuck_npy"]
+    for said in ("outside [g_min_S, g_max_S]", "programmed_S.npy holds every device as read "
+                 "back, a held one too", "faults.meta.adapt_tolerance_S"):
+        assert said in words, said
+    assert "faults.stuck_npy" in manifest["mapping"]["free_pair"]
+    guide = (Path(__file__).parents[1] / "docs" / "guide.md").read_text()
+    assert "keeps the\n  conductance it reads" in guide

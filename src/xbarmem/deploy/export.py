@@ -23,7 +23,10 @@
   input of :mod:`xbarmem.hardware.measured`.
 * ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free; stuck and pinned
   devices, told apart in ``devices.csv`` and ``fault_map.npz``, as the manifest's
-  ``faults.stuck_npy`` says), ``used.npy`` -- the
+  ``faults.stuck_npy`` says; a held device keeps its read value, on a measured chip possibly
+  outside ``[g_min, g_max]``; an adapted model's ``programmed_S.npy`` holds a held device's
+  read-back, ``stuck_S.npy`` its recorded value, within ``faults.meta.adapt_tolerance_S``),
+  ``used.npy`` -- the
   same, float64 ``(n_arrays, 2, rows, cols)`` siemens (bool for ``used``).
   An export of what to re-program (``program``, e.g. after
   :func:`~xbarmem.deploy.chip_loop.adapt_read_back`) gives targets only for the devices to
@@ -82,7 +85,7 @@ from xbarmem.files import (
     written_together,
 )
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import PLANES, FaultMap, chip_record
+from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, FaultMap, chip_record
 from xbarmem.jsontext import dumps, loads
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.recall import check_recall
@@ -448,7 +451,8 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
             "formula": "w = w_max * (G+ - G-) / (g_max - g_min)",
             "g_min_S": dev.g_min, "g_max_S": dev.g_max, "levels": dev.levels,
             "free_pair": "one device at g_min, the other carries |w|; a free device next to a "
-                         "stuck one compensates for it",
+                         "stuck one compensates for it (a stuck device's conductance, which "
+                         "may lie outside [g_min_S, g_max_S]: faults.stuck_npy)",
             "unused_cells": "target g_min; each has its row not driven or its column not sensed",
             "weights_npy": WEIGHTS_NPY,
         },
@@ -512,7 +516,13 @@ STUCK_NPY = ("stuck_S.npy: the conductance each device is held at, NaN = free: t
              "fault map has stuck (broken) and those adapt pinned (they missed their target by "
              "more than its tolerance and are held at their read value, not known to be "
              "broken), alike: neither is written when programming. fault_map.npz (its array "
-             "'pinned') and devices.csv (columns stuck, pinned) tell them apart")
+             "'pinned') and devices.csv (columns stuck, pinned) tell them apart. A held device "
+             "keeps the conductance it reads: a measured chip's stuck devices may lie outside "
+             "[g_min_S, g_max_S] (from 0 to g_max_S plus "
+             f"{WINDOW_SLACK:g} window width). In the export of a model adapted on a chip "
+             "(model_info.adapt), programmed_S.npy holds every device as read back, a held one "
+             "too, and stuck_S.npy the value the fault map recorded for it: the two differ by "
+             "at most faults.meta.adapt_tolerance_S")
 
 
 def _faults_manifest(memory: Memory, cells: dict[str, Any], name: str) -> dict[str, Any]:
