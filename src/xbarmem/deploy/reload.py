@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeGuard, cast
 
 import numpy as np
 
@@ -213,7 +213,7 @@ def _blamed(folder: Path, path: Path, what: str = "unreadable"):
 _PAIR = {"stuck_npy": "programmed_npy", "programmed_npy": "stuck_npy"}
 
 
-def _declared(entry: Any) -> bool:
+def _declared(entry: Any) -> TypeGuard[str]:
     """Whether a ``files`` entry is a plain file name (else the manifest's fault)."""
     return isinstance(entry, str) and entry not in ("", ".", "..") and Path(entry).name == entry
 
@@ -384,7 +384,7 @@ class _Files:
     def targets(self, k: int, layer: Any) -> tuple[Any, Any]:
         """Layer ``k``'s target weights and bias (``layer<k>_weights.npy``, ``_bias.npy``):
         float of the layer's shapes, finite; a bias file only for a layer with a bias row."""
-        out = []
+        out: list[Any] = []
         for part, shape in (("weights", (layer.n_out, layer.n_in)), ("bias", (layer.n_out,))):
             path = self.path(f"layer{k}_{part}", required=part == "weights")
             if path is None:

@@ -341,7 +341,8 @@ def set_title(target: Axes | Figure, text: str, *, width: int = TITLE_CHARS, **k
         inches = target.get_window_extent().width / target.figure.dpi
         width = min(width, max(16, int(inches * 72 / (0.6 * size))))
     else:  # (its width fixed: a column's)
-        width = fitting_chars(text, width, target.figure.get_figwidth() - TITLE_MARGIN, size)
+        inches = cast(Figure, target.figure).get_figwidth() - TITLE_MARGIN
+        width = fitting_chars(text, width, inches, size)
     target.set_title(wrap_text(text, width), **kw)
 
 
