@@ -430,7 +430,7 @@ def test_a_figure_title_too_long_is_refused_before_the_store_is_read(refused, ru
     axes collapsed to nothing under the title); a title longer than a figure takes is refused
     naming its size and the limit (as the help states it), before the store (here none) is
     looked at."""
-    from xbarmem.viz.style import MAX_TITLE_CHARS, MAX_TITLE_LINES
+    from xbarmem.viz.text import MAX_TITLE_CHARS, MAX_TITLE_LINES
 
     limit = f"at most {MAX_TITLE_CHARS} characters and {MAX_TITLE_LINES} lines"
     refused("plot", "no-store.sqlite", "--title", title, names=("--title", size, limit))

@@ -17,15 +17,9 @@ from tests.test_viz import ROWS, SCALING, _cap_row, _eval_row
 from xbarmem.errors import ArgumentError, ConfigError, XbarmemWarning
 from xbarmem.viz.figures import recall_grid, scaling_plot
 from xbarmem.viz.results import plot_rows
-from xbarmem.viz.style import (
-    LABEL_CHARS,
-    MAX_TITLE_CHARS,
-    MAX_TITLE_LINES,
-    REFERENCE_COLOR,
-    plain_number,
-    save_figure,
-    series_style,
-)
+from xbarmem.viz.style import REFERENCE_COLOR, save_figure, series_style
+from xbarmem.viz.text import LABEL_CHARS, MAX_TITLE_CHARS, MAX_TITLE_LINES
+from xbarmem.viz.ticks import plain_number
 
 
 def _drawn_quietly(make, tmp_path) -> Figure:
@@ -123,7 +117,7 @@ def test_titles_wrap_between_phrases():
     """reproduce's (d) title wrapped as "10 MNIST (24x24 crop) patterns (one per digit), no
     faults, N" over "= 64, 10% flips": a line now breaks after a comma in its second half,
     and only a line without one is broken between words."""
-    from xbarmem.viz.style import wrap_text
+    from xbarmem.viz.text import wrap_text
 
     title = "10 MNIST (24x24 crop) patterns (one per digit), no faults, N = 64, 10% flips"
     assert wrap_text(title, 60).split("\n") == [

@@ -112,7 +112,7 @@ def test_the_energy_ratios_lowest_point_has_a_labelled_tick_below_and_labels_do_
 
 
 def test_ticks_of_a_log_axis():
-    from xbarmem.viz.style import tick_above, tick_below
+    from xbarmem.viz.ticks import tick_above, tick_below
 
     assert (tick_below(4.6), tick_above(4.6), tick_below(18), tick_above(18)) == (4, 5, 10, 20)
     assert tick_below(5) == 5 and tick_above(0.047) == pytest.approx(0.05)

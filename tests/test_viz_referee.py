@@ -154,7 +154,7 @@ def test_a_series_without_a_fit_says_why_and_shows_no_line_in_its_legend(make):
 def test_a_wrapped_label_keeps_a_comparison_on_one_line(text, width, whole):
     """A legend entry was wrapped between a comparison's sides (``... capacity >`` over
     ``0)``)."""
-    from xbarmem.viz.style import wrap_text
+    from xbarmem.viz.text import wrap_text
 
     lines = wrap_text(text, width).split("\n")
     assert any(whole in line for line in lines), lines

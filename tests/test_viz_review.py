@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 
 from tests.test_viz import _cap_row, _eval_row
 from xbarmem.viz.figures import scaling_plot
+from xbarmem.viz.marks import equal_series
 from xbarmem.viz.results import plot_rows
-from xbarmem.viz.style import SparseLocator, covers, equal_series, with_ends
+from xbarmem.viz.ticks import SparseLocator, covers, with_ends
 
 #: hebb equal to pinv at every fault rate, adaptive above both
 EQUAL = [_eval_row(rule, f, base - f / 3, seed=s)

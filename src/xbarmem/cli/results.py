@@ -505,7 +505,8 @@ def plot_cmd(
     from xbarmem.experiments.store import ResultStore
     from xbarmem.viz.results import choose_kind, plot_rows
     from xbarmem.viz.series import KINDS, MAX_FACETS, drawn_rows, pooled_settings
-    from xbarmem.viz.style import check_title, save_figure
+    from xbarmem.viz.style import save_figure
+    from xbarmem.viz.text import check_title
 
     check_title(title, "--title")
     if kind is not None and kind not in KINDS:

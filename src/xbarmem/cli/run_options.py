@@ -84,8 +84,9 @@ threads_option = option_group({"threads": (Threads, 1)}, torch_threads, scoped=T
 
 def run_record(threads: int | None) -> dict[str, object]:
     """What a computing command's JSON records beside its settings so that its numbers can be
-    computed again: ``threads`` (``--threads`` as the command recorded it before) and ``versions``, the xbarmem, torch and numpy
-    versions that computed them (:func:`xbarmem.version.versions`, as a model file records)."""
+    computed again: ``threads`` (``--threads`` as the command recorded it before) and ``versions``,
+    the xbarmem, torch and numpy versions that computed them (:func:`xbarmem.version.versions`, as a
+    model file records)."""
     from xbarmem.version import versions
 
     return {"threads": threads, "versions": versions()}

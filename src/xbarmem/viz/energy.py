@@ -11,19 +11,10 @@ from matplotlib.figure import Figure
 
 from xbarmem.hardware.chip import chip_words
 from xbarmem.names import corruption_words
-from xbarmem.viz.style import (
-    apart,
-    apart_styles,
-    layered,
-    legend_outside,
-    log_axes,
-    measured_ticks,
-    new_axes,
-    plain_number,
-    series_style,
-    set_title,
-    style,
-)
+from xbarmem.viz.legends import apart, legend_outside
+from xbarmem.viz.style import apart_styles, layered, new_axes, series_style, style
+from xbarmem.viz.text import set_title
+from xbarmem.viz.ticks import log_axes, measured_ticks, plain_number
 
 
 def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:

@@ -18,29 +18,30 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import pool_limited
 from xbarmem.evaluation.hidden_rule import hidden_layers
 from xbarmem.hardware.chip import spec_words
+from xbarmem.viz.legends import legend_outside
+from xbarmem.viz.marks import (
+    equal_cue,
+    equal_note,
+    equal_series,
+    lower_bound_handle,
+    mark_lower_bounds,
+    mark_zeros,
+    power_law_line,
+    zero_handle,
+)
 from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
     apart_styles,
-    check_title,
-    equal_cue,
-    equal_note,
-    equal_series,
     layered,
-    legend_outside,
-    log_axes,
-    lower_bound_handle,
-    mark_lower_bounds,
-    mark_zeros,
     new_axes,
-    power_law_line,
     rule_style,
     series_style,
-    set_title,
     style,
-    zero_handle,
 )
+from xbarmem.viz.text import check_title, set_title
+from xbarmem.viz.ticks import log_axes
 
 #: the most patterns side by side in a recall grid: more go on in blocks below (60 patterns
 #: in one row were 3 mm each at two columns' width)
@@ -95,7 +96,7 @@ def recall_grid(stored: Any, cues: Any, image_shape: tuple[int, int],
     Raises:
         ConfigError: ``h * w != N``, an ``image_shape`` that is no pair of integers, a
             ``recalled`` that is no dict, or a matrix that is not ``(P, N)`` as ``stored``; a
-            title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
+            title too long for the figure (:func:`~xbarmem.viz.text.check_title`).
     """
     check_title(title)
     labelled = _grid_rows(stored, cues, recalled)
@@ -161,7 +162,7 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         ax: draw into this Axes (default: a new Figure).
 
     Raises:
-        ConfigError: a title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
+        ConfigError: a title too long for the figure (:func:`~xbarmem.viz.text.check_title`).
     """
     check_title(title)
     sizes = np.asarray(result["sizes"], dtype=float)

@@ -31,6 +31,18 @@ from matplotlib.ticker import MaxNLocator
 
 from xbarmem.checks import check_type, checked_keywords, counted, is_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.viz.legends import legend_outside, threshold_lines
+from xbarmem.viz.marks import (
+    equal_cue,
+    equal_handle,
+    equal_note,
+    equal_series,
+    lower_bound_handle,
+    mark_lower_bounds,
+    mark_zeros,
+    power_law_line,
+    zero_handle,
+)
 from xbarmem.viz.series import (
     KINDS,
     MAX_FACETS,
@@ -47,32 +59,16 @@ from xbarmem.viz.series import (
 )
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
-    LABEL_CHARS,
     RULE_DASHES,
     apart_styles,
-    check_title,
-    equal_cue,
-    equal_handle,
-    equal_note,
-    equal_series,
     layered,
-    legend_outside,
-    linear_xticks,
-    linear_yticks,
-    log_axes,
-    lower_bound_handle,
-    mark_lower_bounds,
-    mark_zeros,
     new_axes,
-    power_law_line,
     rule_style,
     series_style,
-    set_title,
     style,
-    threshold_lines,
-    wrap_text,
-    zero_handle,
 )
+from xbarmem.viz.text import LABEL_CHARS, check_title, set_title, wrap_text
+from xbarmem.viz.ticks import linear_xticks, linear_yticks, log_axes
 
 __all__ = ["plot_rows"]
 
@@ -353,7 +349,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
             config and result, the config naming a rule, the result holding the outcome).
         ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
             single value of the x axis; without ``kind``, rows that draw none or several; a
-            title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
+            title too long for the figure (:func:`~xbarmem.viz.text.check_title`).
     """
     check_title(title)
     _check_rows(rows)
