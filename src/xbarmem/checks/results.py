@@ -1,0 +1,81 @@
+"""What results types share: equality by value (:func:`value_equality`, :func:`same_value`:
+arrays and NaN compared as values), a short ``repr`` (:func:`result_repr`) and a dict that shows
+as one (:class:`ResultDict`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when needed
+    pass
+
+from xbarmem.checks.words import brief
+
+C = TypeVar("C", bound=type)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` hold the same value: tensors and numpy arrays of one type,
+    shape and dtype with equal entries (NaN matching NaN, as for a copy), lists, tuples and
+    dicts of such values item by item, anything else by ``==``."""
+    import numpy as np  # numpy and torch only when results are compared
+    import torch
+
+    if a is b:
+        return True
+    if isinstance(a, (torch.Tensor, np.ndarray)) or isinstance(b, (torch.Tensor, np.ndarray)):
+        if type(a) is not type(b) or a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if isinstance(a, torch.Tensor):
+            a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+        nan = a.dtype.kind in "fc"
+        return bool(np.array_equal(a, b, equal_nan=nan))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(same_value(x, y) for x, y in zip(a, b, strict=True)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def value_equality(cls: C) -> C:
+    """Class decorator for a dataclass holding tensors or arrays: ``==`` compares every field
+    with :func:`same_value` (the generated ``==`` raised torch's "Boolean value of Tensor with
+    more than one value is ambiguous"); instances are unhashable, as mutable values are."""
+    import dataclasses
+
+    def __eq__(self: Any, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(same_value(getattr(self, f.name), getattr(other, f.name))
+                   for f in dataclasses.fields(cls))
+
+    __eq__.__qualname__ = f"{cls.__qualname__}.__eq__"
+    cls.__eq__ = __eq__  # type: ignore[assignment]
+    cls.__hash__ = None  # type: ignore[assignment]
+    return cls
+
+
+def result_repr(name: str, fields: dict[str, Any]) -> str:
+    """The repr of a result object named ``name`` (``Score``, ``RecallResult``, ``CapacityResult``,
+    ...): its main numbers, ``fields``, each :func:`brief`, never a whole tensor (``as_dict`` or the
+    attributes hold every value as computed)."""
+    return f"{name}({', '.join(f'{k}={brief(v)}' for k, v in fields.items())})"
+
+
+class ResultDict(dict):
+    """A result that is a dict (its items read as before) and prints one short line: a
+    subclass names its main numbers in :meth:`shown` (:func:`result_repr` writes them);
+    :meth:`as_dict` gives the items as a plain dict."""
+
+    def shown(self) -> dict[str, Any]:
+        """The fields the one-line repr shows (default: none)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return result_repr(type(self).__name__, self.shown())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every item as a plain dict."""
+        return dict(self)
