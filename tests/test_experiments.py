@@ -424,7 +424,8 @@ def test_programming_variation_perturbs_free_off_diagonal_weights():
 
 
 def test_programming_variation_leaves_the_bias_as_trained():
-    """§5 perturbs W: a memory with a bias row keeps its trained bias under variation."""
+    """The paper's protocol perturbs W: a memory with a bias row keeps its trained bias under
+    variation."""
     spec = parse_sweep({**tiny(rules=("adaptive",), faults=(0.0,), seeds=1),
                         "base": {**tiny()["base"], "chip": "paper-sim"}})
     c = spec.trials[0].config

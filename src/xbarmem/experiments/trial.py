@@ -30,7 +30,7 @@ every ``v`` scales (common random numbers: curves over ``v`` are smooth).
 **Programming variation** ``v``: every trial's network is programmed by
 :func:`xbarmem.memory.variation.reprogram` ``(memory, v, seed=s)`` before it is scored: Gaussian
 noise of std ``v * max|W|`` (``max|W|`` of each layer's programmed weight matrix, bias excluded)
-is added to every target weight before programming, as He et al.'s protocol perturbs W (§5);
+is added to every target weight before programming, as He et al.'s protocol perturbs W;
 biases are programmed as trained (a chip's own write noise, ``device.write_noise``, perturbs
 every device, bias rows included). Stuck weights stay stuck (programming projects onto the
 realisable intervals) and the diagonal of a single layer (no self-connection) gets none.

@@ -7,7 +7,7 @@
   and ``MultilayerMemory`` (``[N, H..., N]``).
 * :mod:`.build` -- a memory by architecture name or by layer widths.
 * :mod:`.variation` -- :func:`~xbarmem.memory.variation.reprogram`: the trained targets
-  programmed again with programming variation (He et al.'s §5 protocol).
+  programmed again with programming variation (He et al.'s protocol).
 * :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files, whose metadata
   schema is :mod:`.model_meta`, whose header is read and checked by :mod:`.model_header` and
   whose saved conductances and target weights (an export's too) by :mod:`.saved_tensors`

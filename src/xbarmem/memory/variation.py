@@ -1,6 +1,6 @@
 """Programming variation: a memory's trained targets written again with seeded weight noise.
 
-He et al.'s protocol (§5): after training, Gaussian noise of std ``v * max|W|`` is added to
+He et al.'s evaluation protocol: after training, Gaussian noise of std ``v * max|W|`` is added to
 every programmed weight of each layer before it is written into the devices. Sweeps
 (``variation``), ``xbarmem evaluate --variation`` and :func:`reprogram` all program it here.
 
@@ -103,7 +103,7 @@ def _perturbed(memory: Memory, variation: float, seed: int) -> list[torch.Tensor
         if memory.zero_diagonal:
             dw.fill_diagonal_(0.0)
         noisy.append(w + dw)
-    return noisy  # biases as trained (§5 perturbs W)
+    return noisy  # biases as trained (the paper's protocol perturbs W)
 
 
 def replayed(memory: Memory) -> Memory | None:

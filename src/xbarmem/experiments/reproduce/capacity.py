@@ -39,7 +39,8 @@ class Capacity(Experiment):
              "threshold; capacity is reported at 0.90, 0.95 and 0.99.")
     thresholds = (0.9, 0.95, 0.99)
 
-    #: cue flip rates (§5: 5% or 10%; the paper does not say which its capacity claim used)
+    #: cue flip rates (the paper's protocol: 5% or 10%; it does not say which its capacity
+    #: claim used)
     levels = (0.1, 0.05)
     #: clean cues (the stored patterns themselves): not judged; they separate a rule's
     #: fixed points from its basins (the same trained networks, scored once more)

@@ -29,7 +29,7 @@ class Patterns(Experiment):
              "hardware-adaptive >= 0.99 up to ~21, 0.90 at 33, 0.82 at 39 (read from the "
              "paper's plot: N = 64, 10% flips).")
     counts = [5, 10, 15, 21, 25, 30, 33, 36, 39]
-    LEVEL = 0.1  # flipped cue bits of the judged points (§6)
+    LEVEL = 0.1  # flipped cue bits of the judged points (the paper's plots)
     #: the flip rate at which the pseudo-inverse's judged points are measured again (the same
     #: subsets): where the paper's points sit between two flip rates
     OTHER_LEVEL = 0.05

@@ -22,7 +22,7 @@ from xbarmem.experiments.sweep import SweepSpec, parse_sweep
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import save_figure
 
-#: §6: similarity vs fraction of stuck weights, 10 stored digits, 10% flips
+#: the paper's plot of similarity vs fraction of stuck weights, 10 stored digits, 10% flips
 PAPER_FAULTS: dict[float, dict[str, float]] = {
     0.0: {"hebb": 0.48, "storkey-variant": 0.98, "pinv": 1.00, "adaptive": 1.00},
     0.4: {"hebb": 0.48, "storkey-variant": 0.84, "pinv": 0.94, "adaptive": 1.00},
@@ -35,10 +35,10 @@ PAPER_FAULTS: dict[float, dict[str, float]] = {
 PRIMARY_DATA = "mnist-crop24"
 CHECKED_FAULTS = (0.4, 0.5, 0.6)  # (a)'s check: within 0.05 of (or above) the paper
 TOLERANCE = 0.05
-#: §6: similarity vs stored digits, no faults
+#: the paper's plot of similarity vs stored digits, no faults
 PAPER_PATTERNS = {"pinv": {21: 0.99, 33: 0.61, 39: 0.32},
                   "adaptive": {21: 0.99, 33: 0.90, 39: 0.82}}
-#: §6: similarity vs programming variation v (10 digits)
+#: the paper's plot of similarity vs programming variation v (10 digits)
 PAPER_VARIATION = {"adaptive": {0.22: 1.0, 0.30: 0.95},
                    "pinv": {0.18: 1.0, 0.24: 0.82, 0.30: 0.50}}
 #: (d): the hardware-adaptive recipes measured, by label -> trainer options. "bounded" trains
@@ -53,9 +53,9 @@ SELECTION_VALUES = (0.18, 0.22, 0.24, 0.30)
 #: (d) beyond the paper: (recipe, v, least mean cosine)
 VARIATION_GOALS = (("adaptive, bounded", 0.22, 0.99), ("adaptive, bounded", 0.30, 0.95),
                    ("adaptive, variation-aware", 0.30, 0.98))
-PAPER_CAPACITY_RATIO = 3.0  # §1: hardware-adaptive vs pseudo-inverse at 50% stuck-at faults
-PAPER_EXPONENTS = {"binary": 1.49, "continuous": 1.74}  # §1: multilayer capacity ~ N^k
-PAPER_ENERGY = {"energy_ratio": 8.8, "latency_reduction": 0.997}  # §1, N = 64
+PAPER_CAPACITY_RATIO = 3.0  # abstract: hardware-adaptive vs pseudo-inverse at 50% stuck-at faults
+PAPER_EXPONENTS = {"binary": 1.49, "continuous": 1.74}  # abstract: multilayer capacity ~ N^k
+PAPER_ENERGY = {"energy_ratio": 8.8, "latency_reduction": 0.997}  # abstract, N = 64
 #: (e): an exponent counts as reproduced within this distance of the paper's (and its 95%
 #: interval holding the paper's value)
 EXPONENT_TOLERANCE = 0.15
