@@ -48,3 +48,17 @@ def test_what_chip_and_circuit_show_print_cites_no_section_and_credits_no_range_
     printed = text()
     assert not SECTION.search(printed), printed
     assert not re.search(r"He et al\.?,? \(?2026\)?,? §", printed), printed
+
+
+def test_the_docs_give_no_preset_a_wider_window_than_another_of_the_same_window():
+    """docs/reproduction.md measured the `ideal` chip "(wider conductances)": `ideal`,
+    `paper-sim` and `rram` share one window; what differs is how weights map onto it."""
+    from xbarmem.hardware.chip import load_preset
+
+    windows = {(load_preset(n).device.g_min, load_preset(n).device.g_max) for n in preset_names()}
+    assert len(windows) == 1
+    said = [f"{p.relative_to(ROOT)}:{n}" for p in _texts("docs/*.md") + _texts("README.md")
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if re.search(r"(wider|narrower) (conductances|window)", line)
+            and re.search(r"`(ideal|rram|paper-sim)`", line)]
+    assert not said, said
