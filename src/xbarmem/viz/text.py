@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from xbarmem.checks import check_type
 from xbarmem.errors import ConfigError
+from xbarmem.jsontext import shown_text
 
 #: characters per line of a wrapped title, panel title or legend entry
 TITLE_CHARS = 60
@@ -123,7 +124,7 @@ def fitting_chars(text: str, width: int, inches: float, size: float) -> int:
     measure = matplotlib.textpath.TextToPath().get_text_width_height_descent
     font = matplotlib.font_manager.FontProperties(size=size)
     for chars in range(width, 15, -1):
-        if all(measure(line, font, ismath=False)[0] <= inches * 72
+        if all(measure(shown_text(line), font, ismath=False)[0] <= inches * 72  # (as drawn)
                for line in wrap_text(text, chars).split("\n")):
             return chars
     return 16
