@@ -86,6 +86,7 @@ THREADS = ["--threads", "2"]
 #: dotted key paths (``[]`` for any list index) whose differences are intended, with the reason.
 INTENDED: dict[str, str] = {
     ".threads": "added: the torch thread count every result records",
+    ".versions": "added: the xbarmem, torch and numpy versions every result records",
     ".layers[].per_step": "added: each layer's share of one recall step (energy)",
     ".rows[].spread": "added: std, min and max over cues of each energy --sizes mean",
 }
