@@ -203,7 +203,7 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             handles.append(lower_bound_handle("every distinct pattern of the pool stored"))
         if zeros:
             handles.append(zero_handle())
-        log_axes(ax, xticks=sizes, empty="capacity 0 at every N")
+        log_axes(ax, xticks=sizes, empty="capacity 0 at every N", counts=True)
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("capacity (stored patterns)")
         set_title(ax, title or scaling_title(settings))

@@ -6,6 +6,7 @@ apart (:func:`apart`) and threshold lines labelled at their level (:func:`thresh
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import matplotlib
@@ -70,26 +71,114 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
                                       ncols=ncols, title=title))
     # right of the axes, past the threshold values written there (threshold_lines), in
     # lines of at most half the axes' width (a one-line title took two thirds of a panel)
-    width = beside_chars(ax)
-    labels = [wrap_text(s, width) for s in given]
-    title = wrap_text(title, width) if title else title
     gap = 0.08 + 0.3 * bool(getattr(ax, "_xbarmem_right_labels", False))
     anchor = ax.transAxes + ScaledTranslation(gap, 0, fig.dpi_scale_trans)
+    width = beside_chars(ax)
+    room = _room_beside_axes(ax, gap)  # (measured before the legend is there)
 
-    def beside():
-        return _as_written(ax.legend(handles, labels, loc="upper left",
-                                     bbox_to_anchor=(1.0, 1.0), bbox_transform=anchor,
-                                     title=title, borderaxespad=0.0, alignment="left"))
+    def beside(ncols: int = 1, points: float | None = None):
+        heading = wrap_text(title, min(LABEL_CHARS, ncols * width)) if title else title
+        return _as_written(ax.legend(handles, [wrap_text(s, width) for s in given],
+                                     loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                                     bbox_transform=anchor, borderaxespad=0.0, title=heading,
+                                     alignment="left", ncols=ncols, fontsize=points,
+                                     title_fontsize=points))
 
-    legend = beside()
-    if fig.get_layout_engine() is None and _over_other_axes(legend, ax):
+    legend, fitted, fits = fit_beside(beside, *room)
+    labels = [text.get_text() for text in legend.get_texts()]
+    title = legend.get_title().get_text() or title
+    if fig.get_layout_engine() is None and (_over_other_axes(legend, ax)
+                                            or _past_bottom(legend)):
         legend, clear = legend_inside(ax, handles, labels, title)
-        if not clear and _room_beside(ax, beside()):
+        if not clear and _room_beside(ax, beside(*fitted)):
             warn(NARROWED_LEGEND)
-            return ax.get_legend()
-        legend = legend if clear else legend_inside(ax, handles, labels, title)[0]
-        warn(INSIDE_LEGEND)
+            legend = ax.get_legend()
+        else:
+            legend = legend if clear else legend_inside(ax, handles, labels, title)[0]
+            warn(INSIDE_LEGEND)
+        fits = not _past_bottom(legend)
+    if not fits:
+        warn(CROWDED_LEGEND)
     return legend
+
+
+#: the smallest font size (points) a legend beside a caller's axes is drawn at to fit below
+#: the axes' top (:func:`fit_beside`)
+MIN_LEGEND_POINTS = 6.0
+
+
+def fit_beside(make, height: float, widths: tuple[float, float]):
+    """``(legend, (ncols, points), fits)``: ``make(ncols, points)``'s legend beside an axes (its
+    top at the axes' top) at most ``height`` tall (display units: :func:`_room_beside_axes`,
+    as ``widths``). As made (one column, the legend's font size) where it is not too tall;
+    else in the fewest columns (up to 3) at the largest font size (from the legend's own
+    down to :data:`MIN_LEGEND_POINTS`) that fits ``height`` and the first of ``widths``
+    (the room that leaves the axes wide enough), else the second (the most there is); else
+    (``fits`` False) the shortest no wider than the second, or the narrowest. A
+    legend of eight entries ran past the bottom of a caller's 10 x 4 in figure (its layout
+    engine collapsed the axes)."""
+    legend = make()
+    if legend.get_window_extent().height <= height:
+        return legend, (1, None), True
+    size = legend_points()
+    sizes = [size, *np.arange(math.ceil(size) - 1, MIN_LEGEND_POINTS - 1e-9, -1.0)]
+    tried = [(box.width, box.height, ncols, points) for points in (float(v) for v in sizes)
+             for ncols in (1, 2, 3) for box in [make(ncols, points).get_window_extent()]]
+    for width in widths:
+        fits = [t for t in tried if t[0] <= width and t[1] <= height]
+        if fits:  # (in the order tried: the largest font, then the fewest columns)
+            return make(*fits[0][2:]), fits[0][2:], True
+    narrow = [(h, n, p) for w, h, n, p in tried if w <= widths[1]]
+    _, ncols, points = min(narrow) if narrow else min((w, h, n, p) for w, h, n, p in tried)[1:]
+    return make(ncols, points), (ncols, points), False
+
+
+def _room_beside_axes(ax: Axes, gap: float) -> tuple[float, tuple[float, float]]:
+    """``(height, (width, most))`` (display units) a legend beside ``ax`` (``gap`` inches
+    right of it, its top at the axes' top) may take: down to its figure's bottom edge (less
+    a pad of 0.05 in). On a figure without a layout engine, both as wide as reaches the next
+    axes on the right (if any) with the axes narrowed to :data:`NARROWEST` of
+    their width (:func:`_room_beside`); with one (which narrows the axes to make room), as
+    wide as leaves the axes that share of their width or an inch, whichever is less, and
+    at most as leaves them 0.3 in. With a layout
+    engine, the axes are measured where it puts them (and left where they were), their top
+    lowered by a line of title (a panel beside them given a longer title later lowers
+    it)."""
+    root = ax.figure.figure
+    if root.get_layout_engine() is None:
+        frame = ax.get_window_extent()
+        right = min([_drawn_extent(other).x0 for other in _other_axes(ax)
+                     if other.get_window_extent().x0 >= frame.x1], default=math.inf)
+        most = right - 4.0 - frame.x1 - gap * root.dpi + (1 - NARROWEST) * frame.width
+        return frame.y1 - root.bbox.y0 - 0.05 * root.dpi, (most, most)
+    kept = [(other, other.get_position(original=True), other.get_position())
+            for other in root.axes]
+    with warnings.catch_warnings():  # (the layout's say comes when the figure is drawn)
+        warnings.simplefilter("ignore")
+        root.draw_without_rendering()
+    frame = ax.get_window_extent()
+    for other, original, active in kept:  # (as it was: the figure is laid out when drawn)
+        other._set_position(original, which="original")
+        other._set_position(active, which="active")
+    title = matplotlib.font_manager.FontProperties(
+        size=matplotlib.rcParams["axes.titlesize"]).get_size_in_points()
+    beside = frame.width - gap * root.dpi
+    return (frame.y1 - root.bbox.y0 - 0.05 * root.dpi - 1.2 * title * root.dpi / 72,
+            (beside - min(NARROWEST * frame.width, root.dpi), beside - 0.3 * root.dpi))
+
+
+def _past_bottom(legend) -> bool:
+    """Whether ``legend`` runs past its figure's bottom edge (more than a pixel; past the
+    right edge, beside a figure's rightmost axes, ``savefig(bbox_inches="tight")`` keeps
+    it)."""
+    return legend.get_window_extent().y0 < legend.figure.figure.bbox.y0 - 1
+
+
+#: said when a legend of a caller's axes fits nowhere in its figure, even beside them at
+#: :data:`MIN_LEGEND_POINTS` (:func:`legend_outside`)
+CROWDED_LEGEND = ("a legend is too large for its figure even in 3 columns of small type "
+                  "beside its axes, and runs past the figure's edge: make the figure "
+                  "larger (or draw fewer series in one axes)")
 
 
 #: the narrowest a caller's axes is made to leave room for its legend beside it (a share of
@@ -111,7 +200,7 @@ def _room_beside(ax: Axes, legend) -> bool:
     before = ax.get_position()
     ax.set_position((before.x0, before.y0,
                      before.width * (1 - max(excess, 0) / frame.width), before.height))
-    if _over_other_axes(legend, ax):
+    if _over_other_axes(legend, ax) or _past_bottom(legend):
         ax.set_position(before)
         return False
     return True
@@ -220,9 +309,14 @@ def beside_chars(ax: Axes) -> int:
     :data:`BESIDE_MIN_CHARS`, at most :data:`LABEL_CHARS`), so that the legend leaves the
     data most of the panel."""
     inches = ax.get_position().width * ax.figure.figure.get_figwidth()
-    size = matplotlib.font_manager.FontProperties(
-        size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
+    size = legend_points()
     return max(BESIDE_MIN_CHARS, min(LABEL_CHARS, int(0.5 * inches * 72 / (0.6 * size))))
+
+
+def legend_points() -> float:
+    """The font size (points) of legend entries in effect (``legend.fontsize``)."""
+    return matplotlib.font_manager.FontProperties(
+        size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
 
 
 def _as_written(legend):

@@ -260,7 +260,7 @@ def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
     handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
     if kind == "capacity":
         ax.margins(y=0.08)
-        log_axes(ax, xticks=xs, empty="capacity 0 at every N")
+        log_axes(ax, xticks=xs, empty="capacity 0 at every N", counts=True)
         ax.set_ylabel("capacity (stored patterns)")
     else:
         cosine_limits([ax])
@@ -473,15 +473,15 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         part = [s for s in series if s.facet == facet]
         drawn = draw_series(ax, part, kind, styles=styles) + _reference(ax, reference) \
             + threshold_lines(ax, thresholds, what="threshold (value at right)")
+        set_title(ax, facet_label(facet, [r for s in part for r in s.rows]), width=LABEL_CHARS,
+                  fontsize=7)  # (before the legend: it fits below the axes' top)
         if kind == "capacity":
             legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn],
                            title=legend_title(kind, part))
         _shared_handles(handles, drawn)
-        set_title(ax, facet_label(facet, [r for s in part for r in s.rows]), width=LABEL_CHARS,
-                  fontsize=7)
         if kind == "capacity":
             log_axes(ax, xticks=[x for s in series for x in s.points],
-                     empty="capacity 0 at every N")
+                     empty="capacity 0 at every N", counts=True)
         else:
             linear_xticks(ax, integer=kind == "patterns")
             linear_yticks(ax)

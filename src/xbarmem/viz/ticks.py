@@ -117,7 +117,7 @@ def measured_ticks(values, *, log: bool) -> list[float] | None:
 
 
 def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
-             empty: str = "nothing > 0 to draw on a log axis") -> None:
+             empty: str = "nothing > 0 to draw on a log axis", counts: bool = False) -> None:
     """Logarithmic axes labelled with plain numbers (:class:`PlainLogFormatter`: 2, 5, 10,
     20, ... rather than 2 x 10^0). ``xticks``: the measured x values (neuron counts N),
     labelled as they are and the only x ticks, so that a point at N = 64 is not read off a
@@ -128,7 +128,9 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
     between a limit and the outermost point, so that every point lies between two ticks, the
     outermost of which are labelled
     (:meth:`PlainLogFormatter.edge`): a capacity of 5 under a lowest label of 6 was read
-    off nothing."""
+    off nothing. An axis whose data hold one value > 0 is drawn around it
+    (:func:`one_value_axis`); ``counts``: the axes hold counts (integers >= 1: capacities,
+    neuron counts), which get no tick below 1."""
     for on, axis, scale, lim, minpos in ((x, ax.xaxis, ax.set_xscale, ax.set_xlim, "minposx"),
                                          (y, ax.yaxis, ax.set_yscale, ax.set_ylim, "minposy")):
         if not on:
@@ -151,6 +153,9 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     for on, get, lim, data in ((x and not ticks, ax.get_xlim, ax.set_xlim, ax.dataLim.x0),
                                (y, ax.get_ylim, ax.set_ylim, ax.dataLim.y0)):
+        axis = ax.yaxis if lim == ax.set_ylim else ax.xaxis
+        if on and one_value_axis(axis, counts=counts):
+            continue
         low, high = sorted(get())
         if on and 0 < low < high < math.inf:  # (still autoscaled when more is drawn)
             first = min(max(data, getattr(ax.dataLim, "minposy" if lim == ax.set_ylim
@@ -160,6 +165,54 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
             zeros = lim == ax.set_ylim and getattr(ax, "_xbarmem_zeros", False)
             lim(low if zeros or tick_above(low) <= first else tick_below(low),
                 high if tick_below(high) >= last else tick_above(high), auto=True)
+
+
+def one_value_axis(axis: matplotlib.axis.Axis, *, counts: bool = False) -> bool:
+    """Whether the data on ``axis`` (a log axis; of every axes sharing it) hold one value
+    ``v`` > 0 (values <= 0 aside): then it is drawn from a tick below ``v / 2`` to one above
+    ``2 v`` (:func:`tick_below`, :func:`tick_above`), ticks labelled at ``v`` and at those
+    ends (``counts``: not below 1; not the bottom of a y axis with 0s drawn on it,
+    :func:`~xbarmem.viz.marks.mark_zeros`; other ticks unlabelled), so that ``v`` is read
+    off its own label. Matplotlib spread such an axis a decade each way (a capacity of 1 on
+    0.1 .. 10, with a 0.1 label no count can be) or, with margins, drew it 3 .. 3."""
+    ax = axis.axes
+    is_x = isinstance(axis, matplotlib.axis.XAxis)
+    shared = (ax.get_shared_x_axes() if is_x else ax.get_shared_y_axes()).get_siblings(ax)
+    low = min(a.dataLim.minposx if is_x else a.dataLim.minposy for a in shared)
+    high = max(a.dataLim.x1 if is_x else a.dataLim.y1 for a in shared if a.has_data())
+    if not (0 < low < math.inf and math.isclose(low, high, rel_tol=1e-9)):
+        return False
+    bottom, top = tick_below(low / 2), tick_above(2 * low)
+    zeros = not is_x and getattr(ax, "_xbarmem_zeros", False)  # (no label where 0s are)
+    labelled = [t for t in ((low, top) if zeros else (bottom, low, top))
+                if not counts or t >= 1 - 1e-9]
+    (ax.set_xlim if is_x else ax.set_ylim)(bottom, top)
+    axis.set_major_locator(matplotlib.ticker.FixedLocator(labelled))
+    axis.set_major_formatter(matplotlib.ticker.FixedFormatter(
+        [plain_number(t) for t in labelled]))
+    minor = matplotlib.ticker.LogLocator(subs=np.arange(1.0, 10.0))
+    axis.set_minor_locator(AtLeastOneLocator(minor) if counts else minor)
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    return True
+
+
+class AtLeastOneLocator(matplotlib.ticker.Locator):
+    """The ticks of another locator (``inner``) at 1 or above: a count axis' ticks."""
+
+    def __init__(self, inner: matplotlib.ticker.Locator) -> None:
+        self.inner = inner
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def __call__(self):
+        low, high = self.axis.get_view_interval()
+        return self.tick_values(low, high)
+
+    def tick_values(self, vmin, vmax):
+        ticks = np.asarray(self.inner.tick_values(vmin, vmax), dtype=float)
+        return ticks[ticks >= 1 - 1e-9]
 
 
 class SparseLocator(matplotlib.ticker.MaxNLocator):
