@@ -151,15 +151,16 @@ def _room_beside_axes(ax: Axes, gap: float) -> tuple[float, tuple[float, float]]
                      if other.get_window_extent().x0 >= frame.x1], default=math.inf)
         most = right - 4.0 - frame.x1 - gap * root.dpi + (1 - NARROWEST) * frame.width
         return frame.y1 - root.bbox.y0 - 0.05 * root.dpi, (most, most)
-    kept = [(other, other.get_position(original=True), other.get_position())
-            for other in root.axes]
+    kept = [(other, other.get_position(original=True), other.get_position(),
+             other.get_in_layout()) for other in root.axes]
     with warnings.catch_warnings():  # (the layout's say comes when the figure is drawn)
         warnings.simplefilter("ignore")
         root.draw_without_rendering()
     frame = ax.get_window_extent()
-    for other, original, active in kept:  # (as it was: the figure is laid out when drawn)
-        other._set_position(original, which="original")
-        other._set_position(active, which="active")
+    for other, original, active, in_layout in kept:  # (as it was: laid out when drawn)
+        other.set_position(original, which="original")
+        other.set_position(active, which="active")
+        other.set_in_layout(in_layout)  # (set_position takes an axes out of the layout)
     title = matplotlib.font_manager.FontProperties(
         size=matplotlib.rcParams["axes.titlesize"]).get_size_in_points()
     beside = frame.width - gap * root.dpi

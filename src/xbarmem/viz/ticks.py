@@ -190,7 +190,7 @@ def one_value_axis(axis: matplotlib.axis.Axis, *, counts: bool = False) -> bool:
     axis.set_major_locator(matplotlib.ticker.FixedLocator(labelled))
     axis.set_major_formatter(matplotlib.ticker.FixedFormatter(
         [plain_number(t) for t in labelled]))
-    minor = matplotlib.ticker.LogLocator(subs=np.arange(1.0, 10.0))
+    minor = matplotlib.ticker.LogLocator(subs=[float(k) for k in range(1, 10)])
     axis.set_minor_locator(AtLeastOneLocator(minor) if counts else minor)
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     return True
