@@ -51,15 +51,21 @@ with a warning.
   the lowest / highest target (the extreme reads lie several read-noise std beyond the edge),
   or, when fewer than :data:`SPREAD_MIN_DEVICES` were, the min / max read
   (:func:`window_edges`).
-* **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices
-  that tell of it, as the tolerance's spread (:func:`written_devices`: not those clipped at a
-  window edge or never programmed, which read their target exactly; or the std fitted to the
-  edges' devices, :func:`write_error_rms`).
+* **programming error** -- ``write_noise`` = ``sqrt(max(s^2 - r^2, 0))``, the write error
+  alone: ``s`` the std of ``read - target`` over the non-stuck devices that tell of it
+  (:func:`written_devices`: not those clipped at a window edge or never programmed, which
+  read their target exactly; those within 3 robust std of the median error, as a device stuck
+  near its own target reads within the tolerance; or the std fitted to the edges' devices:
+  :func:`reading_spread`), ``r`` the base chip's read noise, which every reading holds once
+  and which the measured chip keeps, adding it again at every read (:func:`write_error_rms`).
+  A CSV holds one reading per device: ``r`` is not measured from it. When ``r >= s > 0`` the
+  write noise is 0, with a warning (:func:`_warn_read_noise`).
 * **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
   above / below the middle of the window.
 
 Unmeasured devices are free in the fault map. Read noise, levels and the array settings come
-from the base chip.
+from the base chip (a reading averaged over N reads holds read noise / sqrt(N): give a base
+chip of that read noise).
 """
 
 from __future__ import annotations
@@ -80,9 +86,10 @@ from xbarmem.hardware.faults import PLANES, FaultMap, cell_text, check_size, chi
 from xbarmem.hardware.spread import (
     SPREAD_MIN_DEVICES,
     SPREAD_REFINE_MIN,
-    SPREAD_ROUNDS,
     edge_spread,
-    robust_std,
+    refined_spread,
+    trimmed_std,
+    write_error_std,
 )
 from xbarmem.hardware.units import falls_with_target, unit_mismatch, zero_offsets
 
@@ -455,7 +462,8 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
 
     Args:
         measurement: parsed CSV (:func:`read_measured_csv`).
-        base: chip whose array settings, levels and read noise are kept.
+        base: chip whose array settings, levels and read noise are kept (its read noise, which
+            every reading holds once, is taken out of the measured ``write_noise``).
         tolerance: stuck threshold on ``|read - target|``, siemens (default: robust, see above).
     """
     read, offsets = zero_offsets(measurement.read, measurement.source or "measurement",
@@ -470,12 +478,29 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
         raise FileFormatError(f"{exc}; {unit}") from None
     _warn_extent(measurement, base)
     _warn_unmeasured_arrays(measurement)
+    _warn_read_noise(measurement, base, made[2]["error_std_uS"] * 1e-6)
     if tolerance is None and not _warn_wide_tolerance(measurement,
                                                        made[2]["tolerance_uS"] * 1e-6):
         _warn_undecided(measurement, made[1], made[0], made[2]["tolerance_uS"] * 1e-6)
     if offsets is not None:
         warn(offsets, stacklevel=3)
     return made
+
+
+def _warn_read_noise(measurement: Measurement, base: ChipSpec, spread: float) -> None:
+    """Warn (:class:`XbarmemWarning`) when ``base``'s read noise, which the measured chip
+    keeps, is at least ``spread`` (siemens), the std of ``read - target`` its ``write_noise``
+    is taken from (:func:`reading_spread`): the read noise explains the whole spread, and the
+    write noise is 0. (Not when the readings have no spread: nothing to explain.)"""
+    r = base.device.read_noise
+    if not (spread > 0 and r >= spread):
+        return
+    warn(f"{measurement.source}: the {base.name} chip's read noise, {r * 1e6:.4g} uS, is at "
+         f"least the spread of read - target, {spread * 1e6:.4g} uS, which holds the write "
+         f"error and one draw of the read noise: the read noise explains all of it, and the "
+         f"measured chip's write_noise is 0. Give a chip whose read_noise is that of your "
+         f"readings (--chip FILE; Python: base=), measured from repeated reads of a device "
+         f"(a reading averaged over N reads has read_noise / sqrt(N))", stacklevel=3)
 
 
 #: the wide-tolerance warning needs targets spanning at least this share of the readings'
@@ -698,27 +723,42 @@ def write_error_spread(measurement: Measurement) -> float:
     err = (measurement.read - measurement.target)[written_devices(measurement)]
     if err.size == 0:
         return 0.0
-    spread = robust_std(err)
-    for _ in range(SPREAD_ROUNDS if err.size >= SPREAD_REFINE_MIN else 0):
-        near = err[np.abs(err - np.median(err)) <= 5.0 * spread]
-        refined = robust_std(near) if near.size >= SPREAD_MIN_DEVICES else spread
-        if not refined < spread:
-            break
-        spread = refined
-    return spread
+    return refined_spread(err)
 
 
-def write_error_rms(measurement: Measurement, ok: np.ndarray) -> float:
-    """The measured chip's ``write_noise`` (siemens): the std of ``read - target`` over the
-    devices ``ok`` (measured, not stuck) that tell of it two-sided (:func:`written_devices`),
-    or, where the devices at the window's edges tell more, the std fitted to theirs
-    (:func:`at_edges`): as the tolerance's spread."""
+#: how :func:`reading_spread` took the spread, as the measured chip's ``source`` says it
+SPREAD_WORDS = {"inside": "the std of read - target of the devices written inside the "
+                          "targets' range (those within 3 robust std of the median error)",
+                "edges": "the std of a normal error fitted to the inward errors of the "
+                         "devices at the window's edges"}
+
+
+def reading_spread(measurement: Measurement, ok: np.ndarray) -> tuple[float, str]:
+    """The spread ``s`` (siemens) of ``read - target`` that the measured chip's
+    ``write_noise`` is taken from, and how (a key of :data:`SPREAD_WORDS`): the std over the
+    devices ``ok`` (measured, not stuck) that tell of the write error two-sided
+    (:func:`written_devices`; those within 3 robust std of the median error,
+    :func:`~xbarmem.hardware.spread.trimmed_std`: a device stuck near its own target reads
+    within the stuck tolerance), or, where the devices at the window's edges tell more, the
+    std fitted to theirs (:func:`at_edges`). Each reading holds the write error and one draw
+    of the read noise: ``s`` is the std of both."""
     edges = at_edges(measurement, ok)
     if edges is not None:
-        return edges
+        return edges, "edges"
     written = written_devices(measurement) & ok  # not those clipped or never programmed
-    return float(np.std((measurement.read - measurement.target)[
-        written if np.count_nonzero(written) >= 2 else ok]))
+    return trimmed_std((measurement.read - measurement.target)[
+        written if np.count_nonzero(written) >= 2 else ok]), "inside"
+
+
+def write_error_rms(measurement: Measurement, ok: np.ndarray, read_noise: float = 0.0
+                    ) -> float:
+    """The measured chip's ``write_noise`` (siemens): the write error alone in the spread
+    ``s`` of ``read - target`` of the devices ``ok`` (measured, not stuck;
+    :func:`reading_spread`), whose every reading also holds one draw of the read noise of std
+    ``read_noise`` (siemens, >= 0: the read noise the measured chip keeps, which every
+    simulated read adds again): ``sqrt(max(s^2 - read_noise^2, 0))``
+    (:func:`~xbarmem.hardware.spread.write_error_std`)."""
+    return write_error_std(reading_spread(measurement, ok)[0], read_noise)
 
 
 def window_edges(measurement: Measurement, ok: np.ndarray) -> tuple[float, float]:
@@ -759,7 +799,9 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     if g_max <= g_min:
         raise FileFormatError(f"{measurement.source}: every device that reached its target "
                               f"reads {g_min * 1e6:.6g} uS; cannot estimate the window")
-    write_noise = write_error_rms(measurement, ok)
+    spread, how = reading_spread(measurement, ok)
+    read_noise = base.device.read_noise  # (a CSV holds one reading per device)
+    write_noise = write_error_std(spread, read_noise)
     mid = 0.5 * (g_min + g_max)
     stuck_g = measurement.read[stuck]
     n_meas = int(m.sum())
@@ -770,9 +812,12 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
                    description=f"Chip model measured from {measurement.source}",
                    source=f"{measurement.source}: window = median read of the non-stuck devices "
                           f"at the lowest / highest target, "
-                          f"write_noise = std(read - target) of the devices written inside the "
-                          f"targets' range, stuck if |read - target| > "
-                          f"{tolerance * 1e6:.4g} uS; other values from {base.name}")
+                          f"write_noise = sqrt(s^2 - r^2) = {write_noise * 1e6:.4g} uS, the write "
+                          f"error alone: s = {spread * 1e6:.4g} uS, {SPREAD_WORDS[how]}, which "
+                          f"holds one draw of read noise per reading; r = "
+                          f"{read_noise * 1e6:.4g} uS, the read noise of {base.name}, which the "
+                          f"chip keeps; stuck if |read - target| > {tolerance * 1e6:.4g} uS; "
+                          f"other values from {base.name}")
     faults.check_window(device, measurement.source)
     faults.meta.update({"source": "measured-csv", "file": measurement.source,
                         "tolerance_S": tolerance, "unmeasured_devices": int((~m).sum()),
@@ -782,6 +827,7 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
                "stuck_on": int((stuck_g >= mid).sum()), "stuck_off": int((stuck_g < mid).sum()),
                "tolerance_uS": tolerance * 1e6, "g_min_uS": _microsiemens(g_min),
                "g_max_uS": _microsiemens(g_max), "write_noise_uS": write_noise * 1e6,
+               "read_noise_uS": _microsiemens(read_noise), "error_std_uS": spread * 1e6,
                "mean_error_uS": float(np.mean((measurement.read - measurement.target)[ok])) * 1e6}
     return chip, faults, summary
 
