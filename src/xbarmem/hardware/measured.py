@@ -573,7 +573,7 @@ def _warn_undecided(measurement: Measurement, faults: FaultMap, chip: ChipSpec,
     warn(f"{measurement.source}: {counted(undecided, 'device')} of {n_meas} cannot be told "
          f"stuck or free: each reads nearer g_min or g_max ({d.g_min * 1e6:.4g} or "
          f"{d.g_max * 1e6:.4g} uS), where a stuck device reads, than its target, yet within "
-         f"the default stuck tolerance ({tolerance * 1e6:.4g} uS, 5 std of the write error), "
+         f"the default stuck tolerance ({tolerance * 1e6:.4g} uS, 5 std of read - target), "
          "and is taken as free: stuck at that edge, or written that far off? the data cannot "
          "tell them apart. Give a tolerance to decide (--tolerance in uS; Python: tolerance= "
          "in siemens), or mark devices known stuck (a stuck column of 1)", stacklevel=3)
