@@ -336,8 +336,9 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             else:
                 weights, biases, steps, loss, converged = MultilayerFit.run(opts, problem,
                                                                             progress)
+        # (continuous patterns: the rule does not say -- its convergence is the loss's)
         fixed = (stored_fixed_points(weights, biases, problem.patterns, problem.counts)
-                 if problem.kind == "binary" else converged)
+                 if problem.kind == "binary" else None)
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,
                          converged=converged, fixed_points=fixed,
                          through_levels=problem.grids is not None and bool(opts.quantize))

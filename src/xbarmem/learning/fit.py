@@ -90,9 +90,10 @@ def fit_memories(rule, patterns: PatternSet | ArrayLike, memories: Sequence[Memo
     Returns:
         One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss
         (None where the rule has none, as closed-form rules; so a saved and loaded memory's
-        ``info`` equals the original's), converged, fixed_points (where the rule says),
-        on a chip with conductance levels ``levels`` and ``through_levels`` (whether the rule
-        trained through them: :func:`levels_info`), train seconds (batch time / ``T``).
+        ``info`` equals the original's), converged, fixed_points (binary patterns, where the
+        rule says), on a chip with conductance levels ``levels`` and ``through_levels``
+        (whether the rule trained through them: :func:`levels_info`), train seconds (batch
+        time / ``T``).
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
     program_seed = _check_fit(rule, patterns, memories, program_seed, progress)
@@ -111,7 +112,7 @@ def fit_memories(rule, patterns: PatternSet | ArrayLike, memories: Sequence[Memo
     for t, m in enumerate(memories):
         m.program([w[t] for w in result.weights], _biases(result, m, t),
                   seed=offset_seed(program_seed, offsets[t]))
-        info = _info(rule.name, m, result, t, seconds)
+        info = _info(rule.name, m, result, t, seconds, kind)
         m.info = {**info, "kind": kind, "program_seed": program_seed, "rule_options": options}
         infos.append(info)
     return infos
@@ -158,15 +159,15 @@ def _biases(result: FitResult, memory: Memory, t: int) -> list[torch.Tensor] | N
     return [b[t] for b in result.biases]
 
 
-def _info(name: str, memory: Memory, result: FitResult, t: int,
-          seconds: float) -> dict[str, Any]:
+def _info(name: str, memory: Memory, result: FitResult, t: int, seconds: float,
+          kind: str) -> dict[str, Any]:
     info: dict[str, Any] = {"rule": name}
     if len(memory.layers) > 1:
         info["arch"] = memory.layout
     loss = float(result.loss[t])
     info.update(steps=int(result.steps[t]), loss=loss if math.isfinite(loss) else None,
                 converged=bool(result.converged[t]))
-    if result.fixed_points is not None:
+    if result.fixed_points is not None and kind == "binary":  # (of +-1 patterns' signs)
         info["fixed_points"] = bool(result.fixed_points[t])
     info.update(levels_info(memory, result.through_levels))
     info["train_seconds"] = seconds
