@@ -4,6 +4,9 @@ their recall means what it says for real values.
 * ``fixed_points`` says whether every stored *binary* pattern is a fixed point of the sign
   dynamics; of continuous patterns no rule says it, and the hardware-adaptive rule's
   ``converged`` (its loss stopped improving) was recorded under that name.
+* ``exact`` and ``hamming`` of continuous patterns compare signs; a pattern's 0 (mid-grey,
+  as 8 of scikit-learn's 0..16 digit levels) has no sign, and a recalled state of -0.001
+  there was counted as a wrong bit.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 import torch
 
 import xbarmem as xm
+from xbarmem.evaluation.metrics import exact_recall, hamming_distance
 from xbarmem.learning.base import Problem
 
 #: 4 continuous patterns of 16 neurons in [-1, 1]
@@ -89,3 +93,38 @@ def test_train_json_of_continuous_patterns_has_no_fixed_points(run_cli, tmp_path
     code, out, err = res
     assert code == 0, err
     assert "fixed_points" not in json.loads(out)
+
+
+@pytest.mark.parametrize("state,pattern,want", [
+    ([0.5, -0.001, 0.3], [0.5, 0.0, 0.3], 0),     # mid-grey: no sign to recall
+    ([0.5, 0.001, 0.3], [0.5, 0.0, 0.3], 0),
+    ([0.5, -0.2, -0.3], [0.5, 0.0, 0.3], 1),      # a real sign error still counts
+    ([0.0, -0.2, 0.3], [-0.5, 0.0, 0.3], 1),      # a state's 0 is +1: wrong for -0.5
+    ([1.0, 1.0, 1.0], [-1.0, 1.0, -1.0], 2),      # +-1 patterns: every bit counts
+])
+def test_sign_metrics_skip_positions_where_the_pattern_has_no_sign(state, pattern, want):
+    ham = hamming_distance([state], [pattern])
+    assert ham.tolist() == [want]
+    assert exact_recall([state], [pattern]).tolist() == [want == 0]
+
+
+def test_evaluate_of_mid_grey_patterns_counts_no_sign_of_their_zeros():
+    """Patterns with exact zeros, recalled perfectly but for tiny values at the zeros: the
+    score's ``exact`` is 1 and ``hamming`` 0 (was 0 and the number of zeros)."""
+    patterns = GREY.copy()
+    patterns[:, :3] = 0.0
+
+    from xbarmem.evaluation.evaluate import Cues, score_recall
+    from xbarmem.memory.recall import RecallResult
+
+    target = torch.tensor(patterns)
+    states = torch.where(target == 0, torch.tensor(-1e-3), target)
+    ones = torch.ones(4, dtype=torch.int64)
+    result = RecallResult(states=states, iterations=ones, reads=ones,
+                          converged=torch.ones(4, dtype=torch.bool),
+                          cycled=torch.zeros(4, dtype=torch.bool), mode="sync",
+                          activation="tanh")
+    cues = Cues(cues=target.clone(), target=target, probes=1, binary=False,
+                generator=torch.Generator())
+    score = score_recall(cues, result)
+    assert score.exact == 1.0 and score.hamming == 0.0

@@ -248,7 +248,8 @@ class Score:
 
     Attributes:
         cosine: mean cosine similarity of final state and clean pattern.
-        exact: fraction of cues recalled exactly (every sign right).
+        exact: fraction of cues recalled exactly (every sign right; a pattern's 0 has no sign
+            and is not counted: :func:`~xbarmem.evaluation.metrics.hamming_distance`).
         hamming: mean number of wrong signs per cue.
         converged: fraction of recalls that reached a fixed point.
         mean_iterations: mean sync steps / async sweeps.

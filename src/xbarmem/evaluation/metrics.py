@@ -91,13 +91,18 @@ def mean_cosine(values: Any) -> float:
 
 
 def hamming_distance(a: Any, b: Any) -> torch.Tensor:
-    """Number of positions whose signs differ in each row pair: int64 ``(B,)``."""
+    """Number of positions whose signs differ in each row pair of states ``a`` and patterns
+    ``b`` (both ``(B, N)``): int64 ``(B,)``. A state's 0 counts as +1; a position where the
+    pattern ``b`` is 0 (a continuous pattern's mid-grey, which has no sign) is not counted,
+    whatever the state there (+-1 patterns have none)."""
     ta, tb = _pair(a, b)
-    return ((ta >= 0) != (tb >= 0)).sum(dim=1).to(torch.int64)
+    return (((ta >= 0) != (tb >= 0)) & (tb != 0)).sum(dim=1).to(torch.int64)
 
 
 def exact_recall(a: Any, b: Any) -> torch.Tensor:
-    """Whether every sign agrees in each row pair: bool ``(B,)``."""
+    """Whether every sign of the states ``a`` agrees with the patterns' ``b`` in each row pair
+    (both ``(B, N)``; positions where ``b`` is 0 not counted, as :func:`hamming_distance`):
+    bool ``(B,)``."""
     return hamming_distance(a, b) == 0
 
 
