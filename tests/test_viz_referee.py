@@ -164,6 +164,23 @@ def test_a_wrapped_label_keeps_a_comparison_on_one_line(text, width, whole):
         assert not line.lstrip().startswith(("<", ">", "=", "±"))
 
 
+@pytest.mark.parametrize(("text", "width", "whole"), [
+    ("paper (hollow) judged against 'adaptive, bounded' and pinv", 48, "'adaptive, bounded'"),
+    ("10 patterns, 'adaptive, variation-aware' against the paper's", 56,
+     "'adaptive, variation-aware'"),
+    ("the paper's points, rule 'hebb, mine' and 'pinv, theirs' here", 24, "'hebb, mine'"),
+])
+def test_a_wrapped_title_keeps_a_quoted_name_on_one_line(text, width, whole):
+    """reproduce's variation figure was titled "... judged against 'adaptive," over
+    "bounded' and pinv": a quoted name of at most half a line is one word to the wrapping (an
+    apostrophe inside a word opens no quote)."""
+    from xbarmem.viz.text import wrap_text
+
+    lines = wrap_text(text, width).split("\n")
+    assert any(whole in line for line in lines), lines
+    assert " ".join(lines) == text and all(len(line) <= width for line in lines)
+
+
 @pytest.mark.parametrize("suffix", ["png", "svg"])
 def test_a_figure_file_does_not_say_how_it_was_made(suffix, tmp_path):
     """A PNG's text chunk named the drawing library and its version (``Software: Matplotlib

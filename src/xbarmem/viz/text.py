@@ -62,6 +62,9 @@ def wrap_text(text: str, width: int = TITLE_CHARS) -> str:
 #: a comparison's operators: :func:`wrap_text` breaks no line beside one
 COMPARISONS = "<>=±"
 
+#: a name in single quotes (``'adaptive, bounded'``), not an apostrophe inside a word
+QUOTED = r"(?<!\w)'[^'\n]+?'(?!\w)"
+
 #: what holds a comparison's sides together while a line is wrapped (a private-use
 #: character: no text given holds it)
 _JOIN = "\ue000"
@@ -70,7 +73,10 @@ _JOIN = "\ue000"
 def _wrap_line(line: str, width: int) -> str:
     """One line of :func:`wrap_text`: broken after the last comma that fits, when it falls in
     the second half of the width, else by :func:`textwrap.fill`; never beside an operator of
-    :data:`COMPARISONS` (``capacity >`` over ``0)``, ``k = 0.89 ±`` over ``0.88``)."""
+    :data:`COMPARISONS` (``capacity >`` over ``0)``, ``k = 0.89 ±`` over ``0.88``), nor inside
+    a quoted name of at most half a line (``'adaptive,`` over ``bounded'``)."""
+    line = re.sub(QUOTED, lambda m: m.group(0).replace(" ", _JOIN)
+                  if len(m.group(0)) <= width // 2 else m.group(0), line)
     ops = re.escape(COMPARISONS)
     line = re.sub(f"(?<=\\S) ([{ops}])(?= )", f"{_JOIN}\\1", line)
     line = re.sub(f"([{ops}]) (?=\\S)", f"\\1{_JOIN}", line)
