@@ -355,7 +355,7 @@ def test_a_warning_points_at_the_users_line_when_xbarmem_is_imported_through_a_l
     frame's file name (as imported) with the package's folder with its links resolved: with
     xbarmem imported from a folder on ``sys.path`` reached through a link (macOS's ``/tmp``,
     a linked home or environment), no frame was xbarmem's and the warning pointed into
-    ``xbarmem/checks.py``."""
+    ``xbarmem/checks/``."""
     import subprocess
     import sys
 
