@@ -383,8 +383,9 @@ def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
     cells: dict[str, list[str]] = {}
     for name in ("cosine", "exact"):
         if any(name in res for res in results):
-            cells[name] = [f"{res[name]:.4f}" if isinstance(res.get(name), float) else
-                           _text(res.get(name)) for res in results]
+            cells[_metric_header(name, rows)] = [
+                f"{res[name]:.4f}" if isinstance(res.get(name), float) else _text(res.get(name))
+                for res in results]
     if any("capacity" in res for res in results):
         cells["capacity"] = [" ".join(f"{k}:{'>=' * lower_bound(r, f'capacity.{k}')}{v}"
                                       for k, v in res.get("capacity", {}).items()) or "-"
@@ -409,7 +410,8 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     table.add_column("n", justify="right")
     for name in names:
-        table.add_column(_metric_header(name), justify="right", overflow="fold", min_width=6)
+        table.add_column(_metric_header(name, rows), justify="right", overflow="fold",
+                         min_width=6)
         table.add_column("+-std", justify="right", overflow="fold", min_width=5)
     bounded = partial = False
     for g in groups:
@@ -430,7 +432,7 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     if any(g["rows"] > g["n"] for g in groups):
         table.caption = (f"{table.caption}; rows of one setting (computed again in another "
                          "batch or by another version) are averaged first and count once")
-    if any(_metric_header(n) != n for n in names):
+    if any(n.startswith("capacity.") for n in names):
         table.caption = (f"{table.caption}; C@T: the capacity at threshold T (capacity.T, as "
                          "--metric and --json name it)")
     if bounded:
@@ -464,11 +466,18 @@ def _pooled_text(groups: list[dict]) -> str:
     return ", ".join(parts)
 
 
-def _metric_header(name: str) -> str:
-    """A metric's column header in a table of groups: ``C@0.95`` for ``capacity.0.95``, as
-    ``capacity`` and ``scaling`` head their columns (three thresholds' ``capacity.0.95``
-    headers folded mid-word at 80 columns), other metrics by their names."""
-    return f"C@{name.removeprefix('capacity.')}" if name.startswith("capacity.") else name
+def _metric_header(name: str, rows: list[dict]) -> str:
+    """A metric's column header in a table of ``rows`` or of groups of them: ``C@0.95`` for
+    ``capacity.0.95``, as ``capacity`` and ``scaling`` head their columns (three thresholds'
+    ``capacity.0.95`` headers folded mid-word at 80 columns); ``exact signs`` for ``exact``
+    where every row that has it is of continuous patterns, as ``evaluate`` says it of them
+    (their states are scored by their signs); other metrics by their names."""
+    if name.startswith("capacity."):
+        return f"C@{name.removeprefix('capacity.')}"
+    if name == "exact":
+        kinds = {_value(r, "kind") for r in rows if "exact" in (r.get("result") or {})}
+        return "exact signs" if kinds == {"continuous"} else name
+    return name
 
 
 def _figure_kinds() -> tuple[str, ...]:
