@@ -128,3 +128,21 @@ def test_evaluate_of_mid_grey_patterns_counts_no_sign_of_their_zeros():
                 generator=torch.Generator())
     score = score_recall(cues, result)
     assert score.exact == 1.0 and score.hamming == 0.0
+
+
+@pytest.mark.parametrize("kind, header", [("continuous", "exact signs"), ("binary", "exact")])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_results_names_exact_as_evaluate_does(run_cli, tmp_path, kind, header, grouped):
+    """``results`` headed continuous rows' column ``exact``, ``evaluate`` says ``exact
+    signs`` of them: one name now, in the table of rows and of groups."""
+    (tmp_path / "s.toml").write_text(
+        f'[sweep]\nname = "s"\ntrial = "evaluate"\nseeds = 2\n[base]\ndata = "random"\n'
+        f'n_neurons = 16\nkind = "{kind}"\nrule = "pinv"\nprobes = 2\n'
+        f'[grid]\npatterns = [3, 4]\n')
+    assert run_cli("sweep", tmp_path / "s.toml", "--store", tmp_path / "s.sqlite",
+                   "--jobs", "1")[0] == 0
+    code, out, err = run_cli("results", tmp_path / "s.sqlite",
+                             *(("--group-by", "patterns") if grouped else ()))
+    assert code == 0, err
+    assert (" exact signs " in out) == (header == "exact signs") and " exact " in \
+        out.replace("│", " ").replace("┃", " ").replace("exact signs", "exact"), out
