@@ -26,12 +26,7 @@ GREY = np.random.default_rng(3).uniform(-1.0, 1.0, size=(4, 16)).astype(np.float
 SHORT = {"max_steps": 30}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("arch,options", [

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 import xbarmem as xm
 from xbarmem.errors import XbarmemWarning
@@ -26,12 +25,7 @@ SIGNS = np.sign(GREY)
 DEFINED_FOR_PM1 = {"storkey": "runs its formula", "perceptron": "max_epochs"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _warnings(call) -> list[str]:
