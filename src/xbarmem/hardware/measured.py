@@ -57,7 +57,8 @@ with a warning.
   read their target exactly; those within 3 robust std of the median error, as a device stuck
   near its own target reads within the tolerance; or the std fitted to the edges' devices:
   :func:`reading_spread`), ``r`` the base chip's read noise, which every reading holds once
-  and which the measured chip keeps, adding it again at every read (:func:`write_error_rms`).
+  and which the measured chip keeps, adding it again at every read
+  (:func:`~xbarmem.hardware.spread.write_error_std`).
   A CSV holds one reading per device: ``r`` is not measured from it. When ``r >= s > 0`` the
   write noise is 0, with a warning (:func:`_warn_read_noise`).
 * **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
@@ -748,17 +749,6 @@ def reading_spread(measurement: Measurement, ok: np.ndarray) -> tuple[float, str
     written = written_devices(measurement) & ok  # not those clipped or never programmed
     return trimmed_std((measurement.read - measurement.target)[
         written if np.count_nonzero(written) >= 2 else ok]), "inside"
-
-
-def write_error_rms(measurement: Measurement, ok: np.ndarray, read_noise: float = 0.0
-                    ) -> float:
-    """The measured chip's ``write_noise`` (siemens): the write error alone in the spread
-    ``s`` of ``read - target`` of the devices ``ok`` (measured, not stuck;
-    :func:`reading_spread`), whose every reading also holds one draw of the read noise of std
-    ``read_noise`` (siemens, >= 0: the read noise the measured chip keeps, which every
-    simulated read adds again): ``sqrt(max(s^2 - read_noise^2, 0))``
-    (:func:`~xbarmem.hardware.spread.write_error_std`)."""
-    return write_error_std(reading_spread(measurement, ok)[0], read_noise)
 
 
 def window_edges(measurement: Measurement, ok: np.ndarray) -> tuple[float, float]:

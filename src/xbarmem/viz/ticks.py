@@ -151,19 +151,18 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
     if ticks:
         ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    for on, get, lim, data in ((x and not ticks, ax.get_xlim, ax.set_xlim, ax.dataLim.x0),
-                               (y, ax.get_ylim, ax.set_ylim, ax.dataLim.y0)):
-        axis = ax.yaxis if lim == ax.set_ylim else ax.xaxis
-        if on and one_value_axis(axis, counts=counts):
+    for on, is_y in ((x and not ticks, False), (y, True)):
+        if not on or one_value_axis(ax.yaxis if is_y else ax.xaxis, counts=counts):
             continue
-        low, high = sorted(get())
-        if on and 0 < low < high < math.inf:  # (still autoscaled when more is drawn)
-            first = min(max(data, getattr(ax.dataLim, "minposy" if lim == ax.set_ylim
-                                          else "minposx")), high)
-            last = max(ax.dataLim.y1 if lim == ax.set_ylim else ax.dataLim.x1, low)
+        low, high = sorted(ax.get_ylim() if is_y else ax.get_xlim())
+        if 0 < low < high < math.inf:  # (still autoscaled when more is drawn)
+            box = ax.dataLim
+            first = min(max(box.y0, box.minposy) if is_y else max(box.x0, box.minposx), high)
+            last = max(box.y1 if is_y else box.x1, low)
             # the bottom of a y axis with 0s drawn on it (mark_zeros) kept: no tick there
-            zeros = lim == ax.set_ylim and getattr(ax, "_xbarmem_zeros", False)
-            lim(low if zeros or tick_above(low) <= first else tick_below(low),
+            zeros = is_y and getattr(ax, "_xbarmem_zeros", False)
+            (ax.set_ylim if is_y else ax.set_xlim)(
+                low if zeros or tick_above(low) <= first else tick_below(low),
                 high if tick_below(high) >= last else tick_above(high), auto=True)
 
 
