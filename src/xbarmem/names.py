@@ -16,6 +16,10 @@ from xbarmem.errors import PatternError
 
 #: learning rules, hardware-adaptive first (:func:`xbarmem.learning.classic.rule_names`)
 RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron")
+#: other names of the rules, as papers write them: every lookup reads them as the rule's own
+#: name (:func:`name_key`), and records keep the rule's own name
+RULE_ALIASES = {"pseudo-inverse": "pinv", "pseudoinverse": "pinv", "projection": "pinv",
+                "hebbian": "hebb", "hardware-adaptive": "adaptive"}
 #: memory architectures (:data:`xbarmem.memory.build.ARCHS`)
 ARCHS = ("single", "multilayer")
 #: cue corruptions (:mod:`xbarmem.data.corruption`)
@@ -156,8 +160,10 @@ def default_cues(kind: str, corruption: str | None = None, level: float | None =
 
 def name_key(text: str) -> str:
     """A name as every lookup of a name compares it (:func:`xbarmem.checks.choice_key`): no
-    surrounding spaces, lower case, ``_`` read as ``-``."""
-    return text.strip().lower().replace("_", "-")
+    surrounding spaces, lower case, ``_`` read as ``-``, and another name of a rule
+    (:data:`RULE_ALIASES`: ``Pseudo_Inverse``) read as the rule's own (``pinv``)."""
+    key = text.strip().lower().replace("_", "-")
+    return RULE_ALIASES.get(key, key)
 
 
 def own_name_problem(name: str, builtins: Any, noun: str) -> str | None:
