@@ -5,12 +5,14 @@ every field and recalls bit-identically without the original data."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace as dataclasses_replace
 
 import numpy as np
 import pytest
 import torch
 
 import xbarmem as xm
+from xbarmem.evaluation.curve import recall_curve
 
 _RUN = """
 import hashlib, xbarmem as xm
@@ -109,3 +111,33 @@ def test_no_call_draws_from_or_moves_the_global_random_state(call):
     before = _global_states()
     _CALLS[call](xm.load_mnist(side=4, n_patterns=4, seed=0))
     assert _same_states(before, _global_states()), call
+
+
+@pytest.mark.parametrize("call", ["find_capacity", "recall_curve", "run_scaling"])
+def test_a_seed_without_a_protocol_seeds_the_cues_as_the_commands_do(call):
+    """``find_capacity(..., seed=1)`` without a ``protocol`` drew its cues with seed 0 (the
+    default ``Protocol()``'s), where ``xbarmem capacity --seed 1`` draws them with seed 1: the
+    same search gave other numbers in the API and on the command line. The default protocol
+    now takes the call's seed; a protocol given keeps its own."""
+    pool = xm.random_patterns(12, 16, seed=3)
+    if call == "run_scaling":
+        def run(**kw):
+            res = xm.run_scaling([16], arch="single", data="random", pool_size=12,
+                                 rule="hebb", chip="ideal", thresholds=(0.97,), **kw)
+            return [[(p["count"], p["cosine"]) for p in run["points"]]
+                    for run in res.as_dict()["runs"]]
+        default = xm.Protocol(level=0.05, probes=5, seed=1)
+    elif call == "find_capacity":
+        def run(**kw):
+            points = xm.find_capacity(pool, rule="hebb", chip="ideal", trials=1,
+                                    thresholds=(0.97,), **kw).as_dict()["points"]
+            return [(p["count"], p["cosine"]) for p in points]
+        default = xm.Protocol(level=0.05, probes=20, seed=1)
+    else:
+        def run(**kw):
+            res = recall_curve(pool, [4, 8], "ideal", "hebb", trials=2, **kw)
+            return [s["cosine"] for s in res["scores"]]
+        default = xm.Protocol(seed=1)
+    seeded = run(seed=1)
+    assert seeded == run(seed=1, protocol=default)
+    assert seeded != run(seed=1, protocol=dataclasses_replace(default, seed=0))

@@ -242,30 +242,30 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                   faults: FaultMap | None = None, kind: str | None = None, zero_one: bool = False,
                   progress: Callable[[int, float], None] | None = None,
                   measured: dict[int, dict[str, Any]] | None = None) -> CapacityResult:
-    """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring; a
-    matrix is read with ``kind`` and ``zero_one`` as :func:`~xbarmem.learning.fit.train` does):
-    every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``,
-    seeds from ``seed`` as there) under ``protocol`` (default ``Protocol(level=0.05,
-    probes=20)``); capacity is found at each of ``thresholds`` (mean cosine in ``(0, 1]``) to
-    ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (options
-    ``rule_options``) applies to ``arch="single"``, multilayer memories take the adaptive rule
-    or a :class:`~xbarmem.learning.base.Rule` object (its options set on it, recorded as its
-    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies =
-    max(1, ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
+    """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring; a matrix
+    is read with ``kind`` and ``zero_one`` as :func:`~xbarmem.learning.fit.train` does): every
+    tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``, seeds
+    from ``seed`` as there) under ``protocol`` (default ``Protocol(level=0.05, probes=20,
+    seed=seed)``, as the ``capacity`` command's); capacity is found at each of ``thresholds`` (mean
+    cosine in ``(0, 1]``) to ``resolution`` (a fraction of the passing count; 0: exact). ``rule``
+    (options ``rule_options``) applies to ``arch="single"``, multilayer memories take the adaptive
+    rule or a :class:`~xbarmem.learning.base.Rule` object (its options set on it, recorded as its
+    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies = max(1,
+    ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
     ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
-    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
-    a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
-    one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
-    tested with the same settings (a checkpoint), reused, not trained again; counts tested now
-    are added before ``progress``. Warns as the module docstring says. :class:`ConfigError`:
-    an unknown arch, a classic rule with multilayer memories or a cue_budget, as check_search."""
+    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g. a
+    measured chip's) for every network instead of a drawn map per trial (``chip`` None: the one it
+    records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts tested with the
+    same settings (a checkpoint), reused, not trained again; counts tested now are added before
+    ``progress``. Warns as the module docstring says. :class:`ConfigError`: an unknown arch, a
+    classic rule with multilayer memories or a cue_budget, as check_search."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,
         rule_options=rule_options, protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
-    protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
+    protocol = as_protocol(protocol, Protocol(level=0.05, probes=20, seed=seed), kind=pool.kind)
     chip = paired_chip(chip, faults)  # None: the chip faults records, else paper-sim
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))

@@ -128,7 +128,8 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
         arch: ``"single"`` or ``"multilayer"`` (``N -> hidden -> N``).
         trials: chips per count; trial ``k`` uses fault map seed ``seed + k`` and programming
             seed ``seed + k`` (the same chip for every count), pattern subset seed
-            ``subset_seed(seed, count, k)`` and cue seed ``protocol.seed + k``: a count's
+            ``subset_seed(seed, count, k)`` and cue seed ``protocol.seed + k`` (``protocol``
+            None: ``Protocol(seed=seed)``): a count's
             networks are those of ``recall_curve`` of that count alone, and of
             :func:`~xbarmem.evaluation.capacity.find_capacity`, whichever counts are beside it
             (but for the hardware-adaptive rule's training cues: guide, "Batches").
@@ -154,7 +155,7 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
     """
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
-    protocol = as_protocol(protocol, kind=pool.kind)
+    protocol = as_protocol(protocol, Protocol(seed=check_seed(seed)), kind=pool.kind)
     _check_cues_fit(pool, counts, protocol)
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
                                    trials=trials, seed=seed, rule_options=rule_options,

@@ -282,11 +282,13 @@ def _tested(n: int, progress: Callable[[int, int, float], None] | None,
     return then if kept is None else kept.saving(then)
 
 
-def _default_protocol(kind: str) -> Protocol:
+def _default_protocol(kind: str, seed: int) -> Protocol:
     """The recall protocol of a scaling run of ``kind`` patterns when none is given: 5% flips
-    (binary) or Gaussian noise of std 0.6 with tanh recall (continuous), 5 cues per pattern."""
-    return (Protocol(level=0.05, probes=5) if kind == "binary"
-            else Protocol(corruption="gaussian", level=0.6, probes=5, activation="tanh"))
+    (binary) or Gaussian noise of std 0.6 with tanh recall (continuous), 5 cues per pattern,
+    cues drawn from the run's ``seed`` (as the ``scaling`` command draws them)."""
+    return (Protocol(level=0.05, probes=5, seed=seed) if kind == "binary"
+            else Protocol(corruption="gaussian", level=0.6, probes=5, activation="tanh",
+                          seed=seed))
 
 
 def _run_at(n: int, kept: SearchCheckpoint | None,
@@ -322,7 +324,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``"1n-0.5n"``: two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
-    under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``).
+    under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``; cues
+    drawn from ``seed``).
     A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not its default).
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
@@ -341,7 +344,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                                           rule_options=rule_options, protocol=protocol)
     rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: arch single)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
-    protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)
+    protocol = (_default_protocol(kind, seed) if protocol is None
+                else as_protocol(protocol, kind=kind))
     settings = {"arch": arch, "kind": kind, "data": source_name(source),
                 "hidden_rule": rules_h and layers_text(rules_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
