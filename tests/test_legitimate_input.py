@@ -453,6 +453,33 @@ def test_the_measured_window_is_where_devices_at_its_edges_read():
     assert (chip.device.g_min, chip.device.g_max) == (2.5e-6, 149e-6)
 
 
+
+@pytest.mark.parametrize("window, noise, shape, seed", [
+    ((2e-6, 150e-6), 2e-6, (1, 2, 32, 48), 0),
+    ((2e-6, 150e-6), 1e-6, (1, 2, 64, 64), 1),
+    ((10e-6, 100e-6), 3e-6, (2, 2, 16, 16), 2),
+    ((0.5e-6, 40e-6), 0.5e-6, (1, 2, 128, 128), 3),
+])
+def test_a_window_of_targets_spread_over_it_is_not_widened_by_read_noise(window, noise,
+                                                                         shape, seed):
+    """A lab's own target-vs-read sweep spreads its targets over the window, no two alike:
+    no 5 devices share the lowest or highest target, and each edge was the extreme reading
+    of thousands, several noise std beyond it. A 32x48 array written in 2-150 uS with a 2 uS
+    error gave a chip of 0.05-153.5 uS (its source saying "median read ... at the lowest /
+    highest target"), and the model trained on it asked 2021 devices for 0.05 uS. Each edge
+    is now the lowest (highest) target plus the median error of the devices nearest it."""
+    g_min, g_max = window
+    rng = np.random.default_rng(seed)
+    target = rng.uniform(g_min, g_max, shape)
+    read = np.maximum(target + rng.normal(0.0, noise, shape), 0.0)
+    stuck = rng.random(shape) < 0.02
+    read[stuck] = np.where(rng.random(np.count_nonzero(stuck)) < 0.5, 0.3e-6, g_max * 1.1)
+    base = RRAM.replace_array(rows=shape[2], cols=shape[3])
+    chip, _, _ = measured_chip(Measurement(target, read, "lab.csv"), base)
+    assert abs(chip.device.g_min - g_min) < noise, chip.device.g_min
+    assert abs(chip.device.g_max - g_max) < noise, chip.device.g_max
+    assert "nearest" in chip.source
+
 def _file_of_50(tmp_path):
     """A file of 4 +-1 patterns of N = 50 (no image data: its N is its own)."""
     path = tmp_path / "p50.npy"

@@ -49,8 +49,9 @@ with a warning.
   (:func:`_warn_undecided`).
 * **window** -- ``g_min`` / ``g_max`` = the median read of the non-stuck devices programmed to
   the lowest / highest target (the extreme reads lie several read-noise std beyond the edge),
-  or, when fewer than :data:`SPREAD_MIN_DEVICES` were, the min / max read
-  (:func:`window_edges`).
+  or, when fewer than :data:`SPREAD_MIN_DEVICES` were (targets spread over the window), that
+  target plus the median ``read - target`` of the devices programmed nearest it; the min / max
+  read only on fewer than :data:`SPREAD_MIN_DEVICES` devices (:func:`window_edges`).
 * **programming error** -- ``write_noise`` = ``sqrt(max(s^2 - r^2, 0))``, the write error
   alone: ``s`` the std of ``read - target`` over the non-stuck devices that tell of it
   (:func:`written_devices`: not those clipped at a window edge or never programmed, which
@@ -754,17 +755,26 @@ def reading_spread(measurement: Measurement, ok: np.ndarray) -> tuple[float, str
 def window_edges(measurement: Measurement, ok: np.ndarray) -> tuple[float, float]:
     """The measured window ``(g_min, g_max)``, siemens, from the devices ``ok`` (measured, not
     stuck): each edge the median reading of the devices programmed to the lowest (highest)
-    target, when at least :data:`SPREAD_MIN_DEVICES` were and the targets differ; else the
-    lowest (highest) reading. A device asked for the window's edge lands there and is read
-    with its noise: the extreme reading of thousands lies several noise std beyond the edge
-    (0 S for a g_min of 2 uS read with 1 uS of noise, the guide's example)."""
+    target, when at least :data:`SPREAD_MIN_DEVICES` were and the targets differ; when fewer
+    were (targets spread over the window, as a lab's own sweep sets them), that target plus
+    the median ``read - target`` of the :data:`SPREAD_REFINE_MIN` devices (at least
+    :data:`SPREAD_MIN_DEVICES`) programmed nearest it, not below 0 S; on fewer devices, or
+    targets all alike, the lowest (highest) reading. A device asked for the window's edge
+    lands there and is read with its noise: the extreme reading of thousands lies several
+    noise std beyond the edge (0 S for a g_min of 2 uS read with 1 uS of noise, the guide's
+    example), a conductance no device was shown to hold."""
     target, read = measurement.target[ok], measurement.read[ok]
     low, high = float(target.min()), float(target.max())
+    if not low < high or target.size < SPREAD_MIN_DEVICES:
+        return float(read.min()), float(read.max())
+    order = np.argsort(target, kind="stable")
+    near = min(SPREAD_REFINE_MIN, target.size)
     edges = []
-    for at, extreme in ((low, np.min), (high, np.max)):
+    for at, nearest in ((low, order[:near]), (high, order[-near:])):
         there = target == at
-        edges.append(float(np.median(read[there])) if low < high and np.count_nonzero(there)
-                     >= SPREAD_MIN_DEVICES else float(extreme(read)))
+        edges.append(float(np.median(read[there])) if np.count_nonzero(there)
+                     >= SPREAD_MIN_DEVICES else
+                     max(at + float(np.median(read[nearest] - target[nearest])), 0.0))
     return edges[0], edges[1]
 
 
@@ -801,7 +811,8 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     chip = replace(base, device=device, name="measured",
                    description=f"Chip model measured from {measurement.source}",
                    source=f"{measurement.source}: window = median read of the non-stuck devices "
-                          f"at the lowest / highest target, "
+                          f"at (or, few there, median error of those nearest) the lowest / "
+                          f"highest target, "
                           f"write_noise = sqrt(s^2 - r^2) = {write_noise * 1e6:.4g} uS, the write "
                           f"error alone: s = {spread * 1e6:.4g} uS, {SPREAD_WORDS[how]}, which "
                           f"holds one draw of read noise per reading; r = "
