@@ -449,6 +449,8 @@ def test_a_known_stuck_device_read_elsewhere_is_held_at_its_reading(memory, pats
     (lambda g: np.concatenate([g[0, 0], g[0, 1]], axis=1), "one grid of single devices? pair "
                                                           "them into the G+ and G- planes"),
     (lambda g: g[0, 0], "one plane of devices: give both"),
+    (lambda g: np.stack([g, g * 1.01]), "2 reads of every device stacked? one reading per "
+                                        "device is read: give their mean over the reads' axis"),
     (lambda g: np.moveaxis(g, 1, -1), "the axis of size 2 (G+, G-) is last: move it before "
                                       "the rows and cols (np.moveaxis(a, -1, -3))"),
 ])
@@ -472,6 +474,43 @@ def test_a_read_back_laid_out_otherwise_says_how(pats, tmp_path, run_cli, layout
     assert fragment in err and "another model or chip" not in err, err
     assert not m1.exists()
 
+
+
+@pytest.mark.parametrize("reads, shape", [(3, "(3, 2, 64, 64)"), (2, "(2, 1, 2, 64, 64)"),
+                                          (4, "(4, 2, 2, 64, 64)")])
+def test_repeated_reads_stacked_are_told_to_be_averaged(pats, tmp_path, run_cli, reads, shape):
+    """Several reads of every device saved as one stack, reads first, were refused as "a
+    read-back of another model or chip?" (adapt --read-back) or with no word of reads (chip
+    import: "must have shape (2, rows, cols) or (n_arrays, 2, rows, cols) ... got (3, 1, 2,
+    32, 48)"); both now say to give their mean. Of a model on one array, ``(3, 2, 64, 64)``;
+    a read-back of every array of its fault map keeps its own hint (above)."""
+    chip = load_preset("rram")
+    memory = train(pats, chip=chip, fault_seed=1, program_seed=1, max_steps=20,
+                   finetune_steps=0)
+    assert memory.layers[0].n_arrays == 1 and memory.faults.n_arrays == 1
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+    good = np.nan_to_num(memory.crossbar.scatter(np.stack([memory.crossbar.g_pos,
+                                                           memory.crossbar.g_neg])),
+                         nan=chip.device.g_min)
+    rng = np.random.default_rng(0)
+    arrays = good if shape.count(",") == 4 else good[0]
+    if shape.startswith("(4, 2, 2"):
+        arrays = np.concatenate([good, good])
+    stack = np.stack([arrays + rng.normal(0, 1e-7, arrays.shape) for _ in range(reads)])
+    assert str(stack.shape) == shape
+    path, m1 = tmp_path / "reads.npy", tmp_path / "m1.safetensors"
+    np.save(path, np.abs(stack))
+    told = f"{reads} reads of every device stacked? one reading per device is read: give their "
+    if not shape.startswith("(4, 2, 2"):  # a model of one array
+        code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+        assert told in err and "another model or chip" not in err, err
+        assert not m1.exists()
+    if stack.ndim == 5:  # chip import reads a 4-D stack as arrays (and says they read alike)
+        out_map = tmp_path / "map.npz"
+        code, out, err = run_cli("chip", "import", path, "--as", "conductance", "-o", out_map)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+        assert told in err and not out_map.exists(), err
 
 def test_a_read_back_csv_with_nan_for_a_device_not_read_says_to_leave_it_empty(
         memory, model, tmp_path, run_cli):

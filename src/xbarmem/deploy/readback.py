@@ -35,6 +35,7 @@ from xbarmem.hardware.faults import (
     device_at,
     highest_reading,
     refuse_fault_map_file,
+    stacked_reads,
 )
 from xbarmem.hardware.measured import read_conductance_csv
 from xbarmem.hardware.units import (
@@ -98,7 +99,8 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
         data = np.concatenate([data, pad])
     if data.shape != used.shape:
         shown_shape = _shape(data.shape if csv else given, csv)
-        which = (None if csv else _rearranged(given, used.shape)) or _which(data, used, memory)
+        which = ((None if csv else _rearranged(given, used.shape, memory.faults.n_arrays))
+                 or _which(data, used, memory))
         raise ConfigError(f"{where}: shape {shown_shape}, but the model's devices "
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
                           f"layout of its export's targets_S.npy); {which}")
@@ -124,12 +126,18 @@ def _which(data: np.ndarray, used: np.ndarray, memory: Memory) -> str:
     return "a read-back of another model or chip?"
 
 
-def _rearranged(given: tuple[int, ...], wanted: tuple[int, ...]) -> str | None:
+def _rearranged(given: tuple[int, ...], wanted: tuple[int, ...], chip_arrays: int) -> str | None:
     """What an ``.npy`` read-back of shape ``given`` holds when it could be the model's devices,
-    ``wanted`` ``(n_arrays, 2, rows, cols)``, laid out otherwise: each array transposed, the
-    array and G+/G- axes exchanged, one array of several, or one plane or grid of devices not
-    stacked as G+ and G- planes; None when it is none of these."""
+    ``wanted`` ``(n_arrays, 2, rows, cols)``, laid out otherwise: repeated reads stacked
+    (:func:`~xbarmem.hardware.faults.stacked_reads`; of a model's one array, not as many as
+    the ``chip_arrays`` of its fault map, which :func:`_which` names), each array transposed,
+    the array and G+/G- axes exchanged, one array of several, or one plane or grid of devices
+    not stacked as G+ and G- planes; None when it is none of these."""
     n, _, rows, cols = wanted
+    one = n == 1 and len(given) == 4 and given[0] != chip_arrays
+    reads = stacked_reads(given, wanted) or (stacked_reads(given, wanted[1:]) if one else None)
+    if reads is not None:
+        return reads
     arrays = given[0] if len(given) == 4 else 1  # (a 3-D read-back is one array)
     if len(given) in (3, 4) and given[-3:] == (2, cols, rows) and arrays == n and rows != cols:
         return (f"rows and cols exchanged (each array transposed?): a row is an input (word "
