@@ -453,7 +453,6 @@ def test_the_measured_window_is_where_devices_at_its_edges_read():
     assert (chip.device.g_min, chip.device.g_max) == (2.5e-6, 149e-6)
 
 
-
 @pytest.mark.parametrize("window, noise, shape, seed", [
     ((2e-6, 150e-6), 2e-6, (1, 2, 32, 48), 0),
     ((2e-6, 150e-6), 1e-6, (1, 2, 64, 64), 1),
@@ -479,6 +478,7 @@ def test_a_window_of_targets_spread_over_it_is_not_widened_by_read_noise(window,
     assert abs(chip.device.g_min - g_min) < noise, chip.device.g_min
     assert abs(chip.device.g_max - g_max) < noise, chip.device.g_max
     assert "nearest" in chip.source
+
 
 def _file_of_50(tmp_path):
     """A file of 4 +-1 patterns of N = 50 (no image data: its N is its own)."""

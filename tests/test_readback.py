@@ -475,7 +475,6 @@ def test_a_read_back_laid_out_otherwise_says_how(pats, tmp_path, run_cli, layout
     assert not m1.exists()
 
 
-
 @pytest.mark.parametrize("reads, shape", [(3, "(3, 2, 64, 64)"), (2, "(2, 1, 2, 64, 64)"),
                                           (4, "(4, 2, 2, 64, 64)")])
 def test_repeated_reads_stacked_are_told_to_be_averaged(pats, tmp_path, run_cli, reads, shape):
@@ -511,6 +510,7 @@ def test_repeated_reads_stacked_are_told_to_be_averaged(pats, tmp_path, run_cli,
         code, out, err = run_cli("chip", "import", path, "--as", "conductance", "-o", out_map)
         assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
         assert told in err and not out_map.exists(), err
+
 
 def test_a_read_back_csv_with_nan_for_a_device_not_read_says_to_leave_it_empty(
         memory, model, tmp_path, run_cli):
