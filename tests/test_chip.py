@@ -217,6 +217,17 @@ def test_a_map_with_its_pair_axis_last_says_where_it_goes(arrays):
     assert moved.g_stuck.shape == (arrays, 2, 16, 8)
 
 
+@pytest.mark.parametrize("option, value", [("on_above", 1e-3), ("off_below", 0.01),
+                                           ("on_above", 1e9)])
+def test_a_threshold_too_high_in_any_unit_gets_no_microsiemens_hint(option, value):
+    """``off_below = 1e-3`` (1 mS, far above the chip) was told "0.001 uS is 1e-09 S", a
+    conductance far below the chip's window: the hint is given only where the value read in
+    microsiemens is a conductance of the chip's scale."""
+    read = np.full((2, 16, 8), 60e-6)
+    with pytest.raises(ConfigError, match="it is in siemens$"):
+        FaultMap.from_conductance_map(read, load_preset("rram").device, **{option: value})
+
+
 @pytest.mark.parametrize("option, value", [("on_above", 95.0), ("off_below", 5.0)])
 def test_a_threshold_meant_in_microsiemens_is_refused(option, value, tmp_path, run_cli):
     """``--on-above 95`` (95 uS meant; the option is in siemens) was taken: no reading lies

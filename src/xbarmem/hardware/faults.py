@@ -157,8 +157,10 @@ def _within_readings(threshold: float | None, name: str, device: DeviceSpec) -> 
     high = highest_reading(device)
     if threshold is None or threshold <= high:
         return threshold
-    micro = (f"; {threshold:g} uS is {threshold * 1e-6:g} S" if threshold * 1e-6 <= high
-             else "")
+    # (the hint only where the value read in microsiemens is a conductance of the chip's
+    # scale, within four decades below the highest reading: 1e-3 meant as 1 mS gets none)
+    micro = (f"; {threshold:g} uS is {threshold * 1e-6:g} S"
+             if high * 1e-4 <= threshold * 1e-6 <= high else "")
     raise ConfigError(f"{name} = {threshold:g} S is above every conductance the chip's map may "
                       f"hold (at most g_max + {WINDOW_SLACK:g} window width = {high:.4g} S): "
                       f"it is in siemens{micro}")
