@@ -269,7 +269,9 @@ def _npy_head(source: BinaryIO | IO[bytes]) -> bytes:
 def _npy_checked(head: bytes, size: int, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
     """``(shape, dtype, data offset)`` of ``.npy`` data of ``size`` bytes starting ``head``
     (at least its header), refused before anything is loaded: a truncated or corrupt header,
-    an object array, data above the memory limit or shorter than the header declares."""
+    an object array, data above the memory limit, shorter than the header declares or longer
+    (bytes past the array, which ``np.load`` ignores: arrays saved one after another into one
+    file, of which it reads the first only; a ``.npy.gz`` holding them was refused already)."""
     header = _npy_header(head, where)
     if header is None:
         raise FileFormatError(f"{where}: truncated .npy header")
@@ -282,6 +284,11 @@ def _npy_checked(head: bytes, size: int, where: str) -> tuple[tuple[int, ...], n
             declared, present = f"{nbytes} B", f"{size - offset} B"
         raise FileFormatError(f"{where}: truncated .npy (its header declares {declared} of "
                               f"data, {present} present)")
+    if size - offset > nbytes:
+        raise FileFormatError(f"{where}: {human(size - offset - nbytes)} past the end of the array "
+                              f"its header declares ({'x'.join(map(str, shape))} {dtype}): "
+                              "arrays saved one after another into one file? (numpy.load reads "
+                              "the first only) save them as one array, or in an .npz")
     return shape, dtype, offset
 
 
