@@ -6,6 +6,8 @@ read silently -- the first array only, the last value only -- where the same con
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +82,69 @@ def test_npy_data_past_the_declared_array_is_refused_by_the_api(tmp_path):
         xm.load_patterns(path)
     path.write_bytes(_npy(PATTERNS))  # (the sound file still loads)
     assert xm.load_patterns(path).patterns.shape == (3, 16)
+
+
+def _chip_json(folder: Path) -> Path:
+    text = xm.load_preset("paper-sim").to_json()
+    path = folder / "chip.json"
+    path.write_text(text.replace('"g_max": 0.00015', '"g_max": 0.00015, "g_max": 0.001', 1))
+    assert path.read_text() != text
+    return path
+
+
+def _fault_map_csv(folder: Path) -> Path:
+    fault_map = xm.FaultMap.generate(xm.load_preset("rram"), n_arrays=1, seed=0)
+    path = folder / "map.csv"
+    fault_map.save(path)
+    head, rest = path.read_text().split("\n", 1)
+    assert '"source": ' in head
+    path.write_text(head.replace('"source": ', '"source": "x", "source": ', 1) + "\n" + rest)
+    return path
+
+
+def _model_file(folder: Path, model: Path) -> Path:
+    raw = model.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + size])
+    meta = header["__metadata__"]["xbarmem"]
+    header["__metadata__"]["xbarmem"] = meta.replace('"n_neurons": 16',
+                                                     '"n_neurons": 16, "n_neurons": 16', 1)
+    assert header["__metadata__"]["xbarmem"] != meta
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path = folder / "dup.safetensors"
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + size:])
+    return path
+
+
+#: (file maker, command ({} = the file), the key named twice)
+TWICE = [
+    (_chip_json, ["chip", "show", "{}"], "g_max"),
+    (_chip_json, ["train", "--data", "random", "-p", "2", "--neurons", "16", "--rule", "hebb",
+                  "--chip", "{}", "-o", "out.safetensors"], "g_max"),
+    (_fault_map_csv, ["chip", "inspect", "{}"], "source"),
+    (_fault_map_csv, ["train", "--data", "random", "-p", "2", "--neurons", "16", "--rule",
+                      "hebb", "--fault-map", "{}", "-o", "out.safetensors"], "source"),
+    (_model_file, ["evaluate", "{}", "--probes", "1"], "n_neurons"),
+    (_model_file, ["export", "{}", "-o", "exported"], "n_neurons"),
+]
+
+
+@pytest.mark.parametrize(("make", "args", "key"), TWICE,
+                         ids=[f"{m.__name__[1:]}-{a[0]}-{a[1]}" for m, a, _ in TWICE])
+def test_json_naming_a_key_twice_is_refused(refused_here, tmp_path, model, make, args, key):
+    """json.loads keeps the last of two equal keys: a chip file naming g_max twice ran with
+    the second, silently (its TOML was refused: 'Cannot overwrite a value'); every JSON a
+    command reads is now refused so, naming the key (--rule-options did so alone)."""
+    path = make(tmp_path, model) if make is _model_file else make(tmp_path)
+    line = [str(path) if a == "{}" else a for a in args]
+    refused_here(*line, names=(path.name, f"'{key}' twice"))
+
+
+def test_json_naming_a_key_twice_is_refused_by_the_api(tmp_path, model):
+    with pytest.raises(XbarmemError, match="'g_max' twice"):
+        xm.load_chip(_chip_json(tmp_path))
+    with pytest.raises(XbarmemError, match="'source' twice"):
+        xm.FaultMap.load(_fault_map_csv(tmp_path))
+    with pytest.raises(XbarmemError, match="'n_neurons' twice"):
+        xm.load_memory(_model_file(tmp_path, model))

@@ -136,7 +136,7 @@ def rule_options(text: str | None, pairs: list[str] | None,
             raise ConfigError("--rule-options is empty; give a JSON object, e.g. "
                               "'{\"cue_flip\": 0.05}'")
         try:
-            value = parse_text(json.loads, text, object_pairs_hook=_keys_once)
+            value = parse_text(json.loads, text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
         if not isinstance(value, dict):
@@ -152,16 +152,6 @@ def rule_options(text: str | None, pairs: list[str] | None,
             value = raw
         options[key.strip()] = raw if isinstance(value, (dict, list)) else value
     return options
-
-
-def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object of ``--rule-options``, refused when it names a key twice (JSON keeps the
-    last silently: ``{"max_steps": 5, "max_steps": 6}`` trained 6)."""
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise ConfigError(f"--rule-options names {key!r} twice; give each key once")
-    return dict(pairs)
 
 
 def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False,

@@ -198,11 +198,37 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+class RepeatedKeyError(json.JSONDecodeError):
+    """A JSON object naming one key twice (a ``json.JSONDecodeError``, so a ``ValueError``,
+    caught wherever a parse error of the text is). ``msg`` is the whole message."""
+
+    def __init__(self, msg: str) -> None:
+        json.JSONDecodeError.__init__(self, msg, "", 0)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice (``json.loads`` keeps the last
+    silently, where TOML refuses the file)."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = next(key for i, key in enumerate(keys) if key in keys[:i])
+        raise RepeatedKeyError(f"an object names {shown(twice)} twice; give each key once")
+    return obj
+
+
 def parse_text(parse: Callable[..., Any], text: str | bytes, **options: Any) -> Any:
     """``parse(text, **options)`` (``json.loads``, ``tomllib.loads``, ...) for text from a
     file or a user: text nested deeper than :data:`MAX_NESTING` lists / tables -- which would
     otherwise end in a ``RecursionError`` there or in any later step -- raises
-    :class:`NestingError`; other parse errors pass through unchanged."""
+    :class:`NestingError`; JSON naming a key twice in one object (which ``json.loads`` reads as
+    its last value, silently; TOML refuses it) raises :class:`RepeatedKeyError`, unless
+    ``options`` give an ``object_pairs_hook``; other parse errors pass through unchanged."""
+    if parse is json.loads:
+        options.setdefault("object_pairs_hook", _keys_once)
     try:
         value = parse(text, **options)
     except RecursionError:
