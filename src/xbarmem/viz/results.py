@@ -67,7 +67,7 @@ from xbarmem.viz.style import (
     series_style,
     style,
 )
-from xbarmem.viz.text import LABEL_CHARS, check_title, set_title, wrap_text
+from xbarmem.viz.text import LABEL_CHARS, check_title, set_title, title_over_axes, wrap_text
 from xbarmem.viz.ticks import linear_xticks, linear_yticks, log_axes
 
 __all__ = ["plot_rows"]
@@ -494,13 +494,15 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
     fig.supxlabel(x_label(kind, series), fontsize=8)
     fig.supylabel("capacity (stored patterns)" if kind == "capacity" else
                   "mean cosine similarity", fontsize=8)
-    set_title(fig, title, fontsize=8)
-    if kind != "capacity":
-        if any(getattr(h, "_xbarmem_equal", False) for h in handles.values()):
-            handles[EQUAL_SHARED] = equal_handle(EQUAL_SHARED)
-        fig.legend(list(handles.values()), [wrap_text(h, LABEL_CHARS) for h in handles],
-                   loc="outside right upper",
-                   title=legend_title(kind, series).replace("points: ", "points:\n"))
+    if kind == "capacity":
+        set_title(fig, title, fontsize=8)
+        return fig
+    if any(getattr(h, "_xbarmem_equal", False) for h in handles.values()):
+        handles[EQUAL_SHARED] = equal_handle(EQUAL_SHARED)
+    fig.legend(list(handles.values()), [wrap_text(h, LABEL_CHARS) for h in handles],
+               loc="outside right upper",
+               title=legend_title(kind, series).replace("points: ", "points:\n"))
+    title_over_axes(fig, title, fontsize=8)  # (not into the legend beside the panels)
     return fig
 
 

@@ -117,6 +117,23 @@ def set_title(target: Axes | Figure, text: str, *, width: int = TITLE_CHARS, **k
     target.set_title(wrap_text(text, width), **kw)
 
 
+def title_over_axes(fig: Figure, text: str, **kw: Any) -> None:
+    """The title of ``fig`` (:func:`set_title`, keywords ``kw`` as its) centred over the
+    figure's visible axes and wrapped to their width, for a figure whose legend lies beside
+    them (``fig.legend(loc="outside right upper")``): centred on the whole figure, a title
+    ran into that legend. Lays the figure out once (its layout engine places the axes)."""
+    if not text:
+        return
+    set_title(fig, text, **kw)  # (the room it takes at the top moves no axes sideways)
+    fig.draw_without_rendering()
+    boxes = [ax.get_position() for ax in fig.axes if ax.get_visible()]
+    left, right = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    size = matplotlib.font_manager.FontProperties(
+        size=kw.get("fontsize", matplotlib.rcParams["figure.titlesize"])).get_size_in_points()
+    width = fitting_chars(text, TITLE_CHARS, (right - left) * fig.get_figwidth(), size)
+    set_title(fig, text, width=width, x=(left + right) / 2, **kw)
+
+
 #: what of a figure's width its axes title may not take (inches): the y axis's labels beside
 #: the axes, which the title is centred over
 TITLE_MARGIN = 0.5

@@ -135,11 +135,15 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
                                          (y, ax.yaxis, ax.set_yscale, ax.set_ylim, "minposy")):
         if not on:
             continue
-        blank = not np.isfinite(getattr(ax.dataLim, minpos))
-        if blank:
-            lim(1, 10)
+        if not np.isfinite(getattr(ax.dataLim, minpos)):
             ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center",
                     color=REFERENCE_COLOR)
+        # (a shared axis is blank only when every axes sharing it is: its limits and ticks
+        # are theirs too, and a panel of 0s had left every panel unlabelled on 1 .. 10)
+        shared = _sharing(axis)
+        blank = not any(np.isfinite(getattr(a.dataLim, minpos)) for a in shared)
+        if blank:  # (still autoscaled when a panel sharing it is drawn later)
+            lim(1, 10, auto=len(shared) > 1 or None)
         scale("log")
         axis.set_major_formatter(PlainLogFormatter())
         axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False,
@@ -156,14 +160,24 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
             continue
         low, high = sorted(ax.get_ylim() if is_y else ax.get_xlim())
         if 0 < low < high < math.inf:  # (still autoscaled when more is drawn)
-            box = ax.dataLim
-            first = min(max(box.y0, box.minposy) if is_y else max(box.x0, box.minposx), high)
-            last = max(box.y1 if is_y else box.x1, low)
+            boxes = [a.dataLim for a in _sharing(ax.yaxis if is_y else ax.xaxis)]
+            first = min([high, *(max(b.y0, b.minposy) if is_y else max(b.x0, b.minposx)
+                                 for b in boxes)])
+            last = max([low, *(b.y1 if is_y else b.x1 for b in boxes)])
             # the bottom of a y axis with 0s drawn on it (mark_zeros) kept: no tick there
-            zeros = is_y and getattr(ax, "_xbarmem_zeros", False)
+            zeros = is_y and any(getattr(a, "_xbarmem_zeros", False)
+                                 for a in _sharing(ax.yaxis))
             (ax.set_ylim if is_y else ax.set_xlim)(
                 low if zeros or tick_above(low) <= first else tick_below(low),
                 high if tick_below(high) >= last else tick_above(high), auto=True)
+
+
+def _sharing(axis: matplotlib.axis.Axis) -> list[Axes]:
+    """The axes sharing ``axis`` (its own among them): their limits, ticks and labels are
+    one."""
+    ax = axis.axes
+    is_x = isinstance(axis, matplotlib.axis.XAxis)
+    return list((ax.get_shared_x_axes() if is_x else ax.get_shared_y_axes()).get_siblings(ax))
 
 
 def one_value_axis(axis: matplotlib.axis.Axis, *, counts: bool = False) -> bool:
