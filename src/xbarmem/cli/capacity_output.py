@@ -155,8 +155,8 @@ def fit_words(fit: dict) -> str:
     if fit["points"] < 3:
         return f" (a line through {fit['points']} sizes of capacity > 0: no CI)"
     r2 = "" if math.isnan(fit["r2"]) else f", R^2 {fit['r2']:.3f}"
-    return (f" ({100 * fit['confidence']:.0f}% CI {fit['slope_low']:.2f}.."
-            f"{fit['slope_high']:.2f}){r2}")
+    return (f" ({100 * fit['confidence']:.0f}% CI {fit['slope_low']:z.2f}.."
+            f"{fit['slope_high']:z.2f}){r2}")
 
 
 def _bounds_words(sizes: list[int] | None) -> str:
@@ -203,7 +203,7 @@ def print_scaling(res: dict, title: str) -> None:
         if fit is None:
             out.print(f"threshold {t}: {_no_fit_words(res['sizes'], res['capacity'][t])}")
         else:
-            out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{fit_words(fit)}"
+            out.print(f"threshold {t}: C ~ N^{fit['slope']:z.2f}{fit_words(fit)}"
                       f"{_bounds_words(fit.get('lower_bounds'))}"
                       f"{_left_out_words(fit.get('left_out'))}")
     out.print(f"wrote {res['files']['png']} and {res['files']['json']}")

@@ -238,8 +238,8 @@ def _fit_words(fit: dict | None, sizes: int) -> str:
     # (bounds of a 2-size fit: NaN, or null in the command's JSON file)
     low, high = (math.nan if fit.get(k) is None else float(fit[k])
                  for k in ("slope_low", "slope_high"))
-    ci = f" ± {(high - low) / 2:.2f}" if math.isfinite(low) else f" ({sizes} sizes: no CI)"
-    return f"k = {fit['slope']:.2f}{ci}"
+    ci = f" ± {(high - low) / 2:z.2f}" if math.isfinite(low) else f" ({sizes} sizes: no CI)"
+    return f"k = {fit['slope']:z.2f}{ci}"  # (z: no "-0.00")
 
 
 def scaling_title(settings: dict) -> str:

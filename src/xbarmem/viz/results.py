@@ -86,9 +86,9 @@ def _fit_label(xs: np.ndarray, ys: np.ndarray) -> tuple[str, tuple[float, float]
         return "no fit (< 2 sizes with capacity > 0)", None
     fit = fit_power_law(xs[keep], ys[keep])
     if math.isfinite(fit.slope_low):
-        text = f"k = {fit.slope:.2f} ± {(fit.slope_high - fit.slope_low) / 2:.2f}"
+        text = f"k = {fit.slope:z.2f} ± {(fit.slope_high - fit.slope_low) / 2:z.2f}"
     else:
-        text = f"k = {fit.slope:.2f} (2 sizes: no CI)"
+        text = f"k = {fit.slope:z.2f} (2 sizes: no CI)"
     return text, (fit.slope, fit.prefactor)
 
 

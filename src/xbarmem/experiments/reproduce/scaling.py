@@ -184,7 +184,7 @@ class Scaling(Experiment):
         note = f" (N = {', '.join(left_out)} left out: capacity 0)" if left_out else ""
         if fit is None:
             return "n/a" + note
-        return f"{fit.slope:.2f}" + (f" [{fit.slope_low:.2f}, {fit.slope_high:.2f}]"
+        return f"{fit.slope:z.2f}" + (f" [{fit.slope_low:z.2f}, {fit.slope_high:z.2f}]"
                                      if math.isfinite(fit.slope_low) else "") + note
 
     @staticmethod
@@ -225,7 +225,7 @@ class Scaling(Experiment):
                      f"{-gap:.2f} below the paper's {paper}" if gap < 0 else
                      f"{gap:.2f} above the paper's {paper}")
             reasons.append(f"With {check.label} the binary exponent over N = {sizes} (seed "
-                           f"{seed}) is {fit.slope:.2f} against {ref_fit.slope:.2f} with the "
+                           f"{seed}) is {fit.slope:z.2f} against {ref_fit.slope:z.2f} with the "
                            f"section's protocol on the same sizes and seed, {where}.")
         if lines:
             sec.body += ["", "Checks of what could hold the binary exponent down: one change "
