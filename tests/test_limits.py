@@ -24,7 +24,8 @@ def test_max_bytes_reads_the_environment(monkeypatch, text, expected):
     assert max_bytes() == expected
 
 
-@pytest.mark.parametrize("text", ["-1", "lots", "2X", "1e9", "0.5", "0.2B"])
+@pytest.mark.parametrize("text", ["-1", "lots", "2X", "1e9", "0.5", "0.2B", "1.5", "2.5B",
+                                  "0.3K"])
 def test_a_malformed_limit_is_refused(monkeypatch, text):
     monkeypatch.setenv(ENV, text)
     with pytest.raises(ConfigError, match=ENV):

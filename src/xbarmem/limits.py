@@ -45,8 +45,8 @@ class TooLargeError(ConfigError):
 
 def max_bytes() -> int | None:
     """The limit in bytes from :data:`ENV` (default :data:`DEFAULT_MAX_BYTES`); ``None`` when
-    disabled (``0`` in any spelling, ``none``, ``off``). A malformed value, or one below a
-    byte, raises :class:`~xbarmem.errors.ConfigError`."""
+    disabled (``0`` in any spelling, ``none``, ``off``). A malformed value, one below a byte
+    or a fraction of a byte (``1.5``: 1.5G meant?) raises :class:`~xbarmem.errors.ConfigError`."""
     text = os.environ.get(ENV, "").strip()
     if not text:
         return DEFAULT_MAX_BYTES
@@ -58,6 +58,9 @@ def max_bytes() -> int | None:
     value = float(match.group(1)) * _UNITS[match.group(2).upper()]
     if value == 0:  # ("0.0", "0G": zero, as "0" is)
         return None
+    if value != int(value):  # ("1.5": 1 byte, every request refused; 1.5G meant?)
+        raise ConfigError(f"{ENV} must be a whole number of bytes, or a count with a unit "
+                          f"(1.5G), got {text!r}")
     if value < 1:  # (0.5 was a limit of 0 bytes: every request refused)
         raise ConfigError(f"{ENV} must be at least 1 byte (or 0 to turn the limit off), "
                           f"got {text!r}")
