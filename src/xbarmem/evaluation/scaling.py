@@ -324,9 +324,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``"1n-0.5n"``: two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
-    under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``; cues
-    drawn from ``seed``).
-    A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not its default).
+    under ``protocol`` (default: 5% flips for binary patterns, continuous: Gaussian, ``tanh``;
+    cues drawn from ``seed``). A ``cue_budget`` > 0 given with a rule but adaptive:
+    :class:`ConfigError` (not its default).
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
     "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after
@@ -344,8 +344,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                                           rule_options=rule_options, protocol=protocol)
     rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: arch single)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
-    protocol = (_default_protocol(kind, seed) if protocol is None
-                else as_protocol(protocol, kind=kind))
+    protocol = as_protocol(protocol, _default_protocol(kind, seed), kind=kind)
     settings = {"arch": arch, "kind": kind, "data": source_name(source),
                 "hidden_rule": rules_h and layers_text(rules_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
