@@ -441,6 +441,39 @@ def test_energy_refuses_trainer_options_its_rule_does_not_take(run_cli, tmp_path
     assert not out and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("args, refused", [
+    # continuous patterns on a multilayer memory: what init=linear is for (train takes it);
+    # energy refused it as "init linear exists only for multilayer memories storing
+    # continuous patterns", checked as if the patterns were binary
+    (["--arch", "multilayer", "--hidden", "1n", "--kind", "continuous", "--rule-option",
+      "init=linear"], None),
+    (["--arch", "multilayer", "--hidden", "1n", "--rule-option", "init=linear"],
+     "init linear exists only for multilayer memories storing continuous"),
+    # the flip-averaged stage is for binary patterns: refused before training for continuous
+    # ones (energy passed it to the trainer, as for binary patterns)
+    (["--kind", "continuous", "--rule-option", "flip_steps=10"],
+     "flip_steps (the flip-averaged stage) exists only for single-layer memories storing "
+     "binary"),
+    (["--rule-option", "flip_steps=10"], None),
+    (["--kind", "continuous", "--recipe", "fast"], None),
+])
+def test_energy_checks_trainer_options_for_the_kind_of_patterns_it_stores(
+        run_cli, monkeypatch, args, refused):
+    """``energy --kind K`` checks the trainer options as ``train --kind K`` does: for the
+    patterns it stores, not always as binary ones, before any training."""
+    import xbarmem.energy.measure as measure_module
+
+    def reached(*_args, **kwargs):
+        raise ConfigError(f"reached training of {kwargs['kind']} patterns")
+
+    monkeypatch.setattr(measure_module, "measure", reached)
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--probes", 1, *args)
+    kind = "continuous" if "continuous" in args else "binary"
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert (refused or f"reached training of {kind} patterns") in err, err
+
+
 def test_sizes_load_bound_is_the_options_bound(run_cli, tmp_path):
     """`energy --sizes 16 --load 3` passed the option's own bound (1000) and was refused by
     the library as "load (patterns per neuron) must be in (0, 2]": the Python keyword, not the

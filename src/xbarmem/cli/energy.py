@@ -205,11 +205,11 @@ def energy(
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     n_neurons, activation = _neurons(ctx, neurons, n, activation, (data, number, kind),
                                      (do_calibrate, rule or "adaptive", options))
-    widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
+    widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options, kind)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                         data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
-    with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
+    with _training_bar(rule or "adaptive", options, arch, json_out, kind) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one,
                     kind=kind, n_patterns=number, chip=chip_spec, rule=rule or "adaptive",
                     corruption=corruption, level=level, probes=probes, seed=seed, tol=tol,
@@ -323,15 +323,17 @@ def _check_out(ctx: typer.Context, out_dir: Path, circuit: str, sizes: bool,
 
 
 @contextlib.contextmanager
-def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: bool):
-    """A bar of the training steps (the step budget of ``rule`` with ``rule_options``), then
-    the recall stage; yields ``(progress(step, loss), stage(text))``."""
+def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: bool,
+                  kind: str = "binary"):
+    """A bar of the training steps (the step budget of ``rule`` with ``rule_options`` on
+    patterns of ``kind``), then the recall stage; yields ``(progress(step, loss),
+    stage(text))``."""
     from xbarmem.energy.measure import trainer_options
     from xbarmem.learning.classic import get_rule
 
     options = get_rule(rule, **trainer_options(rule, None, rule_options)).options(
-        2 if arch == "multilayer" else 1) if rule == "adaptive" else {}
-    total = step_budget(options, "binary") if options else 1
+        2 if arch == "multilayer" else 1, kind) if rule == "adaptive" else {}
+    total = step_budget(options, kind) if options else 1
     with work_bar(console, disable=quiet, transient=True) as bar:
         task = bar.add_task(f"training {rule} ({arch})", total=total, detail="", bound=True)
 
@@ -375,11 +377,11 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
 
 
 def _hidden(hidden: str | None, n: int, arch: str, rule: str,
-            rule_options: dict[str, Any]) -> list[int] | None:
+            rule_options: dict[str, Any], kind: str = "binary") -> list[int] | None:
     """Hidden widths of one architecture (``arch`` multilayer: :data:`~xbarmem.learning.fit.
     DEFAULT_HIDDEN` unless given, as ``train`` and ``capacity`` take it; the old ``32,16``,
     commas between layers, warns), and the trainer options of ``rule`` for the memory's
-    layers checked as ``train`` checks them."""
+    layers storing patterns of ``kind`` checked as ``train`` checks them."""
     widths = None
     if hidden is None and arch == "multilayer":
         hidden = str(DEFAULT_HIDDEN)
@@ -390,7 +392,7 @@ def _hidden(hidden: str | None, n: int, arch: str, rule: str,
     elif hidden:
         widths = parsers.hidden_widths(hidden, n)
     parsers.check_rule_options(rule, rule_options, multilayer=arch == "multilayer",
-                               sizes=[n, *(widths or []), n], kind="binary")
+                               sizes=[n, *(widths or []), n], kind=kind)
     return widths
 
 
