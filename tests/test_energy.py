@@ -156,6 +156,36 @@ def _hand_measurement() -> Measurement:
                        async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
 
 
+@pytest.mark.parametrize("cues, named", [
+    ({"flip": 0.1, "corruption": "flip", "level": 0.1, "activation": "sign"},
+     "corruption=flip, level=0.1, activation=sign"),
+    # other cues than bit flips: the source said "flip=None" and nothing of the cues
+    ({"flip": None, "corruption": "occlude", "level": 0.3, "activation": "sign"},
+     "corruption=occlude, level=0.3, activation=sign"),
+    ({"flip": None, "corruption": "gaussian", "level": 0.6, "activation": "tanh",
+      "kind": "continuous"}, "kind=continuous, n_patterns=3, cues=6, corruption=gaussian, "
+                             "level=0.6, activation=tanh"),
+    ({"flip": None, "corruption": "salt-pepper", "level": 0.2, "activation": "sign",
+      "layer_sizes": [4, 8, 4], "arch": "multilayer", "fault_rate": 0.5},
+     "arch=multilayer, layer_sizes=4-8-4, data=random-binary, n_patterns=3, cues=6, "
+     "corruption=salt-pepper, level=0.2, activation=sign, chip=paper-sim, fault_rate=0.5"),
+])
+def test_a_calibrated_circuit_names_the_cues_it_was_solved_on(cues, named):
+    """The ``source`` of a circuit ``--calibrate`` writes names the measurement it was solved
+    on: its cues by corruption and level (it named ``flip`` only, ``flip=None`` for occluded,
+    Gaussian or salt-and-pepper cues), its neurons, the layer sizes and the chip's faults."""
+    info = {"n_neurons": 4, "arch": "single", "data": "random-binary", "n_patterns": 3,
+            "cues": 6, "chip": "paper-sim", "fault_rate": 0.0, "rule": "pinv", "seed": 0,
+            **cues}
+    m = Measurement(layers=[tiny_layer()], read_voltage=0.2, sync_steps=np.array([2, 3]),
+                    async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]), info=info)
+    solved, _ = calibrate(m, hand_circuit(), energy_ratio=3.95, latency_reduction=0.8)
+    assert named in solved.source and "flip=" not in solved.source, solved.source
+    assert solved.source.startswith("xbarmem.energy.calibrate from measured step counts "
+                                    "(n_neurons=4, arch=")
+    assert CircuitSpec.from_dict(solved.to_dict()).source == solved.source  # (one TOML line)
+
+
 def test_calibration_refuses_a_circuit_whose_other_costs_are_zero():
     """With every other constant 0, the energy ratio is the same (async / sync driven row
     segments) whatever drivers.binary_energy: 8.8x cannot be reached. The solver returned 0

@@ -168,6 +168,22 @@ def _latency_reduction(ratio: float) -> str:
     return f"{1 - 1 / ratio:.2%}" if ratio > 0 else "no reduction"
 
 
+#: the settings of a measurement a calibrated circuit's ``source`` names, in this order (the
+#: cues' corruption and level, not ``flip``: the level of bit flips, None for other cues)
+SOURCE_SETTINGS = ("n_neurons", "arch", "layer_sizes", "data", "kind", "n_patterns", "cues",
+                   "corruption", "level", "activation", "chip", "fault_rate", "rule", "seed",
+                   "rule_options")
+
+
+def _measured_settings(info: dict[str, Any]) -> str:
+    """What a measurement's ``info`` says it measured, as a calibrated circuit's ``source``
+    names it: ``key=value`` of each of :data:`SOURCE_SETTINGS` it holds (layer sizes as
+    ``64-32-64``), comma-separated."""
+    shown_values = {k: "-".join(map(str, v)) if k == "layer_sizes" else v
+                    for k, v in info.items() if k in SOURCE_SETTINGS}
+    return ", ".join(f"{k}={shown_values[k]}" for k in SOURCE_SETTINGS if k in shown_values)
+
+
 def _round(value: float, digits: int) -> float:
     return float(f"{value:.{digits}g}")
 
@@ -218,10 +234,8 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
         name=f"{spec.name}-calibrated",
         description=f"{spec.name} with {energy_key} and {latency_key} solved for "
                     f"{energy_ratio:g}x energy and {latency_reduction:.2%} latency reduction",
-        source="xbarmem.energy.calibrate from measured step counts (" + ", ".join(
-            f"{k}={measurement.info[k]}" for k in (
-                "n_neurons", "arch", "data", "n_patterns", "cues", "flip", "chip", "rule",
-                "seed", "rule_options") if k in measurement.info) + ")")
+        source=f"xbarmem.energy.calibrate from measured step counts "
+               f"({_measured_settings(measurement.info)})")
     check = energy_report(measurement, solved)
     record = {"from_circuit": spec.name, "targets": {"energy_ratio": energy_ratio,
                                                      "latency_reduction": latency_reduction},
