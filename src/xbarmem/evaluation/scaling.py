@@ -314,28 +314,27 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 checkpoint: str | Path | None = None,
                 keep_checkpoint: bool = False) -> ScalingResult:
     """Capacity at every N of ``sizes`` and the exponent per threshold, on ``data``
-    (:func:`~xbarmem.data.sources.sized_source`): a built-in image set (``mnist``,
-    ``mnist-crop24`` -- the authors' crop, N <= 576 --, ``digits``, ``glyphs``) or a file of
-    8-bit grayscale square images (read once; recorded by name, in a checkpoint's key by
-    contents) resized to side sqrt(N), the first ``pool_size`` images (default all) as
-    ``kind`` patterns; or ``pool_size`` patterns of N neurons drawn from ``seed`` (``random``,
-    ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden`` (default 32,
-    refused with ``arch="single"``): the hidden widths as ``--hidden`` writes them (``"1n"``: N,
-    ``"1n-0.5n"``: two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
+    (:func:`~xbarmem.data.sources.sized_source`): a built-in image set (``mnist``, ``mnist-crop24``
+    -- the authors' crop, N <= 576 --, ``digits``, ``glyphs``) or a file of 8-bit grayscale square
+    images (read once; recorded by name, in a checkpoint's key by contents) resized to side sqrt(N),
+    the first ``pool_size`` images (default all) as ``kind`` patterns; or ``pool_size`` patterns of
+    N neurons drawn from ``seed`` (``random``, ``correlated-R``; default
+    :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden`` (default 32, refused with
+    ``arch="single"``): the hidden widths as ``--hidden`` writes them (``"1n"``: N, ``"1n-0.5n"``:
+    two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
-    ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
-    under ``protocol`` (default: 5% flips for binary patterns, continuous: Gaussian, ``tanh``;
-    cues drawn from ``seed``). A ``cue_budget`` > 0 given with a rule but adaptive:
-    :class:`ConfigError` (not its default).
+    ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``, under
+    ``protocol`` (default: 5% flips for binary patterns, continuous: Gaussian, ``tanh``; cues drawn
+    from ``seed``). A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not
+    its default).
 
-    Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
-    "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after
-    every tested count. ``checkpoint``: a JSON file that keeps every tested count as it is
-    measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed and
-    started again with the same settings and file reuses them (same capacities) and trains
-    only the rest; the file is removed when the run completes (``keep_checkpoint``: left for
-    the caller to remove once it has saved the result), and the result then holds
-    ``"resumed"``, the number of counts reused."""
+    Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs", "settings"}``
+    that prints one short line). ``progress(N, P, similarity)`` is called after every tested count.
+    ``checkpoint``: a JSON file that keeps every tested count as it is measured
+    (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed and started again with
+    the same settings and file reuses them (same capacities) and trains only the rest; the file is
+    removed when the run completes (``keep_checkpoint``: left for the caller to remove once it has
+    saved the result), and the result then holds ``"resumed"``, the number of counts reused."""
     arch, rule, kind = canonical(arch, ARCHS), rule_by_name(rule), check_kind(kind)
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
