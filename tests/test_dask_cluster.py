@@ -11,6 +11,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 
 import pytest
 from conftest import check_work_within_groups, tiny_sweep
@@ -435,3 +436,52 @@ def test_dask_workers_report_work_within_running_groups(tmp_path):
     process pool's workers do, and the work never moves backwards."""
     with _cluster() as cluster:
         check_work_within_groups(tmp_path / "d.sqlite", scheduler=cluster.scheduler_address)
+
+
+#: set when the test below has closed its executor: the chattering task then ends
+_CLOSED = threading.Event()
+
+
+def _chatter(topic: str) -> str:
+    """A group reporting its progress as fast as it can (a worker's task, in this process)
+    until the executor closed (or 20 s passed)."""
+    worker = distributed.get_worker()
+    end = time.monotonic() + 20
+    while not _CLOSED.is_set() and time.monotonic() < end:
+        worker.log_event(topic, [1, 0.5])
+        time.sleep(0.0005)
+    return "done"
+
+
+def test_an_executor_closed_mid_group_leaves_its_progress_topic_first():
+    """Ctrl-C (or SIGTERM) of a ``--workers`` sweep while a group reported its progress: now
+    and then the scheduler (a local cluster's, in the sweep's process) wrote an event to the
+    client's closed link and logged ``Closed comm ... while trying to write`` at CRITICAL
+    with a traceback beside the "interrupted" line. A group reporting every half millisecond
+    made it happen every time; the executor now leaves the topic before closing."""
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    keep, scheduler_log = Keep(level=logging.CRITICAL), logging.getLogger("distributed.scheduler")
+    scheduler_log.addHandler(keep)
+    _CLOSED.clear()
+    try:
+        with _cluster() as cluster:
+            executor = executors.make_executor(scheduler=cluster.scheduler_address)
+            try:
+                executor.client.submit(_chatter, executor._subscribed(), pure=False)
+                deadline = time.monotonic() + 30
+                while executor._reports.empty() and time.monotonic() < deadline:
+                    threading.Event().wait(0.05)
+                assert not executor._reports.empty(), "the group reported nothing"
+                threading.Event().wait(0.3)
+            finally:
+                executor.close()
+                _CLOSED.set()
+            threading.Event().wait(0.5)  # (what the scheduler would write meanwhile)
+    finally:
+        scheduler_log.removeHandler(keep)
+    assert not [m for m in seen if "Closed comm" in m], seen[:1]

@@ -551,6 +551,19 @@ class _Dask:
             self.client.subscribe_topic(self._topic, self._received)
         return self._topic
 
+    def _unsubscribed(self) -> None:
+        """Leave the sweep's progress topic (when subscribed) before the client closes. The
+        scheduler forgets no subscription of a client that leaves: an event a running group
+        reported while the client's link was closing (Ctrl-C, SIGTERM mid-group) was written
+        to the closed link, and the scheduler (a local cluster's, in this process) logged
+        ``Closed comm ... while trying to write`` at CRITICAL with a traceback beside the
+        sweep's "interrupted" line. Sent on the client's stream ahead of its close, the
+        unsubscription reaches the scheduler first."""
+        if self._topic:
+            with contextlib.suppress(Exception):  # (a client already closed, a lost scheduler)
+                self.client.unsubscribe_topic(self._topic)
+            self._topic = ""
+
     def _received(self, event: tuple[float, Any]) -> None:
         """A progress event ``(time, [tag, fraction])`` (in the client's thread)."""
         tag, fraction = event[1]
@@ -649,8 +662,10 @@ class _Dask:
         """Close the client (and the local cluster); Dask's logs and its event loop's
         records, held back since the executor was made (:mod:`~xbarmem.experiments.dask_logs`),
         are restored then: a shutdown racing the workers' heartbeats (on Ctrl-C / SIGTERM)
-        logged errors and tracebacks that are not the user's to act on."""
+        logged errors and tracebacks that are not the user's to act on. The sweep's progress
+        topic is left first (:meth:`_unsubscribed`)."""
         try:
+            self._unsubscribed()
             self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
