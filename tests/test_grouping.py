@@ -86,3 +86,32 @@ def test_a_seed_computed_again_by_another_version_counts_once():
     (g,) = group_rows([old, new, row("hebb", 1, 1.0)], ["rule"])
     assert (g["n"], g["rows"], g["count"]["cosine"]) == (2, 3, 2)
     assert g["mean"]["cosine"] == pytest.approx((0.7 + 1.0) / 2)
+
+
+def _on_chip(stuck_on: float, stuck_off: float, **config) -> dict:
+    """A row of seed 0 on a chip with those stuck rates; ``config`` set on top."""
+    r = row("pinv", 0, 0.9, fault=None)
+    r["config"]["chip_spec"]["device"].update(p_stuck_on=stuck_on, p_stuck_off=stuck_off)
+    r["config"].update(config)
+    return r
+
+
+@pytest.mark.parametrize("unset, explicit", [
+    # a fault rate left to a chip without stuck devices, and fault_rate = 0.0 (two [[grid]]s)
+    (_on_chip(0.0, 0.0), _on_chip(0.0, 0.0, fault_rate=0.0)),
+    # the same with a chip's own stuck rates adding up to the rate asked for
+    (_on_chip(0.05, 0.05), _on_chip(0.05, 0.05, fault_rate=0.1)),
+    # keys stored only when set, against their defaults written out
+    (_on_chip(0.0, 0.0, fault_rate=0.0), _on_chip(0.0, 0.0, fault_rate=0.0, zero_one=False)),
+    (_on_chip(0.0, 0.0, fault_rate=0.0), _on_chip(0.0, 0.0, fault_rate=0.0, tol=1e-4)),
+])
+def test_rows_a_table_shows_alike_are_one_setting(unset, explicit):
+    """Rows that every reader (``--where``, the table, ``--group-by``, ``plot``) reads as one
+    setting and seed -- a ``fault_rate`` left to the chip beside the chip's rate written out,
+    a key stored only when set beside its default -- were two settings to the groups: ``n =
+    2`` of one seed, and a spread of one seed with itself. They count once, as ``plot``
+    counts them."""
+    explicit["result"]["cosine"] = 0.7
+    (g,) = group_rows([unset, explicit, _on_chip(0.0, 0.0, seed=1)], ["rule"])
+    assert (g["n"], g["rows"], g["count"]["cosine"]) == (2, 3, 2)
+    assert g["mean"]["cosine"] == pytest.approx((0.8 + 0.9) / 2)

@@ -237,14 +237,29 @@ def _leaves(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _settings(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """``rows`` split by stored configuration (rows of one setting together), in order; the
     xbarmem version a config records is no part of its setting (a seed computed again by
-    another version is that seed again, not one more)."""
+    another version is that seed again, not one more), and its values are read as
+    :func:`field` reads them (:func:`_as_read`), so two rows a table shows alike are one
+    setting."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         config = r.get("config")
         if isinstance(config, dict):
-            config = {k: v for k, v in config.items() if k != "version"}
+            config = _as_read(config)
         out.setdefault(json.dumps(config, sort_keys=True, default=str), []).append(r)
     return list(out.values())
+
+
+def _as_read(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without its xbarmem version, a missing key of
+    :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET` as its default and a ``fault_rate``
+    left to the chip as the chip's rate (:func:`chip_fault_rate`): a row of ``fault_rate =
+    0.0`` and one that left the rate to a chip with no stuck devices (two grids of one sweep,
+    one setting it and one not) are the same trial, which ``plot`` counts once; ``results
+    --group-by`` counted it as two seeds."""
+    read = {**KEYED_WHEN_SET, **{k: v for k, v in config.items() if k != "version"}}
+    if read.get("fault_rate") is None:
+        read["fault_rate"] = chip_fault_rate(config)
+    return read
 
 
 def parse_fields(text: str, what: str) -> list[str]:
