@@ -419,6 +419,9 @@ class _Dask:
     _fit: set[str] | None = None
     #: when the cluster was first seen without workers (``time.monotonic()``), or None
     _idle_since: float | None = None
+    #: the topic of the sweep's progress events once subscribed (:meth:`_subscribed`); ""
+    #: before, also while a refused cluster closes during ``__init__``
+    _topic: str = ""
 
     def __init__(self, workers: int | None, scheduler: str | None,
                  grace: float = WORKER_GRACE) -> None:
