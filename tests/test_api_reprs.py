@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import torch
 
 import xbarmem as xm
 from xbarmem.checks import brief
+from xbarmem.data.readers import read_image_stack
 from xbarmem.deploy.backend import simulated_backends
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
 from xbarmem.energy.measure import (
@@ -23,7 +25,9 @@ from xbarmem.energy.measure import (
     measure,
     measure_sizes,
 )
-from xbarmem.evaluation.curve import RecallCurve, recall_curve
+from xbarmem.evaluation.curve import RecallCurve, recall_curve, train_curve
+from xbarmem.evaluation.evaluate import make_cues
+from xbarmem.hardware.measured import Measurement as ChipMeasurement
 
 #: the longest a result's repr may be (a notebook cell's line or two)
 _SHORT = 320
@@ -167,3 +171,63 @@ def test_a_problem_shows_its_sizes_not_its_tensors():
                              "kind='binary', counts=None, noise=(0.0, 0.0), zero_diagonal=True, "
                              "bias=True, levels=False)")
     assert "tensor" not in repr(xm.Problem.of(torch.ones(3, 5, 16), sizes=[16, 8, 16]))
+
+
+def _levels_grid():
+    pool = xm.random_patterns(10, 64, seed=0)
+    memory = xm.train(pool, chip=xm.load_preset("ideal").replace_device(levels=8), rule="hebb")
+    return memory.crossbar.weight_grid()
+
+
+def _image_stack(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (100, 28, 28)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    return read_image_stack(tmp_path / "images.npy")
+
+
+def _trained_curve(tmp_path):
+    return train_curve(xm.random_patterns(10, 64, seed=0), [3, 5], "ideal", "hebb", trials=2)
+
+
+@pytest.mark.parametrize(("make", "says"), [
+    (lambda tmp_path: _levels_grid(), "WeightGrid(offset=shape (64, 64), lo=shape (64, 64), "
+                                      "hi=shape (64, 64), step=0.07143, relative=0)"),
+    (lambda tmp_path: ChipMeasurement(np.zeros((1, 2, 64, 64)), np.zeros((1, 2, 64, 64)),
+                                      "devices.csv"),
+     "Measurement(target=shape (1, 2, 64, 64), read=shape (1, 2, 64, 64), "
+     "source='devices.csv', known_stuck=None, listed=None)"),
+    (_image_stack, "ImageStack(images=shape (100, 28, 28), name='images.npy', labels=None)"),
+    (lambda tmp_path: make_cues(xm.random_patterns(10, 64, seed=0), xm.Protocol(probes=3)),
+     "Cues(cues=shape (30, 64), target=shape (30, 64), probes=3, binary=True, generator="),
+    (_trained_curve, "TrainedCurve(data='random-binary', rule='hebb', chip='ideal', "
+                     "counts=[2 values, 3 to 5], networks=4, trials=2, seed=0)"),
+])
+def test_objects_holding_arrays_show_their_shapes_not_their_entries(tmp_path, make, says):
+    """A ``WeightGrid`` (what ``Crossbar.weight_grid()`` and a rule of one's own get) printed
+    19 lines of tensors for a 64x64 crossbar, a measured chip's ``Measurement`` 29, an
+    ``ImageStack`` 50, the ``Cues`` of a scoring run 13, a ``TrainedCurve`` 1,600 characters
+    (every memory, subset and train info, the whole chip)."""
+    assert _short(repr(make(tmp_path))).startswith(says)
+
+
+def test_no_dataclass_holding_tensors_or_arrays_keeps_the_generated_repr():
+    """The class of the test above: every dataclass of xbarmem with a tensor or array field
+    prints one short line (``checks.brief_repr``, which ``value_equality`` applies), not
+    dataclasses' repr of every entry."""
+    import dataclasses
+    import importlib
+    import inspect
+    import pkgutil
+
+    from xbarmem.checks.results import generated_repr
+
+    found = []
+    for info in pkgutil.walk_packages(xm.__path__, "xbarmem."):
+        for cls in vars(importlib.import_module(info.name)).values():
+            if (inspect.isclass(cls) and cls.__module__ == info.name
+                    and dataclasses.is_dataclass(cls) and generated_repr(cls)
+                    and any(word in re.sub(r"Callable\[.*\]", "", str(f.type))
+                            for f in dataclasses.fields(cls) if f.repr
+                            for word in ("Tensor", "ndarray"))):  # (a function's arguments: no)
+                found.append(f"{info.name}.{cls.__name__}")
+    assert found == []

@@ -42,7 +42,8 @@ def same_value(a: Any, b: Any) -> bool:
 def value_equality(cls: C) -> C:
     """Class decorator for a dataclass holding tensors or arrays: ``==`` compares every field
     with :func:`same_value` (the generated ``==`` raised torch's "Boolean value of Tensor with
-    more than one value is ambiguous"); instances are unhashable, as mutable values are."""
+    more than one value is ambiguous"); instances are unhashable, as mutable values are; the
+    repr is one short line (:func:`brief_repr`)."""
     import dataclasses
 
     def __eq__(self: Any, other: object) -> bool:
@@ -54,6 +55,37 @@ def value_equality(cls: C) -> C:
     __eq__.__qualname__ = f"{cls.__qualname__}.__eq__"
     cls.__eq__ = __eq__  # type: ignore[assignment]
     cls.__hash__ = None  # type: ignore[assignment]
+    return brief_repr(cls)
+
+
+def generated_repr(cls: type) -> bool:
+    """Whether ``cls``'s ``__repr__`` is the one :func:`dataclasses.dataclass` writes (every field
+    in full: a tensor or array printed entry by entry), not one of its own."""
+    import dataclasses
+    import reprlib
+
+    method = cls.__dict__.get("__repr__")
+    # dataclasses wraps the repr it writes against recursion, in its module (or reprlib's)
+    code = getattr(method, "__code__", None)
+    return (hasattr(method, "__wrapped__") and code is not None
+            and code.co_filename in (dataclasses.__file__, reprlib.__file__))
+
+
+def brief_repr(cls: C) -> C:
+    """Class decorator for a dataclass holding tensors or arrays: unless the class writes its
+    own ``__repr__``, the repr is one line of its fields, each :func:`brief` (a shape, a count
+    and range), as :func:`result_repr` writes a result's -- the generated one printed every
+    tensor entry by entry (a ``WeightGrid`` of a 64x65 crossbar printed 19 lines)."""
+    import dataclasses
+
+    if generated_repr(cls):
+        shown = [f.name for f in dataclasses.fields(cls) if f.repr]
+
+        def __repr__(self: Any) -> str:
+            return result_repr(type(self).__name__, {k: getattr(self, k) for k in shown})
+
+        __repr__.__qualname__ = f"{cls.__qualname__}.__repr__"
+        cls.__repr__ = __repr__  # type: ignore[assignment]
     return cls
 
 

@@ -33,6 +33,7 @@ from xbarmem.checks import (
     checked_keywords,
     is_number,
     listed,
+    result_repr,
     shown,
     tensor_of,
     value_equality,
@@ -184,6 +185,14 @@ class TrainedCurve:
     train_seconds: float
     #: the rule options the results record (:func:`~xbarmem.learning.base.recorded_options`)
     rule_options: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """``TrainedCurve(data='mnist', rule='hebb', chip='ideal', counts=[2 values, 3 to 5],
+        networks=4, trials=2, seed=0)``: what was trained, not every memory and subset."""
+        return result_repr("TrainedCurve", {
+            "data": self.pool.name, "rule": self.rule, "chip": self.chip.name,
+            "counts": self.counts, "networks": len(self.memories), "trials": self.trials,
+            "seed": self.seed})
 
 
 def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
