@@ -198,7 +198,8 @@ def _trained_curve(tmp_path):
      "source='devices.csv', known_stuck=None, listed=None)"),
     (_image_stack, "ImageStack(images=shape (100, 28, 28), name='images.npy', labels=None)"),
     (lambda tmp_path: make_cues(xm.random_patterns(10, 64, seed=0), xm.Protocol(probes=3)),
-     "Cues(cues=shape (30, 64), target=shape (30, 64), probes=3, binary=True, generator="),
+     "Cues(cues=shape (30, 64), target=shape (30, 64), probes=3, binary=True, "
+     "generator=Generator)"),
     (_trained_curve, "TrainedCurve(data='random-binary', rule='hebb', chip='ideal', "
                      "counts=[2 values, 3 to 5], networks=4, trials=2, seed=0)"),
 ])
@@ -207,7 +208,7 @@ def test_objects_holding_arrays_show_their_shapes_not_their_entries(tmp_path, ma
     19 lines of tensors for a 64x64 crossbar, a measured chip's ``Measurement`` 29, an
     ``ImageStack`` 50, the ``Cues`` of a scoring run 13, a ``TrainedCurve`` 1,600 characters
     (every memory, subset and train info, the whole chip)."""
-    assert _short(repr(make(tmp_path))).startswith(says)
+    assert _short(repr(make(tmp_path))) == says
 
 
 def test_no_dataclass_holding_tensors_or_arrays_keeps_the_generated_repr():

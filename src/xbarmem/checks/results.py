@@ -75,18 +75,34 @@ def brief_repr(cls: C) -> C:
     """Class decorator for a dataclass holding tensors or arrays: unless the class writes its
     own ``__repr__``, the repr is one line of its fields, each :func:`brief` (a shape, a count
     and range), as :func:`result_repr` writes a result's -- the generated one printed every
-    tensor entry by entry (a ``WeightGrid`` of a 64x65 crossbar printed 19 lines)."""
+    tensor entry by entry (a ``WeightGrid`` of a 64x65 crossbar printed 19 lines). A field
+    without a repr of its own (a ``torch.Generator``) shows its type's name, not its address."""
     import dataclasses
 
     if generated_repr(cls):
         shown = [f.name for f in dataclasses.fields(cls) if f.repr]
 
         def __repr__(self: Any) -> str:
-            return result_repr(type(self).__name__, {k: getattr(self, k) for k in shown})
+            return result_repr(type(self).__name__, {k: _named(getattr(self, k)) for k in shown})
 
         __repr__.__qualname__ = f"{cls.__qualname__}.__repr__"
         cls.__repr__ = __repr__  # type: ignore[assignment]
     return cls
+
+
+class _Named:
+    """Shows as the name it holds (a field whose repr would be ``<... object at 0x...>``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _named(value: Any) -> Any:
+    """``value``, or its type's name when its type has no repr of its own."""
+    return _Named(type(value).__name__) if type(value).__repr__ is object.__repr__ else value
 
 
 def result_repr(name: str, fields: dict[str, Any]) -> str:
