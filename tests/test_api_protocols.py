@@ -130,7 +130,7 @@ def test_run_scaling_prints_one_short_line_and_stays_a_dict():
     res = xm.run_scaling([16, 25, 36], arch="single", rule="pinv", data="random", trials=1,
                          pool_size=60, cue_budget=0, resolution=0.2)
     assert isinstance(res, dict) and isinstance(res, xm.ScalingResult)
-    assert list(res) == ["sizes", "capacity", "fits", "runs", "settings"]
+    assert list(res) == ["sizes", "capacity", "fits", "fit_notes", "runs", "settings"]
     text = repr(res)
     assert "\n" not in text and len(text) < 200, text
     assert text.startswith("ScalingResult(sizes=[3 values, 16 to 36], capacity={'0.99': [")

@@ -138,3 +138,43 @@ def test_a_one_layer_run_records_no_hidden_rule():
     single = run_scaling([16, 25], arch="single", rule="pinv", data="random", trials=1,
                          thresholds=(0.9,), protocol=Protocol(probes=1))
     assert single["settings"]["hidden_rule"] is None
+
+
+_NO_FIT_ZEROS = "no fit: 1 size of capacity > 0 of 3 (3 at N = 64); a fit needs 2; N = 16, 36 left out (capacity 0)"  # noqa: E501
+
+
+@pytest.mark.parametrize("caps, bounded, note", [
+    ([0, 0, 3], [], _NO_FIT_ZEROS),
+    ([0, 0, 0], [], "no fit: 0 sizes of capacity > 0 of 3; a fit needs 2; N = 16, 36, 64 "
+                    "left out (capacity 0)"),
+    ([0, 2, 5], [], "N = 16 left out (capacity 0)"),
+    ([0, 4, 60], [64], "the fit takes in the lower bound (>=) at N = 64; N = 16 left out "
+                       "(capacity 0)"),
+    ([3, 40, 60], [36, 64], "the fit takes in the lower bounds (>=) at N = 36, 64"),
+    ([3, 5, 9], [], ""),
+])
+def test_the_json_says_which_sizes_a_fit_leaves_out_and_why(caps, bounded, note, capsys):
+    """A scaling run's JSON said nothing of a threshold without a fit (``"fits": {"0.99":
+    null}``: neither which sizes nor why) and named a fit's ``left_out`` sizes without the
+    reason; only the printed line said it. The result (so the JSON file and ``--json``) now
+    holds ``fit_notes``, the very words of the printed line."""
+    from xbarmem.cli.capacity_output import print_scaling
+    from xbarmem.evaluation.scaling import ScalingResult, _fits
+    from xbarmem.jsontext import output_text
+
+    sizes = [16, 36, 64]
+    runs = [{"n_neurons": n, "lower_bound": ["0.99"] if n in bounded else [],
+             "capacity": {"0.99": c}, "settings": {}} for n, c in zip(sizes, caps, strict=True)]
+    fits = _fits(sizes, {0.99: caps}, runs)
+    res = ScalingResult(sizes, {"0.99": caps}, fits, runs, {})
+    saved = json.loads(output_text(res))
+    assert saved["fit_notes"] == {"0.99": note}
+    print_scaling({**res, "files": {"png": "s.png", "json": "s.json"}}, "scaling")
+    text = " ".join(capsys.readouterr().out.split())  # (the line as wrapped, joined)
+    said = text[text.index("threshold 0.99: "):text.index(" wrote s.png")]
+    if fits["0.99"] is None:
+        assert said == f"threshold 0.99: {note}"
+    else:
+        assert said.startswith("threshold 0.99: C ~ N^")
+        assert said.endswith(f"; {note}") if note else not any(
+            w in said for w in ("left out", "lower bound", "; "))

@@ -159,35 +159,11 @@ def fit_words(fit: dict) -> str:
             f"{fit['slope_high']:z.2f}){r2}")
 
 
-def _bounds_words(sizes: list[int] | None) -> str:
-    """What a fit line adds when the fit takes in capacities that are only lower bounds
-    (``>=`` in the table): at which N."""
-    if not sizes:
-        return ""
-    return (f"; the fit takes in the lower bound{'s' * (len(sizes) > 1)} (>=) at N = "
-            f"{', '.join(map(str, sizes))}")
-
-
-def _left_out_words(sizes: list[int] | None) -> str:
-    """What a fit line adds when the fit leaves out sizes of capacity 0 (log 0): which."""
-    if not sizes:
-        return ""
-    return f"; N = {', '.join(map(str, sizes))} left out (capacity 0)"
-
-
-def _no_fit_words(sizes: list[int], capacities: list[int]) -> str:
-    """Why a threshold has no fit: the sizes of capacity > 0 it has, fewer than two."""
-    good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
-    counted_sizes = f"{len(good)} size{'s' * (len(good) != 1)} of capacity > 0" + (
-        f" of {len(sizes)}" if len(sizes) > 1 else "")
-    where = "".join(f" ({c} at N = {n})" for n, c in good)
-    return f"no fit: {counted_sizes}{where}; a fit needs 2"
-
-
 def print_scaling(res: dict, title: str) -> None:
     """Scaling's table (``>=`` before a capacity that is the whole pool, a lower bound, as
     ``capacity`` and the figure mark it) and each threshold's fit."""
     from xbarmem.evaluation.capacity import pool_limited
+    from xbarmem.evaluation.fit_notes import fit_note
 
     out.print(title)  # (a line of its own: a table title wraps to the table's width)
     table = Table()
@@ -200,10 +176,10 @@ def print_scaling(res: dict, title: str) -> None:
                                 for t, c in res["capacity"].items()))
     out.print(table)
     for t, fit in res["fits"].items():
+        note = fit_note(res["sizes"], res["capacity"][t], fit)  # (the JSON's fit_notes)
         if fit is None:
-            out.print(f"threshold {t}: {_no_fit_words(res['sizes'], res['capacity'][t])}")
+            out.print(f"threshold {t}: {note}")
         else:
             out.print(f"threshold {t}: C ~ N^{fit['slope']:z.2f}{fit_words(fit)}"
-                      f"{_bounds_words(fit.get('lower_bounds'))}"
-                      f"{_left_out_words(fit.get('left_out'))}")
+                      + (f"; {note}" if note else ""))
     out.print(f"wrote {res['files']['png']} and {res['files']['json']}")

@@ -53,6 +53,7 @@ from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.curve import seeded_options
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
+from xbarmem.evaluation.fit_notes import fit_notes
 from xbarmem.evaluation.hidden_rule import (
     HiddenLayers,
     HiddenRule,
@@ -75,15 +76,17 @@ SCALING_CUE_BUDGET = DefaultBudget(1024)
 
 @checked_keywords
 class ScalingResult(ResultDict):
-    """What :func:`run_scaling` returns: a dict ``{"sizes", "capacity", "fits", "runs",
-    "settings"}`` (and ``"resumed"`` when a ``checkpoint`` was given), read as before, that
-    prints one short line -- the sizes, the capacities and fitted exponent per threshold,
+    """What :func:`run_scaling` returns: a dict ``{"sizes", "capacity", "fits", "fit_notes",
+    "runs", "settings"}`` (and ``"resumed"`` when a ``checkpoint`` was given), that prints
+    one short line -- the sizes, the capacities and fitted exponent per threshold,
     arch, rule and data -- where a plain dict printed every run. ``sizes``: the pattern sizes
     N; ``capacity`` and ``fits``: per threshold (text keys, as JSON keeps them) the capacity
     at each size and the power-law fit (:meth:`PowerLawFit.as_dict` and ``lower_bounds``, the
     sizes it takes in whose capacity is only a lower bound, the whole pool, and ``left_out``,
     the sizes of capacity 0 it leaves out; None over fewer than two sizes of capacity > 0);
-    ``runs``: each size's
+    ``fit_notes``: per threshold, what its fit leaves out or takes in and why, or why it has
+    none, in words (:func:`~xbarmem.evaluation.fit_notes.fit_note`; "" when it fits every
+    size at a measured capacity); ``runs``: each size's
     :meth:`~xbarmem.evaluation.capacity.CapacityResult.as_dict` with ``lower_bound``, the
     thresholds whose capacity is such a bound (as a sweep's rows hold it),
     ``n_neurons`` and ``hidden`` (one layer's width an integer, several a list); ``settings``:
@@ -95,7 +98,8 @@ class ScalingResult(ResultDict):
     def __init__(self, sizes: list[int], capacity: dict[str, list[int]],
                  fits: dict[str, dict[str, Any] | None], runs: list[dict[str, Any]],
                  settings: dict[str, Any], resumed: int | None = None) -> None:
-        super().__init__(sizes=sizes, capacity=capacity, fits=fits, runs=runs,
+        super().__init__(sizes=sizes, capacity=capacity, fits=fits,
+                         fit_notes=fit_notes(sizes, capacity, fits), runs=runs,
                          **({} if resumed is None else {"resumed": resumed}),
                          settings=settings)
 
@@ -328,13 +332,13 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     from ``seed``). A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not
     its default).
 
-    Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs", "settings"}``
-    that prints one short line). ``progress(N, P, similarity)`` is called after every tested count.
-    ``checkpoint``: a JSON file that keeps every tested count as it is measured
-    (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed and started again with
-    the same settings and file reuses them (same capacities) and trains only the rest; the file is
-    removed when the run completes (``keep_checkpoint``: left for the caller to remove once it has
-    saved the result), and the result then holds ``"resumed"``, the number of counts reused."""
+    Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "fit_notes",
+    "runs", "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called
+    after every tested count. ``checkpoint``: a JSON file that keeps every tested count as it is
+    measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed and started
+    again with the same settings and file reuses them (same capacities) and trains only the rest;
+    the file is removed when the run completes (``keep_checkpoint``: left for the caller to remove
+    once it has saved the result), and the result then holds ``"resumed"``, the counts reused."""
     arch, rule, kind = canonical(arch, ARCHS), rule_by_name(rule), check_kind(kind)
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")

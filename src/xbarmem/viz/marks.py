@@ -66,9 +66,10 @@ def mark_zeros(ax: Axes, xs, color: str, marker: str, ms: float | None = None) -
 
 
 def zero_handle(what: str = "capacity") -> Line2D:
-    """The legend entry of :func:`mark_zeros`' markers."""
+    """The legend entry of :func:`mark_zeros`' markers: where they are and that no fit takes
+    them in (log 0 is no number; :func:`power_law_line` fits the other sizes)."""
     return Line2D([], [], color="0.35", marker="o", mfc="none", ls="none",
-                  label=f"{what} 0 (hollow, on the x axis)")
+                  label=f"{what} 0 (hollow, on the x axis; left out of the fit: log 0)")
 
 
 def power_law_line(ax: Axes, xs, slope: float, prefactor: float, **line) -> None:
