@@ -4,7 +4,7 @@ fit and that the result (and so its JSON file) holds as ``fit_notes``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xbarmem.checks import counted
@@ -57,8 +57,8 @@ def fit_note(sizes: Sequence[int], capacities: Sequence[int], fit: dict[str, Any
     return "; ".join(v for v in (taken, left_out) if v)
 
 
-def fit_notes(sizes: Sequence[int], capacity: dict[str, Sequence[int]],
-              fits: dict[str, dict[str, Any] | None]) -> dict[str, str]:
+def fit_notes(sizes: Sequence[int], capacity: Mapping[str, Sequence[int]],
+              fits: Mapping[str, dict[str, Any] | None]) -> dict[str, str]:
     """:func:`fit_note` of each threshold of ``capacity`` (text keys, as in ``fits``; a
     threshold absent from ``fits`` has no fit) at ``sizes``."""
     return {t: fit_note(sizes, caps, fits.get(t)) for t, caps in capacity.items()}
