@@ -127,6 +127,28 @@ def test_validate_zero_one_mapping() -> None:
     np.testing.assert_array_equal(validate_patterns([[1, -1]], zero_one=True), [[1, -1]])
 
 
+def test_cues_of_a_binary_model_already_pm1_pass_the_zero_one_flag_as_its_patterns_do(
+        run_cli, tmp_path) -> None:
+    """``train --zero-one`` took a +-1 pattern file unchanged; ``recall --zero-one`` refused
+    the same +-1 values as cues ("must lie in [0, 1]"). Cues of a continuous model keep the
+    [0, 1] rule, as its patterns do."""
+    from xbarmem.data.patterns import file_cue_values
+
+    pm1 = np.array([[1, -1, 1, 1], [-1, -1, 1, -1]], np.float32)
+    np.testing.assert_array_equal(file_cue_values(pm1, "binary", zero_one=True), pm1)
+    np.testing.assert_array_equal(file_cue_values(np.array([[0, 1, 0.5, 1]]), "binary",
+                                                  zero_one=True), [[-1, 1, 0, 1]])
+    with pytest.raises(PatternError, match="0, 1"):
+        file_cue_values(pm1, "continuous", zero_one=True)
+    patterns, model = tmp_path / "p.npy", tmp_path / "m.safetensors"
+    np.save(patterns, np.where(np.random.default_rng(0).random((3, 16)) > 0.5, 1.0, -1.0))
+    code, _, err = run_cli("train", "--data", patterns, "--zero-one", "--rule", "hebb", "-o",
+                           model)
+    assert code == 0, err
+    code, out, err = run_cli("recall", model, patterns, "--zero-one", "--json")
+    assert code == 0, err
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     p=st.integers(1, 6),

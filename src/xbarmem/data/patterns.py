@@ -166,12 +166,15 @@ def file_cue_values(x: Any, kind: str, zero_one: bool = False) -> np.ndarray:
     """Recall cues read from a file (not 8-bit images) for a memory of ``kind`` patterns, as a
     new float32 ``(B, N)`` array: values in [-1, 1] whatever ``kind`` (noisy or occluded cues
     of binary patterns), or with ``zero_one`` values in [0, 1] mapped by ``2 x - 1``, as
-    :func:`validate_patterns` reads continuous patterns; the refusal
+    :func:`validate_patterns` reads continuous patterns (cues of a binary model all +-1 are
+    kept, as its patterns are with the flag); the refusal
     (:class:`PatternError`) names the cues, the model's kind and the range they must lie in
     (it said "continuous patterns" of a binary model's cues)."""
     arr = _finite_matrix(x, "cues")
     what = f"cues of a {check_kind(kind)} model"
     if check_flag(zero_one, "zero_one", error=PatternError):
+        if kind == "binary" and (np.abs(arr) == 1.0).all():
+            return arr  # (+-1 already: as a file of binary patterns is read with the flag)
         _check_range(arr, f"{what} read with zero_one=True (CLI: --zero-one)", 0.0)
         return (2.0 * arr - 1.0).astype(np.float32)
     _check_unit_range(arr, what)
