@@ -89,6 +89,7 @@ INTENDED: dict[str, str] = {
     ".versions": "added: the xbarmem, torch and numpy versions every result records",
     ".layers[].per_step": "added: each layer's share of one recall step (energy)",
     ".rows[].spread": "added: std, min and max over cues of each energy --sizes mean",
+    ".fit_notes": "added: why a scaling fit leaves sizes out, or why a threshold has none",
 }
 
 _TIMING = ("seconds", "time_s", "elapsed")
