@@ -20,6 +20,8 @@ RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "percept
 #: name (:func:`name_key`), and records keep the rule's own name
 RULE_ALIASES = {"pseudo-inverse": "pinv", "pseudoinverse": "pinv", "projection": "pinv",
                 "hebbian": "hebb", "hardware-adaptive": "adaptive"}
+#: pattern kinds: +-1 patterns or values in [-1, 1] (:func:`xbarmem.data.patterns.check_kind`)
+KINDS = ("binary", "continuous")
 #: memory architectures (:data:`xbarmem.memory.build.ARCHS`)
 ARCHS = ("single", "multilayer")
 #: cue corruptions (:mod:`xbarmem.data.corruption`)

@@ -9,6 +9,7 @@ import typer
 
 from xbarmem.checks import MAX_COUNT
 from xbarmem.cli.option_types import bounded, name_or_file, names
+from xbarmem.names import KINDS
 from xbarmem.sizes import MAX_LOAD
 
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
@@ -36,7 +37,7 @@ NEURONS_HELP = ("Neurons N (pattern length); image data is resized to side sqrt(
                 "given.")
 Neurons = Annotated[str, typer.Option("--neurons", metavar="N", help=NEURONS_HELP)]
 Kind = Annotated[str, typer.Option(
-    "--kind", metavar="KIND", parser=names(lambda: ("binary", "continuous")),
+    "--kind", metavar="KIND", parser=names(lambda: KINDS),
     help="binary (+-1 patterns; 8-bit images binarised at each image's mean) or continuous "
     "([-1, 1]; 8-bit images scaled to it).")]
 OnePerClass = Annotated[bool, typer.Option(

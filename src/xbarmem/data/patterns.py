@@ -39,10 +39,8 @@ from xbarmem.checks import (
 )
 from xbarmem.errors import PatternError
 from xbarmem.limits import check_bytes
+from xbarmem.names import KINDS
 from xbarmem.sizes import pattern_bytes
-
-KINDS = ("binary", "continuous")
-
 
 # --------------------------------------------------------------------------- validation
 

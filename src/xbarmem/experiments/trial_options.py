@@ -26,6 +26,7 @@ from xbarmem.names import (
     ARCHS,
     CORRUPTION_METHODS,
     DEFAULT_TOL,
+    KINDS,
     MODES,
     RULE_NAMES,
     SWEEP_OWN_RULE,
@@ -194,7 +195,7 @@ class TrialOptions(Spec, noun="trial"):
         "the authors' preprocessing), digits (scikit-learn 8x8), glyphs (bundled A-Z, a-z, 0-9 "
         "in 21 fonts, side sqrt(N)), random, correlated-R (binary, mean pairwise overlap R), "
         "or a pattern file (.npy/.npz/.csv/IDX)"))
-    kind: str = choice(("binary", "continuous"), default="binary",
+    kind: str = choice(KINDS, default="binary",
                        help="binary or continuous patterns")
     zero_one: bool = flag(default=False, help=(
         "a pattern file's values are in [0, 1], read as 2*x - 1 (binary {0, 1}: 0 as -1), as "

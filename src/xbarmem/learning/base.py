@@ -42,9 +42,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError, warn
 from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.hardware.levels import WeightGrid
 from xbarmem.jsontext import plain
-from xbarmem.names import RULE_NAMES, own_name_problem
-
-KINDS = ("binary", "continuous")
+from xbarmem.names import KINDS, RULE_NAMES, own_name_problem
 
 
 @checked_keywords

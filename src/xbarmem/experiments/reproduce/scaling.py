@@ -22,6 +22,7 @@ from xbarmem.experiments.reproduce.report import (
     write_figure,
 )
 from xbarmem.experiments.sweep import SweepSpec
+from xbarmem.names import KINDS
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Scaling(Experiment):
         return out
 
     def kinds(self, quick: bool) -> tuple[str, ...]:
-        return ("binary", "continuous")
+        return KINDS
 
     def check_name(self, quick: bool, check: ScalingCheck) -> str:
         return self.name(quick, f"binary-check-{check.key}")
