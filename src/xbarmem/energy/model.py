@@ -78,13 +78,14 @@ from xbarmem.checks import (
 from xbarmem.energy.circuit import CircuitSpec
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.hardware.chip import MAX_CONDUCTANCE, MAX_READ_VOLTAGE
-from xbarmem.names import MODES
+from xbarmem.names import ACTIVATIONS, MODES
 from xbarmem.spec import Number
 
 #: Components of the energy and latency breakdowns, in pipeline order.
 COMPONENTS = ("drivers", "array", "sensing", "neurons", "movement", "control", "select")
 INPUTS = ("binary", "analog")
-OUTPUTS = ("sign", "tanh")
+#: a layer's outputs: the neurons' activation
+OUTPUTS = ACTIVATIONS
 #: the most one device may conduct, siemens: a read-back or stuck device of the widest
 #: accepted window (``g_max`` = :data:`~xbarmem.hardware.chip.MAX_CONDUCTANCE`) plus its slack
 _MAX_DEVICE_SIEMENS = 2 * MAX_CONDUCTANCE

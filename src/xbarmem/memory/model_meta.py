@@ -13,6 +13,7 @@ from xbarmem.checks import MAX_SEED
 from xbarmem.data.patterns import KINDS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
+from xbarmem.names import ARCHS
 from xbarmem.spec import AnyOf, Choice, Flag, ListOf, Maybe, Number, Spec, Table, Text
 
 FORMAT = "xbarmem-model/1"
@@ -54,7 +55,7 @@ class ModelMeta(Spec, noun="model metadata"):
     bias: Annotated[bool, Flag()]
     w_max: Annotated[Any, AnyOf(_Gain, ListOf(_Gain))]
     chip: Annotated[dict, Table()]
-    arch: Annotated[str, Choice(("single", "multilayer"))] = "single"
+    arch: Annotated[str, Choice(ARCHS)] = "single"
     first_array: Annotated[int, Number(integer=True, ge=0)] = 0
     hidden: Annotated[list | None, Maybe(ListOf(_Size))] = None
     fault_meta: Annotated[dict, Table()] = field(default_factory=dict)
