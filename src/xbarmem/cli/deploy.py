@@ -59,11 +59,10 @@ def export_cmd(
                               use=f"--activation {neurons}")
     from xbarmem.deploy.export import export_memory, export_names
     from xbarmem.memory.io import load_model
+    from xbarmem.memory.recall import check_recall
 
-    if mode not in ("sync", "async"):
-        raise ConfigError(f"--mode must be sync or async, got {mode!r}")
-    if activation not in (None, "sign", "tanh"):
-        raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
+    # (the checks export_memory makes, before the model loads; activation None: the kind's)
+    check_recall(mode, "sign" if activation is None else activation, max_iterations)
     memory, stored = load_model(model)  # patterns, when saved, go into the manifest
     paths.check_members(out_dir, export_names(memory), inputs={"MODEL": model})
     _check_earlier_export(out_dir, "--out", {"MODEL": model})
