@@ -356,10 +356,11 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     it, kind; ``--zero-one``), ``--tol`` (tanh recall only) and ``--calibrate`` (``trained``:
     it, the rule and its options; :func:`_check_drivers`) checked."""
     data, number, kind = patterns
-    legacy = neurons in ("sign", "tanh")
+    old = old_options.old_activation(neurons)
+    legacy = old is not None
     if legacy:
-        activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
-                                  use=f"--activation {neurons}")
+        activation = given.deprecated(ctx, "--neurons", old, activation, new="activation",
+                                  use=f"--activation {old}")
     n_neurons = 64 if legacy else given.neuron_count(neurons)
     n_neurons = given.deprecated(ctx, "--n", n, n_neurons, new=None if legacy else "neurons",
                              use=f"--neurons {n}")

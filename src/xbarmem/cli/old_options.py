@@ -9,6 +9,7 @@ import typer
 
 from xbarmem.checks import MAX_COUNT
 from xbarmem.cli.option_types import bounded
+from xbarmem.names import ACTIVATIONS
 
 # Old spellings, hidden from --help; each still works for one release with a warning.
 OldFlip = Annotated[float | None, bounded(
@@ -25,13 +26,22 @@ OldEnergyCount = Annotated[int | None, bounded(
     "--count", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --patterns N.")]
 
 
+def old_activation(text: object) -> str | None:
+    """The activation (``sign``, ``tanh``) the old ``--neurons`` spelling ``text`` names, in
+    any case and spacing, else None: the one reading of ``--neurons sign|tanh`` (``energy``
+    takes a number of neurons there too)."""
+    word = text.strip().lower() if isinstance(text, str) else None
+    return word if word in ACTIVATIONS else None
+
+
 def _old_activation(text: str) -> str:
     """The neuron type of the old ``--neurons sign|tanh`` (any case); a number or another
     word is refused naming ``--neurons`` (``evaluate --neurons 64``, the pattern length of
     ``train``, was refused as ``activation must be one of sign, tanh, got '64'``: an option
     the user never typed)."""
-    if isinstance(text, str) and text.strip().lower() in ("sign", "tanh"):
-        return text.strip().lower()
+    activation = old_activation(text)
+    if activation is not None:
+        return activation
     raise typer.BadParameter(
         f"{text!r}: here --neurons is the old spelling of --activation sign|tanh; the "
         f"model sets its number of neurons N")
