@@ -1245,6 +1245,38 @@ def test_neurons_as_a_count_on_a_model_command_names_the_option_typed(run_cli, s
     assert not (tmp_path / "e").exists()
 
 
+@pytest.mark.parametrize("command", ["evaluate", "export", "energy"])
+def test_old_neurons_spelling_is_read_alike_by_every_command(run_cli, small_model, tmp_path,
+                                                             command):
+    """The old ``--neurons sign|tanh`` was read in two places: ``energy --neurons Tanh`` was
+    refused (``--neurons must be a number of neurons``) where evaluate and export took it as
+    ``tanh``."""
+    args = {"evaluate": ["evaluate", small_model, "--probes", "1"],
+            "export": ["export", small_model, "-o", tmp_path / "e"],
+            "energy": ["energy", "--neurons", " TaNh ", "--patterns", "2", "--probes", "1",
+                       "--rule", "hebb"]}[command]
+    if command != "energy":
+        args = [*args, "--neurons", " TaNh "]
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    assert "warning: --neurons is deprecated; use --activation tanh" in err, err
+
+
+@pytest.mark.parametrize(("option", "value"), [("--mode", "asyn"), ("--activation", "relu"),
+                                               ("--activation", "Sine")])
+def test_export_refuses_recall_settings_as_evaluate_does(run_cli, small_model, tmp_path,
+                                                          option, value):
+    """export checked --mode and --activation against a copy of its own, in words of its own
+    (``--mode must be sync or async, got 'asyn'``, no closest name): the one check of recall
+    settings now refuses them for both commands alike, before anything is written."""
+    code, _, evaluate_err = run_cli("evaluate", small_model, option, value)
+    assert_one_line_error(code, evaluate_err)
+    code, _, export_err = run_cli("export", small_model, "-o", tmp_path / "e", option, value)
+    assert_one_line_error(code, export_err)
+    assert export_err == evaluate_err.replace("evaluate", "export")
+    assert not (tmp_path / "e").exists()
+
+
 @pytest.mark.parametrize("args", [
     ["train", "--patterns", "mnist", "--neurons", "16", "-o", "m.safetensors"],
     ["train", "--data", "random", "--patterns", "2", "--side", "4", "--max-steps", "5",

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
 
 #: The longest a function may be (lines of its body, docstring included).
@@ -164,3 +166,84 @@ def test_counts_are_written_with_counted():
              for path in sorted(SRC.rglob("*.py"))
              for found in slip.finditer(joined.sub("", path.read_text()))]
     assert not slips, slips
+
+
+# ----------------------------------------------------- a vocabulary of names is spelt once
+def _vocabularies() -> dict[str, tuple[str, ...]]:
+    """The tuples of names :mod:`xbarmem.names` declares (rules, architectures, kinds, modes,
+    activations, corruptions, ...): the one place each is written."""
+    import xbarmem.names as names
+
+    return {key: value for key, value in vars(names).items() if key.isupper()
+            and isinstance(value, tuple) and len(value) >= 2
+            and all(isinstance(v, str) for v in value)}
+
+
+def _checked_literals(tree: ast.AST):
+    """String tuples, lists and sets a value is checked against or declared as: the right side
+    of ``in`` / ``not in``, an argument of a call (``Choice(...)``, ``check_choice(...)``), an
+    assigned or returned value (``lambda: (...)`` too). Loops over a few names (``for mode in
+    ("sync", "async")``, the two columns of a table) are layout, not a vocabulary, and are not
+    listed."""
+    def strings(node):
+        # (a None among the names is "not given": ``activation not in (None, "sign", "tanh")``)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) >= 2 and all(
+                isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, str))
+                for e in node.elts):
+            return node
+        return None
+
+    for node in ast.walk(tree):
+        found = []
+        if isinstance(node, ast.Compare):
+            found = [c for op, c in zip(node.ops, node.comparators, strict=True)
+                     if isinstance(op, (ast.In, ast.NotIn))]
+        elif isinstance(node, ast.Call):
+            found = [*node.args, *(k.value for k in node.keywords)]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.Return)) and node.value is not None:
+            found = [node.value]
+        elif isinstance(node, ast.Lambda):
+            found = [node.body]
+        for candidate in found:
+            literal = strings(candidate)
+            if literal is not None:
+                yield literal.lineno, {e.value for e in literal.elts if e.value is not None}
+
+
+def vocabulary_respelt(vocabulary: str, sources: dict[str, str]) -> list[str]:
+    """``path:line`` of each place in ``sources`` (``{path: text}``) that writes the names of
+    ``xbarmem.names.<vocabulary>`` out again instead of using it."""
+    names = set(_vocabularies()[vocabulary])
+    return [f"{path}:{line}" for path, text in sources.items()
+            for line, values in _checked_literals(ast.parse(text)) if values == names]
+
+
+def _sources() -> dict[str, str]:
+    return {path.relative_to(SRC).as_posix(): path.read_text() for path in sorted(SRC.rglob("*.py"))
+            if path != SRC / "names.py"}
+
+
+@pytest.mark.parametrize("vocabulary", sorted(_vocabularies()))
+def test_each_vocabulary_of_names_is_written_once(vocabulary):
+    """A list of names (the pattern kinds, architectures, recall modes, activations) checked
+    against in two places drifts apart: the pattern kinds were written in five modules, the
+    export command checked ``--mode`` and ``--activation`` against its own copy, in its own
+    words. Every check and declaration takes the tuple from :mod:`xbarmem.names`."""
+    where = vocabulary_respelt(vocabulary, _sources())
+    assert not where, f"names.{vocabulary} written out again at " + ", ".join(where)
+
+
+@pytest.mark.parametrize(("vocabulary", "code", "found"), [
+    ("KINDS", 'KINDS = ("binary", "continuous")', True),
+    ("KINDS", 'ok = kind not in ("continuous", "binary")', True),
+    ("KINDS", 'parse = names(lambda: ("binary", "continuous"))', True),
+    ("ARCHS", 'arch: str = Choice(("single", "multilayer"))', True),
+    ("ACTIVATIONS", 'check(x, choices=["sign", "tanh"])', True),
+    ("MODES", 'ok = mode in {"sync", "async"}', True),
+    ("ACTIVATIONS", 'ok = activation not in (None, "sign", "tanh")', True),
+    ("MODES", 'for mode in ("sync", "async"):\n    pass', False),
+    ("KINDS", 'ok = kind in ("binary", "continuous", "other")', False),
+    ("KINDS", 'from xbarmem.names import KINDS\nok = kind in KINDS', False),
+])
+def test_a_respelt_vocabulary_is_seen(vocabulary, code, found):
+    assert bool(vocabulary_respelt(vocabulary, {"x.py": code})) is found
