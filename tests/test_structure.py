@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -247,3 +248,83 @@ def test_each_vocabulary_of_names_is_written_once(vocabulary):
 ])
 def test_a_respelt_vocabulary_is_seen(vocabulary, code, found):
     assert bool(vocabulary_respelt(vocabulary, {"x.py": code})) is found
+
+
+# --------------------------------------------- each subpackage's "May import" is the truth
+#: what a subpackage's docstring means by "the base modules"
+BASE_MODULES = {"spec", "seeds", "jsontext", "files", "checks", "limits", "sizes", "names",
+                "errors", "version"}
+
+
+def _contract_layers() -> list[set[str]]:
+    """The layers of pyproject.toml's import contract, top first, as top-level module names."""
+    import tomllib
+
+    data = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())
+    layers = data["tool"]["importlinter"]["contracts"][0]["layers"]
+    return [{part.strip().removeprefix("xbarmem.") for part in layer.split("|")}
+            for layer in layers]
+
+
+def _below(package: str) -> set[str]:
+    layers = _contract_layers()
+    at = next(i for i, layer in enumerate(layers) if package in layer)
+    return set().union(*layers[at + 1:])
+
+
+def may_import_claim(package: str, doc: str) -> set[str]:
+    """The top-level modules the docstring ``doc`` of ``package`` says it may import: the names
+    from its "May import" up to "never" (or the paragraph's end), "the base modules" read as
+    :data:`BASE_MODULES`, "below" as every layer below it in the contract."""
+    at = doc.lower().find("may import")
+    assert at >= 0, f"{package}: no 'May import' sentence"
+    sentence = re.split(r"\n\n|never|[Ww]ithin it", doc[at:])[0]
+    known = set().union(*_contract_layers())
+    claim = {w for w in re.findall(r"[a-z_]+", sentence) if w in known and w != package}
+    if "base modules" in sentence:
+        claim |= BASE_MODULES
+    if "below" in sentence:
+        claim |= _below(package)
+    return claim
+
+
+def imported_modules(package: str) -> set[str]:
+    """The top-level xbarmem modules the files of ``package`` import (at the top, inside
+    functions or for type checking: the contract counts them all), besides itself."""
+    found = set()
+    for path in (SRC / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            found |= {n.split(".")[1] for n in names if n.startswith("xbarmem.")}
+    return found - {package}
+
+
+SUBPACKAGES = sorted(p.parent.name for p in SRC.glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_what_a_subpackage_says_it_may_import_is_true(package):
+    """learning's, evaluation's and deploy's docstrings listed a few of the base modules they
+    import, checks' left out limits, cli's said nothing: a newcomer reading them would not
+    know where a new import may go. The claim holds every module the package imports and none
+    the contract refuses it ("the base modules" is read as all ten: a list in parentheses
+    after it is not checked)."""
+    doc = ast.get_docstring(ast.parse((SRC / package / "__init__.py").read_text())) or ""
+    claim = may_import_claim(package, doc)
+    unsaid = imported_modules(package) - claim
+    assert not unsaid, f"{package} imports {sorted(unsaid)}; its docstring's 'May import' " \
+                       f"does not say so"
+    refused = claim - _below(package)
+    assert not refused, f"{package}'s docstring lets it import {sorted(refused)}, above it"
+
+
+@pytest.mark.parametrize(("doc", "imports", "holds"), [
+    ("May import ``memory`` and ``data``.", {"memory", "data"}, True),
+    ("May import ``memory``; never ``data``.", {"memory", "data"}, False),
+    ("May import: the base modules only.", {"errors", "files"}, True),
+    ("May import: errors only.", {"errors", "files"}, False),
+    ("May import: everything below it.", {"memory", "errors"}, True),
+])
+def test_a_false_may_import_is_seen(doc, imports, holds):
+    assert (imports <= may_import_claim("learning", doc)) is holds

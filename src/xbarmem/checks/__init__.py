@@ -11,10 +11,10 @@ type raising :class:`~xbarmem.errors.ArgumentError` naming it, before any work),
 :func:`seconds_text`) and :mod:`~xbarmem.checks.results` (what results types share: equality
 by value, a short repr). Every name is imported from here: ``from xbarmem.checks import shown``.
 
-May import :mod:`xbarmem.errors` and :mod:`xbarmem.names` only (the layers contract in
-``pyproject.toml``); numpy and torch are imported inside the functions that need them. Within
-it, ``kinds`` imports none of the others, ``words`` imports ``kinds``, and the rest import
-those two (``widths`` also ``values``).
+May import :mod:`xbarmem.errors`, :mod:`xbarmem.limits` and :mod:`xbarmem.names` only (the
+layers contract in ``pyproject.toml``); numpy and torch are imported inside the functions that
+need them. Within it, ``kinds`` imports none of the others, ``words`` imports ``kinds``, and
+the rest import those two (``widths`` also ``values``).
 """
 
 from xbarmem.checks.arrays import (

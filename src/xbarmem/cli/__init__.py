@@ -22,6 +22,8 @@ modules named after it: :mod:`~xbarmem.cli.capacity` keeps its option checks in
 :mod:`~xbarmem.cli.capacity_output`). Command modules import only those shared modules, their
 own split-off modules and the library, never each other;
 importing them here registers their commands on :data:`~xbarmem.cli.apps.app`.
+
+May import every layer below it (the whole library); the entry point alone imports it.
 """
 
 from xbarmem.cli import capacity, chip, demo, deploy, energy, experiments, memory, results

@@ -12,6 +12,6 @@
 * :mod:`~xbarmem.data.corruption` -- seeded cue corruption: bit flips, Gaussian noise,
   occlusion, salt-and-pepper.
 
-May import: the base modules (errors, version, spec, seeds, files, limits, names) only;
-independent of the chip model.
+May import: the base modules (spec, seeds, jsontext, files, checks, limits, sizes, names,
+errors, version) only; independent of the chip model.
 """

@@ -8,6 +8,7 @@
 * :mod:`.readback` -- a chip read back into a file, as a backend (``adapt_read_back`` through
   files).
 
-May import ``evaluation``, ``learning``, ``memory``, ``hardware``, ``data``, ``spec``,
-``errors`` and ``version``.
+May import ``evaluation``, ``learning``, ``memory``, ``hardware``, ``data`` and the base
+modules (spec, seeds, jsontext, files, checks, limits, sizes, names, errors, version); never
+``energy``, ``viz``, ``experiments`` or ``cli``.
 """

@@ -5,6 +5,7 @@ memories, rule comparison), ``curve`` (the one recall-vs-stored-patterns curve f
 multilayer memories, and capacity read-outs), ``capacity`` (capacity search over curve points),
 ``scaling`` (capacity against pattern size, power-law fits).
 
-May import ``learning``, ``memory``, ``hardware``, ``data``, ``seeds`` and ``errors``; never
-``energy``, ``deploy``, ``viz``, ``experiments`` or ``cli``.
+May import ``learning``, ``memory``, ``hardware``, ``data`` and the base modules (spec, seeds,
+jsontext, files, checks, limits, sizes, names, errors, version); never ``energy``, ``deploy``,
+``viz``, ``experiments`` or ``cli``.
 """

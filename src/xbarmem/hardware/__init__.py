@@ -10,5 +10,6 @@
   (read noise at every read); the realisable interval of every weight.
 * :mod:`~xbarmem.hardware.measured` -- a chip and fault map from a measured target-vs-read CSV.
 
-May import: the base modules (errors, version, spec, seeds) only.
+May import: the base modules (spec, seeds, jsontext, files, checks, limits, sizes, names,
+errors, version) only; never ``data``.
 """

@@ -13,5 +13,6 @@
   earlier multilayer names.
 * :mod:`.fit` -- ``fit_memories`` (train and program any memories) and ``train``.
 
-May import ``memory``, ``hardware``, ``data``, ``spec``, ``errors`` and ``version``.
+May import ``memory``, ``hardware``, ``data`` and the base modules (spec, seeds, jsontext,
+files, checks, limits, sizes, names, errors, version); never ``evaluation`` or above.
 """
