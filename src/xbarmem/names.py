@@ -1,5 +1,5 @@
-"""The names of the learning rules and their recipes, memory architectures, cue corruptions
-and recall settings, importable without torch.
+"""The names of the learning rules and their recipes, memory architectures, pattern kinds, cue
+corruptions and recall settings, importable without torch.
 
 The command line and sweep files check names against these before any work is done, and take
 the cues they draw when none are given from :func:`default_cues`. The corruption and recall
