@@ -224,3 +224,16 @@ def test_a_message_read_by_a_program_is_one_line(run_cli, tmp_path):
     lines = out.strip().splitlines()
     assert len(lines) == 1 and len(lines[0]) > 80, out
     assert lines[0].startswith("saved ") and "converged=" in lines[0], out
+
+
+def test_train_says_when_a_stored_pattern_is_no_fixed_point(run_cli, tmp_path):
+    """16 random patterns of N = 16 (past any rule's capacity) trained to ``converged=True``
+    and the line said nothing more; JSON said ``fixed_points: false``. The line says it now,
+    and says nothing where every stored pattern is one."""
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",
+                             "--patterns", "16", "--neurons", "16", "--rule", "hebb")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "converged=True, not every stored pattern a fixed point," in text, text
+    text = _train_line(run_cli, tmp_path, "--rule", "pinv")
+    assert "fixed point" not in text, text

@@ -202,11 +202,25 @@ def _count_text(pset: PatternSet) -> str:
     return text if pset.n_distinct == pset.n_patterns else f"{text} ({pset.n_distinct} distinct)"
 
 
+def _fixed_text(info: dict) -> str:
+    """What the train line adds when not every stored pattern is a fixed point of the trained
+    memory (``fixed_points`` false: ``converged`` says only that the training stopped
+    improving, which it also does past the memory's capacity); "" otherwise (continuous
+    patterns record none)."""
+    return ", not every stored pattern a fixed point" if info.get("fixed_points") is False else ""
+
+
 def _steps_text(info: dict, stages: list[tuple[str, int]]) -> str:
     """The steps of the training as the trainer counted them, by stage where there are
     several (``400 steps (300 basin + 100 fine-tune)``), and whether the stage that can
     converge (basin or fixed-point) did: ``converged=True``, or ``converged=False`` with the
-    ``max_steps`` at which that stage stopped (the perceptron's ``max_epochs``)."""
+    ``max_steps`` at which that stage stopped (the perceptron's ``max_epochs``), then
+    :func:`_fixed_text`."""
+    return _stopped_text(info, stages) + _fixed_text(info)
+
+
+def _stopped_text(info: dict, stages: list[tuple[str, int]]) -> str:
+    """:func:`_steps_text` without what it says of the stored patterns."""
     judged = next(((stage, n) for stage, n in stages if stage in ("basin", "fixed-point")),
                   None)
     text = f"{info['steps']} steps"
