@@ -74,6 +74,96 @@ def test_shell_completion_of_commands_and_choices(run_cli, monkeypatch):
     assert code == 0 and "--install-completion" in out and "--show-completion" in out
 
 
+def _completed(run_cli, monkeypatch, words: str) -> list[str]:
+    """What bash completion offers for the command line ``words`` (its last word being typed)."""
+    monkeypatch.setenv("_XBARMEM_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", words)
+    monkeypatch.setenv("COMP_CWORD", str(len(words.split()) - (not words.endswith(" "))))
+    try:
+        code, out, err = run_cli()
+    finally:
+        monkeypatch.delenv("_XBARMEM_COMPLETE")
+    assert code == 0, err
+    return out.split()
+
+
+def _named_value_params() -> list[tuple[str, str]]:
+    """``(command words, option or "")`` of every visible parameter whose value is a name
+    from a list (read by :func:`~xbarmem.cli.option_types.names` or
+    :func:`~xbarmem.cli.option_types.choice_text`) or a preset name or file
+    (:func:`~xbarmem.cli.option_types.name_or_file`); "" for an argument."""
+    import typer
+
+    from xbarmem.cli import option_types
+    from xbarmem.cli.apps import app
+
+    found = []
+
+    def walk(command, path):
+        for param in command.params:
+            info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
+            parser = getattr(info, "parser", None)
+            named = parser in (option_types.name_or_file, option_types.choice_text) or (
+                getattr(parser, "__qualname__", "").startswith("names."))
+            if named and not getattr(param, "hidden", False):
+                option = next((o for o in param.opts if o.startswith("--")), "")
+                found.append((" ".join(path), option if param.param_type_name == "option"
+                              else ""))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+_NAMED = _named_value_params()
+
+
+def test_named_value_parameters_are_found():
+    """The walk below sees the options it is about (a change of typer's internals would make
+    it find none, and the completion test pass on nothing)."""
+    seen = {option for _, option in _NAMED}
+    assert {"--mode", "--kind", "--rule", "--chip", "--data", "--corruption"} <= seen
+    assert len(_NAMED) > 40
+
+
+def test_demo_data_completes_the_sources_demo_takes():
+    from xbarmem.cli.data_options import DEMO_SOURCES
+    from xbarmem.experiments.demo import DEMO_DATA
+
+    assert sorted(DEMO_SOURCES) == sorted(DEMO_DATA)
+
+
+@pytest.mark.parametrize(("path", "option"), _NAMED, ids=lambda v: v or "ARG")
+def test_every_named_value_completes_in_the_shell(run_cli, monkeypatch, path, option):
+    """Every option or argument that takes a name completes it in the shell, as --rule and
+    --chip did: --mode, --activation, --kind, --arch, --corruption, --fault-model, --data,
+    --circuit, plot --kind, chip import --as, reproduce --products, chip show CHIP and
+    circuit show CIRCUIT offered nothing."""
+    offered = _completed(run_cli, monkeypatch, f"xbarmem {path} {option} ".replace("  ", " "))
+    assert offered and not any(word.startswith("-") for word in offered), offered
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    ("xbarmem evaluate --mode ", ["sync", "async"]),
+    ("xbarmem recall --activation t", ["tanh"]),
+    ("xbarmem train --kind ", ["binary", "continuous"]),
+    ("xbarmem capacity --arch m", ["multilayer"]),
+    ("xbarmem train --fault-model ", ["device", "weight"]),
+    ("xbarmem energy --circuit p", ["paper-calibrated"]),
+    ("xbarmem circuit show g", ["generic-rram"]),
+    ("xbarmem chip show r", ["rram"]),
+    ("xbarmem train --data mnist", ["mnist", "mnist-crop24"]),
+    ("xbarmem demo --data d", ["digits"]),
+    ("xbarmem evaluate --corruption s", ["salt-pepper"]),
+    ("xbarmem chip import --as c", ["codes", "conductance"]),
+    ("xbarmem plot --kind f", ["faults"]),
+    ("xbarmem reproduce --products b", ["bf16"]),
+])
+def test_named_values_complete_to_their_names(run_cli, monkeypatch, words, expected):
+    assert _completed(run_cli, monkeypatch, words) == expected
+
+
 # ------------------------------------------------------------------------------ fixtures
 def _main(*args: object) -> None:
     """``xbarmem *args`` in-process for module fixtures (run_cli is per test)."""

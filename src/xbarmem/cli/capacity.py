@@ -74,6 +74,7 @@ ScalingLevel = CapacityLevel
 ScalingOut = Annotated[Path, output_options.out("folder for the PNG and JSON", folder=True)]
 ScalingData = Annotated[str, typer.Option(
     "--data", metavar="SOURCE", parser=option_types.name_or_file,
+    autocompletion=data_options.complete_sources,
     help="Pattern source: a built-in image set, mnist (whole image), mnist-crop24 (the "
     "authors' centred 24x24 window; N <= 576), digits (8x8: N = 64) or glyphs; a file of "
     "8-bit grayscale square images (uint8 0..255, (M, H, W) or (M, H*W); .npy/.npz/IDX; "

@@ -101,6 +101,7 @@ def _map_summary(path: Path, fmap: FaultMap, spec: ChipSpec) -> dict:
 def chip_show(
     chip: Annotated[str, typer.Argument(
         metavar="CHIP", parser=option_types.name_or_file,
+        autocompletion=option_types.completes(preset_names),
         help=f"Chip preset ({', '.join(preset_names())}) or TOML "
         "file (.json: JSON, as --json prints).")] = "rram",
     json_out: output_options.Json = False,
@@ -174,6 +175,10 @@ def chip_inspect(
     _print(_map_summary(fault_map, fmap, spec), json_out, f"fault map {fault_map}")
 
 
+#: what ``chip import --as`` reads an array as: stuck codes or conductances
+AS_KINDS = ("codes", "conductance")
+
+
 @chip_app.command(
     "import", short_help="Build a fault map (and chip model) from measured data.",
     help="Build a fault map from measured data: a stuck-code map or a read-back conductance "
@@ -188,8 +193,9 @@ def chip_import(
         help="Array (n_arrays, 2, rows, cols) or (2, rows, cols) in "
         ".npy/.npz, or a .csv of target-vs-read conductances.")],
     out_path: MapOut,
-    as_: Annotated[str, typer.Option(
-        "--as", metavar="KIND", help="Array meaning: codes (stuck codes: 0 free, +1 ON, "
+    as_: Annotated[str, option_types.choice(
+        "--as", metavar="KIND", choices=lambda: AS_KINDS,
+        help="Array meaning: codes (stuck codes: 0 free, +1 ON, "
         "-1 OFF) or conductance (siemens, read back after programming every device away from "
         "g_min and g_max: one still near either is stuck).")] = "codes",
     chip: hardware_options.Chip = "rram",
@@ -225,7 +231,7 @@ def chip_import(
     spec = load_chip(chip)
     if as_ == "conductance":  # the thresholds by their options' names, before the file is read
         stuck_thresholds(spec.device, off_below, on_above, ("--off-below", "--on-above"))
-    if as_ not in ("codes", "conductance"):
+    if as_ not in AS_KINDS:
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
     fmap = _array_map(source, key, as_, spec, off_below, on_above)
     fmap.meta.update(file=str(source), chip=chip_record(spec))

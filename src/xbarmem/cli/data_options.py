@@ -8,17 +8,32 @@ from typing import Annotated, Any
 import typer
 
 from xbarmem.checks import MAX_COUNT
-from xbarmem.cli.option_types import bounded, name_or_file, names
+from xbarmem.cli.option_types import bounded, choice, completes, name_or_file
 from xbarmem.names import KINDS
 from xbarmem.sizes import MAX_LOAD
 
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
              "digits (scikit-learn 8x8), glyphs (A-Z, a-z, 0-9 in 21 fonts), random, "
              "correlated-R (binary, mean pairwise overlap R), or a file (.npy/.npz/.csv/IDX).")
+
+
+def _sources() -> tuple[str, ...]:
+    """The named pattern sources ``--data`` completes in the shell (a file, or correlated-R
+    with its R, is typed)."""
+    from xbarmem.data.builtin import BUILTIN_SOURCES
+
+    return BUILTIN_SOURCES
+
+
+#: completion of ``--data`` (every command but demo): the named sources
+complete_sources = completes(_sources)
+#: the pattern sources of ``demo --data`` (:data:`xbarmem.experiments.demo.DEMO_DATA`)
+DEMO_SOURCES = ("mnist", "mnist-crop24", "digits")
 Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP,
-                                   parser=name_or_file)]
+                                   parser=name_or_file, autocompletion=complete_sources)]
 DemoData = Annotated[str, typer.Option(
     "--data", metavar="SOURCE", parser=name_or_file,
+    autocompletion=completes(lambda: DEMO_SOURCES),
     help="Pattern source: mnist, mnist-crop24 (MNIST from the "
     "centred 24x24 window, the authors' preprocessing) or digits (scikit-learn 8x8).")]
 
@@ -36,8 +51,8 @@ NEURONS_HELP = ("Neurons N (pattern length); image data is resized to side sqrt(
                 "then be a perfect square. A file of patterns keeps its own N unless this is "
                 "given.")
 Neurons = Annotated[str, typer.Option("--neurons", metavar="N", help=NEURONS_HELP)]
-Kind = Annotated[str, typer.Option(
-    "--kind", metavar="KIND", parser=names(lambda: KINDS),
+Kind = Annotated[str, choice(
+    "--kind", metavar="KIND", choices=lambda: KINDS,
     help="binary (+-1 patterns; 8-bit images binarised at each image's mean) or continuous "
     "([-1, 1]; 8-bit images scaled to it).")]
 OnePerClass = Annotated[bool, typer.Option(

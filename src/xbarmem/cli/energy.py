@@ -107,14 +107,14 @@ def _si(value: float, unit: str) -> str:
 
 Circuit = Annotated[str, typer.Option(
     "--circuit", metavar="NAME|FILE", parser=option_types.name_or_file,
+    autocompletion=option_types.completes(circuit_names),
     help=f"Circuit preset ({', '.join(circuit_names())}) or "
     f"TOML file (.json: JSON, as circuit show --json prints). {DEFAULT_CIRCUIT}: "
     f"literature-typical constants; {FITTED_CIRCUIT}: two constants fitted to the paper's "
     f"ratios (printed beside any other circuit).")]
 EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
-EnergyRule = Annotated[str | None, typer.Option(
-    "--rule", metavar="NAME", parser=option_types.names(lambda: RULE_NAMES, blank=False),
-    autocompletion=option_types.completes(lambda: RULE_NAMES),
+EnergyRule = Annotated[str | None, option_types.choice(
+    "--rule", metavar="NAME", choices=lambda: RULE_NAMES, blank=False,
     help=f"Learning rule: {', '.join(RULE_NAMES)} (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
@@ -560,6 +560,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, cues: tuple[str
 def circuit_show(
     circuit: Annotated[str, typer.Argument(
         metavar="CIRCUIT", parser=option_types.name_or_file,
+        autocompletion=option_types.completes(circuit_names),
         help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file (.json: JSON, as "
              "--json prints).")] = DEFAULT_CIRCUIT,
     json_out: output_options.Json = False,

@@ -39,15 +39,13 @@ ReproduceSections = Annotated[str | None, typer.Option(
     "--sections", metavar="LETTERS",
     help="Only these sections of the report, by their letters (comma-separated, e.g. b,e; "
     "default every section, a to g): their sweeps run and the report holds them alone.")]
-ReproduceRecipe = Annotated[str, typer.Option(
-    "--recipe", metavar="NAME", autocompletion=option_types.completes(lambda: RECIPES),
-    parser=option_types.names(lambda: RECIPES),
+ReproduceRecipe = Annotated[str, option_types.choice(
+    "--recipe", metavar="NAME", choices=lambda: RECIPES,
     help=f"Recipe of the hardware-adaptive rule for every trial it trains: "
     f"{', '.join(RECIPES)} (a recipe other than default runs its own sweeps, named after "
     f"it).")]
-ReproduceProducts = Annotated[str, typer.Option(
-    "--products", metavar="PRECISION", autocompletion=option_types.completes(lambda: PRODUCTS),
-    parser=option_types.names(lambda: PRODUCTS),
+ReproduceProducts = Annotated[str, option_types.choice(
+    "--products", metavar="PRECISION", choices=lambda: PRODUCTS,
     help=f"Precision of the hardware-adaptive rule's training products in the experiments of "
     f"large networks (section (e)): {', '.join(PRODUCTS)} (bf16: faster on CPUs with "
     f"bfloat16 instructions, and (e)'s numbers then depend on the CPU; its sweeps are named "

@@ -13,13 +13,13 @@ from xbarmem.checks import MAX_COUNT
 from xbarmem.cli.given import chip_spec
 from xbarmem.cli.option_types import (
     bounded,
+    choice,
     completes,
     input_path,
     name_or_file,
-    names,
     option_group,
 )
-from xbarmem.hardware.chip import MAX_CONDUCTANCE, preset_names
+from xbarmem.hardware.chip import FAULT_MODELS, MAX_CONDUCTANCE, preset_names
 from xbarmem.memory.variation import VARIATION
 
 # ------------------------------------------------------------------------------ chip
@@ -36,10 +36,9 @@ FaultsOwnDefault = Annotated[float, _FAULTS]
 OnFraction = Annotated[float, bounded(
     "--on-fraction", metavar="X", ge=0.0, le=1.0, help="Share of stuck-ON devices among the faults "
     "of --faults (device fault model: a faulty weight of the weight model is 0).")]
-FaultModel = Annotated[str | None, typer.Option(
-    "--fault-model", metavar="MODEL", parser=names(lambda: ("device", "weight"), blank=False),
-    help="Fault model, device or weight "
-    "(overrides the chip's).")]
+FaultModel = Annotated[str | None, choice(
+    "--fault-model", metavar="MODEL", choices=lambda: FAULT_MODELS, blank=False,
+    help="Fault model, device or weight (overrides the chip's).")]
 #: what a command given a fault map reads it on: said in the help of every fault map parameter
 #: (``--fault-map`` of train and capacity, ``chip inspect MAP``), as :func:`given.chip_spec`
 #: and :func:`given.map_chip` do it

@@ -178,6 +178,17 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True
     return parse
 
 
+def choice(*decls: str, choices: Callable[[], Iterable[str]], blank: bool = True,
+           **option: Any) -> Any:
+    """A named-choice option (``--mode``, ``--kind``, ``--arch``, ...) declared once: its
+    value read by :func:`names` (``choices`` and ``blank`` as there) and its shell completion
+    (``--install-completion``) offering ``choices()`` (:func:`completes`), so that every such
+    option completes as ``--rule`` does (``--mode``, ``--activation``, ``--kind``, ... completed
+    nothing). For its ``Annotated`` alias; ``option`` goes to :func:`typer.Option`."""
+    return typer.Option(*decls, parser=names(choices, blank=blank),
+                        autocompletion=completes(choices), **option)
+
+
 def _not_blank(text: Any, hint: str) -> Any:
     if isinstance(text, str) and not text.strip():
         raise typer.BadParameter(f"is empty; {hint}")

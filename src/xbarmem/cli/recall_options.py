@@ -9,15 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from xbarmem.checks import MAX_COUNT
-from xbarmem.cli.option_types import bounded, choice_text, names
-from xbarmem.names import ACTIVATIONS, MODES
+from xbarmem.cli.option_types import bounded, choice, choice_text, completes
+from xbarmem.names import ACTIVATIONS, CORRUPTION_METHODS, MODES
 
-Activation = Annotated[str | None, typer.Option(
-    "--activation", metavar="sign|tanh", parser=names(lambda: ACTIVATIONS, blank=False),
+Activation = Annotated[str | None, choice(
+    "--activation", metavar="sign|tanh", choices=lambda: ACTIVATIONS, blank=False,
     help="Neuron type (default: sign for binary patterns, tanh for continuous; tanh on "
     "binary = analogue neurons, sign read-out).")]
-Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", parser=names(lambda: MODES),
-                                   help="Recall mode.")]
+Mode = Annotated[str, choice("--mode", metavar="sync|async", choices=lambda: MODES,
+                             help="Recall mode.")]
 Probes = Annotated[int, bounded(
     "--probes", metavar="N", ge=1, le=MAX_COUNT, help="Corrupted cues per stored pattern.")]
 MaxIterations = Annotated[int, bounded(
@@ -41,6 +41,7 @@ def corruption(default: str = "flip for binary patterns, gaussian for continuous
     """``--corruption KIND`` with the command's kinds and default in the help (for an
     ``Annotated[str | None, ...]`` alias)."""
     return typer.Option("--corruption", metavar="KIND", parser=choice_text,
+                        autocompletion=completes(lambda: CORRUPTION_METHODS),
                         help=f"Cue corruption: {kinds} (default: {default}).")
 
 
@@ -60,7 +61,7 @@ def level(default: str = "0.1 for flip and salt-pepper, 0.6 for gaussian and occ
 Corruption = Annotated[str | None, corruption()]
 Level = Annotated[float | None, level()]
 FlipOnly = Annotated[str | None, typer.Option(
-    "--corruption", metavar="KIND", parser=choice_text,
+    "--corruption", metavar="KIND", parser=choice_text, autocompletion=completes(lambda: ("flip",)),
     help="Cue corruption: flip (bit flips), the only kind this command takes.")]
 
 # ------------------------------------------------------------------------------ capacity search

@@ -494,8 +494,8 @@ def _figure_kinds() -> tuple[str, ...]:
                   "or capacity vs N on log-log axes with the power-law fit (capacity).")
 def plot_cmd(
     store: StoreArg,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", metavar="KIND", parser=option_types.names(_figure_kinds),
+    kind: Annotated[str | None, option_types.choice(
+        "--kind", metavar="KIND", choices=_figure_kinds,
         help="patterns, faults, variation or capacity (default: the one of them the rows "
         "draw; refused when they draw several).")] = None,
     out_path: PlotOut = None,

@@ -7,17 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from xbarmem.cli.option_types import completes, names, option_group
+from xbarmem.cli.option_types import choice, option_group
 from xbarmem.cli.parsers import rule_options
 from xbarmem.names import ARCHS, RECIPES, RULE_NAMES
 
-Rule = Annotated[str, typer.Option(
-    "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
-    parser=names(lambda: RULE_NAMES),
+Rule = Annotated[str, choice(
+    "--rule", metavar="NAME", choices=lambda: RULE_NAMES,
     help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
-Recipe = Annotated[str | None, typer.Option(
-    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES),
-    parser=names(lambda: RECIPES, blank=False),
+Recipe = Annotated[str | None, choice(
+    "--recipe", metavar="NAME", choices=lambda: RECIPES, blank=False,
     help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
     "cheaper training steps, lower recall on chips with many stuck devices; default: default). "
     "Options given with --rule-option(s) win.")]
@@ -43,8 +41,8 @@ HiddenScaling = Annotated[str, typer.Option(
 def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
     """``--arch ARCH`` with the command's choices in the help (for an ``Annotated[str, ...]``
     alias)."""
-    return typer.Option("--arch", metavar="ARCH", parser=names(lambda: ARCHS),
-                        help=f"Architecture: {choices}.")
+    return choice("--arch", metavar="ARCH", choices=lambda: ARCHS,
+                  help=f"Architecture: {choices}.")
 
 
 Arch = Annotated[str, arch()]
