@@ -276,7 +276,7 @@ def test_every_named_choice_refuses_a_name_it_does_not_know(refused, tiny_model)
     whose value is a name from a list refuses a blank value, an unknown name and a list of
     names in one line, before any work, whatever the command does with it first."""
     inputs = {"model": str(tiny_model), "cues": str(tiny_model.parent / "cues.npy"),
-              "store": "no-store.sqlite"}
+              "store": "no-store.sqlite", "source": str(tiny_model.parent / "cues.npy")}
     found = _named_options()
     assert len(found) >= 30 and (("energy",), "--kind", []) in found, found
     for words, option, arguments in found:
