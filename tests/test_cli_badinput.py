@@ -582,3 +582,35 @@ def test_an_unknown_option_is_not_told_of_hidden_ones(run_cli, tmp_path, path, o
     assert f"No such option: {typo}" in line, line
     shown = line.split("No such option", 1)[1]
     assert not any(option + end in shown for end in ",)?"), line
+
+
+@pytest.mark.parametrize(("args", "meant"), [
+    (("train", "--rul", "hebb"), "--rule"),
+    (("train", "--seeds", "3"), "--seed"),
+    (("evaluate", "m.safetensors", "--probe", "3"), "--probes"),
+    (("capacity", "--thresold", "0.9"), "--threshold"),
+    (("sweep", "--stor", "s.sqlite"), "--store"),
+    (("evaluate", "m.safetensors", "--mod", "sync"), "--mode"),
+    (("results", "s.sqlite", "--group", "rule"), "--group-by"),
+])
+def test_a_mistyped_option_is_told_the_one_meant(run_cli, tmp_path, args, meant):
+    """A mistyped option is told the option meant, as a mistyped command is ("Did you mean
+    'train'?"): click listed every option it found close, alphabetically ("No such option:
+    --rul (Possible options: --faults, --out, --rule)"), the one meant often last."""
+    line = clean_refusal(run_cli, tmp_path, *args)
+    assert line.endswith(f"Did you mean {meant}? (see xbarmem {args[0]} --help)"), line
+    assert "Possible options" not in line, line
+
+
+@pytest.mark.parametrize(("typo", "close"), [
+    ("--rule-optio", ("--rule-option", "--rule-options")),
+    ("--fault", None),
+])
+def test_options_as_close_as_each_other_are_all_suggested(run_cli, tmp_path, typo, close):
+    """Where several options are about as close, each is named (``--rule-optio``: both
+    spellings); where one is closest, it alone (``--fault``: ``--faults``)."""
+    line = clean_refusal(run_cli, tmp_path, "train", typo, "x")
+    if close is None:
+        assert "Did you mean --faults?" in line, line
+    else:
+        assert f"(Possible options: {', '.join(close)})" in line, line

@@ -270,7 +270,24 @@ def _visible_suggestions(exc: object) -> None:
         return
     hidden = {opt for param in ctx.command.params if getattr(param, "hidden", False)
               for opt in (*param.opts, *param.secondary_opts)}
-    exc.possibilities = [opt for opt in close if opt not in hidden]  # type: ignore[attr-defined]
+    shown = _closest(str(getattr(exc, "option_name", "")),
+                     [opt for opt in close if opt not in hidden])
+    if len(shown) == 1:  # worded as a mistyped command's: "... Did you mean 'train'?"
+        exc.message += f". Did you mean {shown[0]}?"  # type: ignore[attr-defined]
+        shown = []
+    exc.possibilities = shown  # type: ignore[attr-defined]
+
+
+def _closest(typed: str, close: list[str]) -> list[str]:
+    """Of the options click found close to the unknown option ``typed``, those as close as the
+    closest (similarity within 0.1 of its, :class:`difflib.SequenceMatcher`), closest first:
+    click listed every one it found, in alphabetical order, so ``train --rul`` read "Possible
+    options: --faults, --out, --rule", the one meant last."""
+    import difflib
+
+    score = {opt: difflib.SequenceMatcher(None, typed, opt).ratio() for opt in close}
+    best = max(score.values(), default=0.0)
+    return sorted((opt for opt in close if score[opt] >= best - 0.1), key=lambda o: -score[o])
 
 
 def _dashed_file(exc: object) -> str | None:
