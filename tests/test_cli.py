@@ -917,6 +917,33 @@ def test_help_shows_flags_without_a_value_type(run_cli, monkeypatch, path):
         assert re.search(r"--json\s+Print the result as JSON", out), out
 
 
+def test_an_option_that_overrides_the_chip_is_on_a_command_with_a_chip_option():
+    """`demo --faults` said "(overrides the chip's)", but demo has no --chip: it runs on a
+    preset chip per fault model. An option whose help overrides "the chip's" setting belongs
+    to a command that takes --chip."""
+    checked = 0
+    for path, command in _commands():
+        options = _options(command)
+        has_chip = any("--chip" in o.opts for o in options)
+        for option in options:
+            if "overrides the chip's" in " ".join((option.help or "").split()):
+                assert has_chip, (path, option.opts, option.help)
+                checked += 1
+    assert checked >= 10, checked
+
+
+@pytest.mark.parametrize(("path", "differ"), [
+    (("demo",), "(fault maps; the same 10 digits on each)"),
+    (("capacity",), "(fault maps, pattern subsets)"),
+    (("scaling",), "(fault maps, pattern subsets)"),
+])
+def test_trials_help_says_what_differs_between_the_trials_of_its_command(path, differ):
+    """`demo --trials` said its trials differ in "fault maps, pattern subsets"; every trial of
+    the demo stores the same 10 digits (one per class), on its own fault map."""
+    (trials,) = [o for o in _options(dict(_commands())[path]) if "--trials" in o.opts]
+    assert differ in " ".join(trials.help.split()), trials.help
+
+
 def test_level_help_says_what_the_level_of_each_corruption_offered_is():
     """`--level` said "flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction":
     nothing of salt-pepper, offered by `--corruption`, and read as if sigma were clipped."""
@@ -1054,9 +1081,14 @@ def test_one_vocabulary():
         assert neurons is None or neurons.metavar == "N", path  # a count, never sign|tanh
         patterns = visible.get("--patterns")
         assert patterns is None or patterns.metavar == "N", path  # a count, never a source
-    for opt in ("--seed", "--json", "--neurons", "--trials", "--activation", "--probes", "--tol",
-                "--rule-options", "--rule-option", "--chip", "--faults"):
+    for opt in ("--seed", "--json", "--neurons", "--activation", "--probes", "--tol",
+                "--rule-options", "--rule-option", "--chip"):
         assert len(helps[opt]) == 1, (opt, helps[opt])  # declared once, same help everywhere
+    # declared once, each command's help saying what differs there (demo: no --chip, and the
+    # same digits in every trial)
+    assert all(h.startswith("Repeats: independent chips or networks (") for h in helps["--trials"])
+    assert all(h.startswith("Fraction of stuck devices; of faulty weights under the weight fault "
+                            "model (") for h in helps["--faults"])
     assert all(h.startswith("Pattern source: ") for h in helps["--data"])  # demo: fewer
     from xbarmem.names import RULE_NAMES  # (energy's --rule named none of them)
 

@@ -29,6 +29,8 @@ from xbarmem.names import RULE_NAMES
 
 Level = Annotated[float | None, recall_options.level("0.1", flips_only=True)]
 Out = Annotated[Path, output_options.out("folder for the PNG", folder=True)]
+#: the demo's trials: chips with their own fault maps, each storing the same 10 digits
+Trials = Annotated[int, recall_options.trials("fault maps; the same 10 digits on each")]
 
 
 @app.command(
@@ -46,7 +48,7 @@ def demo(
     corruption: recall_options.FlipOnly = None,
     level: Level = None,
     probes: recall_options.Probes = 20,
-    trials: recall_options.Trials = 20,
+    trials: Trials = 20,
     seed: run_options.Seed = 0,
     out_dir: Out = Path("xbarmem-out"),
     json_out: output_options.Json = False,

@@ -5,7 +5,7 @@ map (``chip import``) and programming a chip in closed loop (``adapt``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,12 +27,18 @@ Chip = Annotated[str, typer.Option(
     "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names), parser=name_or_file,
     help=f"Chip preset ({', '.join(preset_names())}) or TOML file (.json: JSON, as "
          "chip show --json prints).")]
-_FAULTS = bounded("--faults", metavar="X", ge=0.0, le=1.0,
-                  help="Fraction of stuck devices; of faulty weights under the weight fault "
-                  "model (overrides the chip's).")
-Faults = Annotated[float | None, _FAULTS]
-#: ``--faults`` of a command with a default of its own (demo), never None
-FaultsOwnDefault = Annotated[float, _FAULTS]
+
+
+def _faults(chip: str = "overrides the chip's") -> Any:
+    """``--faults X``; ``chip``: what it does to the command's chip, in its help."""
+    return bounded("--faults", metavar="X", ge=0.0, le=1.0, help="Fraction of stuck devices; "
+                   f"of faulty weights under the weight fault model ({chip}).")
+
+
+Faults = Annotated[float | None, _faults()]
+#: ``--faults`` of demo, which has a default of its own (never None) and no --chip: the
+#: preset chip of each fault model it compares
+FaultsOwnDefault = Annotated[float, _faults("on the preset chip of each fault model compared")]
 OnFraction = Annotated[float, bounded(
     "--on-fraction", metavar="X", ge=0.0, le=1.0, help="Share of stuck-ON devices among the faults "
     "of --faults (device fault model: a faulty weight of the weight model is 0).")]

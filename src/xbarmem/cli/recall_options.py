@@ -28,10 +28,18 @@ Tol = Annotated[float, bounded(
     "changes by more than X in a step (async: a sweep). Under read noise tanh states change "
     "by about the noise at every step: recall then runs to its cap of steps unless X is at "
     "least that large.")]
-Trials = Annotated[int, bounded(
-    "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent chips or networks "
-    "(fault maps, pattern subsets) per result. The hardware-adaptive rule trains them "
-    "together: another number of trials changes each trial's numbers.")]
+
+
+def trials(differ: str = "fault maps, pattern subsets") -> Any:
+    """``--trials N`` with what differs from one of the command's trials to the next in the
+    help (``differ``; demo: the fault maps only), for an ``Annotated[int, ...]`` alias."""
+    return bounded("--trials", metavar="N", ge=1, le=MAX_COUNT, help=f"Repeats: independent "
+                   f"chips or networks ({differ}) per result. The hardware-adaptive rule "
+                   f"trains them together: another number of trials changes each trial's "
+                   f"numbers.")
+
+
+Trials = Annotated[int, trials()]
 
 CORRUPTIONS = "flip, gaussian, occlude or salt-pepper"
 
