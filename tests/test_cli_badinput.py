@@ -614,3 +614,31 @@ def test_options_as_close_as_each_other_are_all_suggested(run_cli, tmp_path, typ
         assert "Did you mean --faults?" in line, line
     else:
         assert f"(Possible options: {', '.join(close)})" in line, line
+
+
+@pytest.mark.parametrize("args", [("export", "m.safetensors", "-o", "ex", "--level", "0.1"),
+                                  ("recall", "m.safetensors", "c.npy", "--level", "0.1"),
+                                  ("train", "--lev", "0.1")])
+def test_help_is_not_offered_for_an_option_that_is_no_help(run_cli, tmp_path, args):
+    """``export --level`` (an option export lacks) was asked "Did you mean --help?", and
+    ``recall --level`` told "Possible options: --help, --seed": ``--help`` is offered only for
+    a mistyped help (``--hlep``)."""
+    line = clean_refusal(run_cli, tmp_path, *args)
+    assert "--help?" not in line and "Possible options: --help" not in line, line
+    assert "Did you mean --help?" in clean_refusal(run_cli, tmp_path, "train", "--hlep")
+
+
+@pytest.mark.parametrize(("args", "corruption"), [
+    (("capacity", "--data", "digits", "--level", "1.5"), "flip"),
+    (("scaling", "--sizes", "16,25", "--level", "1.5"), "flip"),
+    (("demo", "--level", "1.2"), "flip"),
+    (("energy", "--level", "2"), "flip"),
+    (("energy", "--corruption", "salt-pepper", "--level", "1.01"), "salt-pepper"),
+    (("capacity", "--data", "digits", "--corruption", "occlude", "--level", "3"), "occlude"),
+])
+def test_a_level_above_its_bound_is_refused_naming_level(run_cli, tmp_path, args, corruption):
+    """``--level 1.5`` was refused as "level (flip rate) must be in [0, 1]", the library's
+    parameter, not the option typed: every command names ``--level`` and the corruption."""
+    line = clean_refusal(run_cli, tmp_path, *args)
+    want = f"error: --level must be at most 1 for --corruption {corruption} ("
+    assert line.startswith(want), line

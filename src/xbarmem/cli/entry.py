@@ -270,8 +270,10 @@ def _visible_suggestions(exc: object) -> None:
         return
     hidden = {opt for param in ctx.command.params if getattr(param, "hidden", False)
               for opt in (*param.opts, *param.secondary_opts)}
-    shown = _closest(str(getattr(exc, "option_name", "")),
-                     [opt for opt in close if opt not in hidden])
+    typed = str(getattr(exc, "option_name", ""))
+    # (--help is offered only for a mistyped help: `export --level` was asked "--help?")
+    shown = _closest(typed, [opt for opt in close if opt not in hidden
+                             and (opt != "--help" or typed.lstrip("-").startswith("h"))])
     if len(shown) == 1:  # worded as a mistyped command's: "... Did you mean 'train'?"
         exc.message += f". Did you mean {shown[0]}?"  # type: ignore[attr-defined]
         shown = []

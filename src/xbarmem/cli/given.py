@@ -19,7 +19,7 @@ from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS, BIT_CORRUPTIONS, default_cues
+from xbarmem.names import ARCHS, BIT_CORRUPTIONS, LEVEL_BOUNDS, default_cues
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -109,7 +109,23 @@ def flip_level(ctx: typer.Context, command: str, corruption: str | None, level: 
                           f"{corruption!r}")
     level = deprecated(ctx, "--flip", flip, level, new="level",
                        use=f"--corruption flip --level {flip}")
-    return 0.1 if level is None else level
+    return _level_within("flip", 0.1 if level is None else level)
+
+
+#: what ``--level`` is for each built-in corruption, in a refusal
+_LEVEL_WORDS = {"flip": "the share of bits flipped", "salt-pepper": "the share of values set",
+                "occlude": "the share of each image occluded", "gaussian": "the noise's std"}
+
+
+def _level_within(corruption: str, level: float) -> float:
+    """``level``, refused (:class:`ConfigError` naming ``--level``, not the library's
+    parameter) above the bound of ``corruption`` (:data:`~xbarmem.names.LEVEL_BOUNDS`: a share
+    is at most 1)."""
+    bound = LEVEL_BOUNDS.get(corruption)
+    if bound is not None and level > bound:
+        raise ConfigError(f"--level must be at most {bound:g} for --corruption {corruption} "
+                          f"({_LEVEL_WORDS[corruption]}), got {level:g}")
+    return level
 
 
 def cues_for(kind: str, corruption: str | None, level: float | None, *,
@@ -122,7 +138,7 @@ def cues_for(kind: str, corruption: str | None, level: float | None, *,
     if kind != "binary" and corruption in BIT_CORRUPTIONS:
         raise ConfigError(f"--corruption {corruption} applies to binary patterns only; these "
                           f"are {kind}: use gaussian or occlude")
-    return corruption, level, activation
+    return corruption, _level_within(corruption, level), activation
 
 
 def _text(value: Any) -> str:
