@@ -39,6 +39,10 @@ FLOAT32_MAX = 3.4028234663852886e38
 #: the largest level of each corruption: a share (flips, set or occluded values) is at most 1,
 #: a Gaussian noise sigma at most :data:`FLOAT32_MAX`. The one bound of sweeps and commands.
 LEVEL_BOUNDS = {"flip": 1.0, "gaussian": FLOAT32_MAX, "occlude": 1.0, "salt-pepper": 1.0}
+#: what the level of each corruption is, in refusals of a level (the library's and the
+#: command line's ``--level``)
+LEVEL_WORDS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion fraction",
+               "salt-pepper": "salt-and-pepper rate"}
 #: the cue corruption and neuron type of each kind of pattern when none is given
 KIND_CUES = {"binary": ("flip", "sign"), "continuous": ("gaussian", "tanh")}
 #: the corruptions that set signs, which only binary patterns take

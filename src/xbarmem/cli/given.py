@@ -19,7 +19,7 @@ from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS, BIT_CORRUPTIONS, LEVEL_BOUNDS, default_cues
+from xbarmem.names import ARCHS, BIT_CORRUPTIONS, LEVEL_BOUNDS, LEVEL_WORDS, default_cues
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -112,11 +112,6 @@ def flip_level(ctx: typer.Context, command: str, corruption: str | None, level: 
     return _level_within("flip", 0.1 if level is None else level)
 
 
-#: what ``--level`` is for each built-in corruption, in a refusal
-_LEVEL_WORDS = {"flip": "the share of bits flipped", "salt-pepper": "the share of values set",
-                "occlude": "the share of each image occluded", "gaussian": "the noise's std"}
-
-
 def _level_within(corruption: str, level: float) -> float:
     """``level``, refused (:class:`ConfigError` naming ``--level``, not the library's
     parameter) above the bound of ``corruption`` (:data:`~xbarmem.names.LEVEL_BOUNDS`: a share
@@ -124,7 +119,7 @@ def _level_within(corruption: str, level: float) -> float:
     bound = LEVEL_BOUNDS.get(corruption)
     if bound is not None and level > bound:
         raise ConfigError(f"--level must be at most {bound:g} for --corruption {corruption} "
-                          f"({_LEVEL_WORDS[corruption]}), got {level:g}")
+                          f"({LEVEL_WORDS[corruption]}), got {level:g}")
     return level
 
 

@@ -30,6 +30,7 @@ from xbarmem.errors import PatternError
 from xbarmem.names import (
     CORRUPTION_METHODS,
     LEVEL_BOUNDS,
+    LEVEL_WORDS,
     closest_corruption,
     corruption_key,
     corruption_words,
@@ -78,10 +79,6 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
 #: the largest Gaussian noise sigma: the noise is drawn in float32, where a larger sigma is inf
 _LARGEST_SIGMA = LEVEL_BOUNDS["gaussian"]
 
-#: what the level of each corruption is, in error messages
-_LEVELS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion fraction",
-           "salt-pepper": "salt-and-pepper rate"}
-
 
 def corruption_name(method: Any) -> str:
     """How a custom corruption (a function) is named in records and labels: its
@@ -115,7 +112,7 @@ def check_corruption(method: Any, level: float) -> Any:
         raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
                            f"{', '.join(CORRUPTION_METHODS)}, or a function f(x, level, "
                            f"generator){custom}{hint}")
-    _check_level(f"level ({_LEVELS[key]})", level, upper=LEVEL_BOUNDS[key])
+    _check_level(f"level ({LEVEL_WORDS[key]})", level, upper=LEVEL_BOUNDS[key])
     return key
 
 
