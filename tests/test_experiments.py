@@ -1304,7 +1304,7 @@ def test_fault_rate_of_a_chip_with_its_own_stuck_rates_is_their_sum(tmp_path, ru
     """A sweep that leaves ``fault_rate`` to the chip stores None; ``xbarmem results`` and
     the fault-rate figure read the chip's ``p_stuck_on + p_stuck_off`` instead."""
     from xbarmem.hardware.chip import load_preset
-    from xbarmem.viz.series import group_rows
+    from xbarmem.viz.series import series_of
 
     dev = load_preset("rram").device
     expected = dev.p_stuck_on + dev.p_stuck_off
@@ -1323,7 +1323,7 @@ def test_fault_rate_of_a_chip_with_its_own_stuck_rates_is_their_sum(tmp_path, ru
              if line.count("│") >= 4}
     assert cells == {(rule, chip, f"{rate:g}") for rule in ("hebb", "pinv")
                      for chip, rate in (("paper-sim", 0.0), ("rram", expected))}
-    xs = sorted({x for s in group_rows(rows, "faults") for x in s.points})
+    xs = sorted({x for s in series_of(rows, "faults") for x in s.points})
     assert xs == pytest.approx([0.0, expected])
 
 

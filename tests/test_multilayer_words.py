@@ -186,7 +186,7 @@ def test_a_capacity_figure_draws_hidden_widths_that_follow_n_beside_fixed_ones(l
     (``hidden = ["1n", 4]``, as ``scaling --hidden 1n-4`` runs them) stores other widths at
     every N: the capacity figure left every row out ("run at one n_neurons only") and named
     no widths. It draws them as one line, ``hidden widths N-4`` (a fixed width as itself)."""
-    from xbarmem.viz.series import group_rows, shared_settings
+    from xbarmem.viz.series import series_of, shared_settings
 
     def row(n, widths):
         return {"trial": "capacity", "config": {
@@ -196,7 +196,7 @@ def test_a_capacity_figure_draws_hidden_widths_that_follow_n_beside_fixed_ones(l
 
     rows = [row(n, [int(w[:-1]) * n if isinstance(w, str) else w for w in layers])
             for n in (16, 25)]
-    series = group_rows(rows, "capacity")
+    series = series_of(rows, "capacity")
     assert sum(len(s.rows) for s in series) == 2 and len(series) == 1, series
     assert shared_settings(rows, "n_neurons").startswith(
         f"multilayer, hidden widths {words}"), shared_settings(rows, "n_neurons")

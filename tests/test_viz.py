@@ -14,7 +14,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.viz.energy import ratios_plot
 from xbarmem.viz.figures import recall_grid, scaling_plot
 from xbarmem.viz.results import plot_rows
-from xbarmem.viz.series import group_rows
+from xbarmem.viz.series import series_of
 from xbarmem.viz.style import RULE_STYLES, rule_style, save_figure
 
 
@@ -134,7 +134,7 @@ def test_legends_sit_outside_the_data_area(name, plot):
 def test_series_are_one_per_rule_with_settings_as_facets():
     rows = ROWS + [_eval_row("pinv", f, 0.5, seed=s, data="digits") for f in (0.0, 0.5)
                    for s in range(2)]
-    series = group_rows(rows, "faults")
+    series = series_of(rows, "faults")
     assert {(s.rule, dict(s.facet).get("data")) for s in series} == {
         ("pinv", '"random"'), ("hebb", '"random"'), ("adaptive", '"random"'),
         ("pinv", '"digits"')}
@@ -176,7 +176,7 @@ def test_a_rule_option_named_like_the_x_axis_splits_the_series_instead_of_poolin
                       rule_options={"variation": 0.3} if aware else {})
             for v, cos_default, cos_aware in ((0.0, 0.99, 1.0), (0.4, 0.58, 0.72))
             for aware, cos in ((False, cos_default), (True, cos_aware))]
-    series = group_rows(rows, "variation")
+    series = series_of(rows, "variation")
     assert {dict(s.facet).get("rule_options.variation") for s in series} == {"0.3", None}
     points = sorted(tuple(sorted((x, v[0]) for x, v in s.points.items())) for s in series)
     assert points == [((0.0, 0.99), (0.4, 0.58)), ((0.0, 1.0), (0.4, 0.72))]
@@ -187,7 +187,7 @@ def test_scaling_rows_give_one_series_per_data_set_with_a_fit():
     rows = [_cap_row("adaptive", n, c, kind=kind) for kind, caps in
             (("binary", (4, 9, 15)), ("continuous", (2, 3, 5)))
             for n, c in zip((16, 36, 64), caps, strict=True)]
-    assert len(group_rows(rows, "capacity")) == 2
+    assert len(series_of(rows, "capacity")) == 2
     fig = plot_rows(rows, "capacity")
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(labels) == 2 and all("k = " in s and "±" in s for s in labels)

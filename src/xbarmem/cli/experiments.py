@@ -32,7 +32,7 @@ ReproduceOut = Annotated[Path, output_options.out(
     "folder for the report, figures and store", folder=True)]
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         help="SQLite results store.",
-                                        parser=option_types.output_path)]
+                                        parser=option_types.file_output_path)]
 ReproduceStore = Annotated[Path | None, output_options.output(
     "--store", help="Results store (default OUT/results.sqlite).")]
 ReproduceSections = Annotated[str | None, typer.Option(

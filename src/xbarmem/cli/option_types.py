@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import os
 import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -130,6 +131,14 @@ def output_path(text: str | Path) -> Path:
     """An output path as given; an empty or blank one is refused (``Path("")`` is the current
     folder, so ``-o "$DIR"`` with DIR unset would write there)."""
     return Path(home_expanded(str(_not_blank(text, "give a file or folder name"))))
+
+
+def file_output_path(text: str | Path) -> Path:
+    """An output file as given: :func:`output_path`, and a path ending in ``/`` is refused (it
+    names a folder; ``Path`` drops the slash, so ``-o out/s.npy/`` wrote the file ``out/s.npy``)."""
+    if isinstance(text, str) and text.rstrip().endswith(("/", os.sep)):
+        raise typer.BadParameter(f"{text!r} ends in '/', which names a folder; give a file name")
+    return output_path(text)
 
 
 def input_path(text: str | Path) -> Path:

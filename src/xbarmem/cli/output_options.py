@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from xbarmem.checks import MAX_COUNT
-from xbarmem.cli.option_types import bounded, output_path
+from xbarmem.cli.option_types import bounded, file_output_path, output_path
 from xbarmem.cli.paths import output_check
 
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
@@ -24,7 +24,7 @@ def out(what: str, *, folder: bool = False, lazy: bool = False,
     and checks it itself)."""
     callback = None if lazy else output_check("--out", folder, suffixes)
     return typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.",
-                        parser=output_path, callback=callback)
+                        parser=output_path if folder else file_output_path, callback=callback)
 
 
 def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False,
@@ -34,8 +34,8 @@ def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False,
     names standard output. For its ``Annotated[Path | None, ...]`` alias."""
     check = output_check(decls[0], folder, suffixes)
     callback = (lambda value: value if value == STDOUT else check(value)) if stdout else check
-    return typer.Option(*decls, metavar=metavar, help=help, parser=output_path,
-                        callback=callback)
+    return typer.Option(*decls, metavar=metavar, help=help,
+                        parser=output_path if folder else file_output_path, callback=callback)
 
 
 #: an output option's value naming standard output

@@ -5,7 +5,7 @@ patterns (from evaluate rows and from the points of capacity rows); ``faults`` -
 fault rate; ``variation`` -- against the programming variation v; ``capacity`` -- capacity against
 N on log-log axes with a power-law fit per series (``xbarmem.evaluation.scaling.fit_power_law``).
 
-Rows are grouped (:func:`group_rows`): one series per learning rule (its colour and marker
+Rows are grouped (:func:`series_of`): one series per learning rule (its colour and marker
 from :mod:`xbarmem.viz.style`); every other setting that varies among the rows -- leaving out
 the x axis, the seed, and settings that follow from the x axis and the settings already kept
 (e.g. a hidden width equal to N, or a rule's own options) -- makes a *facet*. Facets drawing a
@@ -51,9 +51,9 @@ from xbarmem.viz.series import (
     drawable_kinds,
     facet_label,
     facet_order,
-    group_rows,
     pooled,
     seed_counts,
+    series_of,
     shared_settings,
     unsaid_settings,
 )
@@ -357,7 +357,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
         kind = choose_kind(rows)
     if not is_choice(kind, KINDS):
         raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {shown(kind)}")
-    series = group_rows(rows, kind)
+    series = series_of(rows, kind)
     _check_finite(series, kind)
     if not series:
         _nothing_to_draw(rows, kind)

@@ -1,5 +1,5 @@
 """Stored rows grouped for a figure: one :class:`Series` per learning rule, the settings that
-vary among the rows as facets (:func:`group_rows`), facets pooled beyond :data:`MAX_FACETS`,
+vary among the rows as facets (:func:`series_of`), facets pooled beyond :data:`MAX_FACETS`,
 and the settings every row shares, in words (:func:`shared_settings`). Drawn by
 :mod:`xbarmem.viz.results`."""
 
@@ -195,8 +195,8 @@ def usable_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any
 
 
 def drawn_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    """The rows of ``rows`` that a ``kind`` figure draws (:func:`group_rows`), in their order."""
-    kept = {id(r) for s in group_rows(rows, kind) for r in s.rows}
+    """The rows of ``rows`` that a ``kind`` figure draws (:func:`series_of`), in their order."""
+    kept = {id(r) for s in series_of(rows, kind) for r in s.rows}
     return [r for r in rows if id(r) in kept]
 
 
@@ -204,10 +204,10 @@ def drawable_kinds(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The kinds of :data:`KINDS` that ``rows`` draw a figure of: rows at two or more values
     of the kind's x axis."""
     return [kind for kind in KINDS
-            if len({x for s in group_rows(rows, kind) for x in s.points}) > 1]
+            if len({x for s in series_of(rows, kind) for x in s.points}) > 1]
 
 
-def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
+def series_of(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
     """The series of ``kind`` (see the module docstring) from stored ``rows``, facets with a
     single x value left out unless every facet has one (and the facets then named by what still
     varies)."""
@@ -295,7 +295,7 @@ def pooled_settings(rows: Sequence[dict[str, Any]], kind: str
     """When :func:`plot_rows` pools more than :data:`MAX_FACETS` facets into one panel: the
     keys the facets differ in and each facet's values (``"v1,v2"`` text, one per key, per
     facet); else None."""
-    series = group_rows(rows, kind)
+    series = series_of(rows, kind)
     facets = sorted({s.facet for s in series}, key=facet_order)
     if len(facets) <= MAX_FACETS or len({s.rule for s in series}) == 1:
         return None

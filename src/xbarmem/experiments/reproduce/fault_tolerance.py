@@ -15,10 +15,10 @@ from xbarmem.experiments.reproduce.report import (
     Experiment,
     Section,
     bar_cell,
-    group_rows,
     mean_std,
     mean_text,
     recipe_text,
+    rows_by,
     sweep_spec,
     write_figure,
 )
@@ -86,7 +86,7 @@ class FaultTolerance(Experiment):
         rows = ctx.rows(self.name(ctx.quick, "draws"))
         if not rows:
             return []
-        groups = group_rows(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
+        groups = rows_by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
         out = [f"#### Spread over digit images ({self.datasets[0]}, one random image per "
                f"class, {self.draws(ctx.quick)} draws, each on its own chip)", "",
                f"| rule | faults | mean | 5%-95% of draws | paper | draws at or above the "
@@ -114,7 +114,7 @@ class FaultTolerance(Experiment):
         for data in self.datasets:
             rows = [r for part in ("classic", "adaptive")
                     for r in ctx.rows(self.name(ctx.quick, f"{data}-{part}"))]
-            groups = group_rows(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
+            groups = rows_by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
             sec.body += [f"### {self.labels[data]}", ""] + self.rule_table(ctx, groups)
             self.check(sec, data, groups)
             if rows:

@@ -460,7 +460,9 @@ def cosines_at(rows: list[dict[str, Any]], rule: str, count: int) -> list[float]
             for pt in r["result"]["points"] if pt["count"] == count]
 
 
-def group_rows(rows, key_fn) -> dict[Any, list[dict[str, Any]]]:
+def rows_by(rows: list[dict[str, Any]], key_fn: Callable[[dict[str, Any]], Any]
+            ) -> dict[Any, list[dict[str, Any]]]:
+    """``rows`` by ``key_fn(row)``, each key's rows in their order (keys in first-seen order)."""
     out: dict[Any, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(key_fn(r), []).append(r)

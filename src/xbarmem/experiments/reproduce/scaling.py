@@ -16,8 +16,8 @@ from xbarmem.experiments.reproduce.report import (
     PAPER_EXPONENTS,
     Experiment,
     Section,
-    group_rows,
     products_setting,
+    rows_by,
     sweep_spec,
     write_figure,
 )
@@ -164,7 +164,7 @@ class Scaling(Experiment):
     def capacities(rows: list[dict[str, Any]], threshold: str,
                    seed: int | None = None) -> dict[int, float]:
         """N -> capacity at ``threshold`` (mean over the rows' seeds, or of ``seed`` only)."""
-        by_n = group_rows([r for r in rows if seed is None or r["config"]["seed"] == seed],
+        by_n = rows_by([r for r in rows if seed is None or r["config"]["seed"] == seed],
                    lambda r: r["config"]["n_neurons"])
         return {n: float(np.mean([r["result"]["capacity"][threshold] for r in by_n[n]]))
                 for n in sorted(by_n)}
