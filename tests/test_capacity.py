@@ -465,23 +465,30 @@ def test_a_cue_budget_given_with_a_classic_rule_is_refused_before_any_work(
     assert "\n" not in str(caught.value)
 
 
-def test_a_default_cue_budget_and_a_budget_that_applies_run_as_before():
-    """What carries a budget for every rule keeps working as it did: ``run_scaling``'s default
-    (recorded as 1024 with a classic rule too, as before); and the adaptive rule, and budget
-    0, take a budget as before."""
+@pytest.mark.parametrize("rule", ["pinv", "hebb", "storkey"])
+def test_a_default_cue_budget_runs_and_records_no_budget_with_a_classic_rule(rule):
+    """``run_scaling``'s default budget is carried by every rule (no refusal), but a classic
+    rule's searches draw no budgeted cues, so they record ``cue_budget`` 0, as a sweep's rows
+    do (they recorded 1024, cues no rule drew), a plain int in JSON too."""
     from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling
 
-    res = run_scaling([16], arch="single", rule="pinv", data="random", pool_size=12,
+    res = run_scaling([16], arch="single", rule=rule, data="random", pool_size=12,
                       thresholds=[0.95])
-    assert res["settings"]["cue_budget"] == SCALING_CUE_BUDGET == 1024
-    assert res["runs"][0]["settings"]["cue_budget"] == 1024
-    assert json.loads(json.dumps(res["settings"]))["cue_budget"] == 1024
+    assert SCALING_CUE_BUDGET == 1024
+    assert res["settings"]["cue_budget"] == 0 and type(res["settings"]["cue_budget"]) is int
+    assert res["runs"][0]["settings"]["cue_budget"] == 0
+    assert json.loads(json.dumps(res["settings"]))["cue_budget"] == 0
     pats = random_patterns(8, 16)
-    assert find_capacity(pats, rule="hebb", cue_budget=0, trials=1,
+    assert find_capacity(pats, rule=rule, cue_budget=0, trials=1,
                          start=2).settings["cue_budget"] == 0
+
+
+def test_a_budget_that_applies_is_recorded():
+    """The adaptive rule records the budget it was given, as a plain int."""
+    pats = random_patterns(8, 16)
     found = find_capacity(pats, rule="adaptive", cue_budget=64, trials=1, start=2,
                           rule_options={"max_steps": 5, "finetune_steps": 0})
-    assert found.settings["cue_budget"] == 64
+    assert found.settings["cue_budget"] == 64 and type(found.settings["cue_budget"]) is int
 
 
 @pytest.mark.parametrize("args", [("capacity", "--rule", "hebb", "--cue-budget", "500"),

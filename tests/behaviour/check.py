@@ -12,7 +12,9 @@ recipe took the bounded flip-averaged stage (on an Intel Xeon with AVX-512; inte
 CHANGELOG.md), and ``cap-pinv``, ``cap-adapt``, ``cap-ml``, ``scal-pinv`` and ``scal-ml`` on
 2026-12-03, when capacity searches began to store distinct patterns only (``scal-ml``'s N = 16
 capacity was the whole pool of 10,000, of 509 distinct images; one ``cap-pinv`` point had a
-repeat) and to record ``pool_distinct`` (``scaling``: ``data``). Timing
+repeat) and to record ``pool_distinct`` (``scaling``: ``data``); ``scal-pinv``'s
+``cue_budget`` was set from 1024 to 0 by hand on 2026-12-07, when a classic rule's searches
+began to record the budget that applies to them (none), as a sweep's rows do. Timing
 fields are ignored; every other value must match exactly (floats within 1e-9 relative), except
 where a named, intended change is listed in ``INTENDED``.
 

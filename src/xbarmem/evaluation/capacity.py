@@ -46,7 +46,12 @@ from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.cue_check import warn_cues_pass, warn_noise_capped
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
-from xbarmem.evaluation.search_plan import DefaultBudget, budget_copies, default_start
+from xbarmem.evaluation.search_plan import (
+    DefaultBudget,
+    applied_budget,
+    budget_copies,
+    default_start,
+)
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, paired_chip
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
@@ -287,7 +292,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
     n_dev, settings = devices.get("devices", 0), _settings(
         pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
-        hidden=None if arch == "single" else hidden, resolution=resolution, cue_budget=cue_budget,
+        hidden=None if arch == "single" else hidden, resolution=resolution,
+        cue_budget=applied_budget(cue_budget, rule),
         rule_options=_options_of(rule, rule_options, arch, hidden, pool),
         thresholds=list(thresholds))
     return CapacityResult(

@@ -61,7 +61,7 @@ from xbarmem.evaluation.hidden_rule import (
     layers_text,
     layers_width,
 )
-from xbarmem.evaluation.search_plan import DefaultBudget
+from xbarmem.evaluation.search_plan import DefaultBudget, applied_budget
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options, rule_by_name
 from xbarmem.names import ARCHS
@@ -353,7 +353,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "data_description": _pool_text(source), "pool": pool_size, "resolution":
-                resolution, "rule_options": rule_options or {}, "cue_budget": cue_budget}
+                resolution, "rule_options": rule_options or {},
+                "cue_budget": applied_budget(cue_budget, rule)}
     kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source, chip)
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(

@@ -7,7 +7,7 @@ import math
 
 from xbarmem.checks import renamed_keywords
 
-__all__ = ["DefaultBudget", "budget_copies", "default_start"]
+__all__ = ["DefaultBudget", "applied_budget", "budget_copies", "default_start"]
 
 
 class DefaultBudget(int):
@@ -37,3 +37,11 @@ def budget_copies(cue_budget: int, n_patterns: int) -> int:
     ceil(cue_budget / n_patterns))``, whatever the rule's own ``cue_copies`` (``count``, the
     earlier name of ``n_patterns``, still works with a ``DeprecationWarning``)."""
     return max(1, math.ceil(cue_budget / n_patterns))
+
+
+def applied_budget(cue_budget: int, rule: object) -> int:
+    """The cue budget a search of ``rule`` records: ``cue_budget`` as a plain ``int`` for the
+    hardware-adaptive rule by name (whose ``cue_copies`` it sets), else 0 -- it applies to no
+    other rule, and a record of ``run_scaling``'s default budget (:class:`DefaultBudget`) with
+    a classic rule said cues were budgeted that no rule drew."""
+    return int(cue_budget) if isinstance(rule, str) and rule == "adaptive" else 0

@@ -15,6 +15,7 @@ from xbarmem.data.builtin import IMAGE_SETS
 from xbarmem.data.patterns import check_storable
 from xbarmem.data.sources import image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
+from xbarmem.evaluation.search_plan import applied_budget
 from xbarmem.experiments.trial_options import (
     BUILTIN_DATA,
     OPTIONS,
@@ -40,7 +41,7 @@ def search_config(n_neurons: int, *, arch: str, hidden: Any, rule: str, kind: st
     conductance levels). Errors as :func:`resolve`'s."""
     c: dict[str, Any] = {"trial": "capacity", "search": True, "n_neurons": int(n_neurons),
                          "arch": arch, "rule": rule, "kind": kind, "probes": int(probes),
-                         "cue_budget": int(cue_budget) if rule == "adaptive" else 0,
+                         "cue_budget": applied_budget(cue_budget, rule),
                          "seed": int(seed)}
     c["hidden"] = hidden_widths(hidden, c["n_neurons"]) if arch == "multilayer" else None
     c["rule_options"] = _rule_options(rule, arch, json.dumps(rule_options or {}, sort_keys=True),
