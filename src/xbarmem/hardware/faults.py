@@ -223,9 +223,10 @@ class FaultMap:
             re-programming as stuck devices are, and told apart from them in summaries,
             files and exports).
 
-    Construction raises :class:`FileFormatError` for another shape, a negative or infinite
-    conductance, ``meta`` that is not a dict of JSON data, or ``pinned`` of another shape or
-    marking a free device.
+    ``g_stuck`` and ``pinned`` are copies of the arrays given (a caller who then writes to
+    theirs changes no map). Construction raises :class:`FileFormatError` for another shape,
+    a negative or infinite conductance, ``meta`` that is not a dict of JSON data, or
+    ``pinned`` of another shape or marking a free device.
     """
 
     g_stuck: np.ndarray
@@ -236,7 +237,7 @@ class FaultMap:
         g = np.asarray(self.g_stuck)
         if g.dtype.kind not in "fiu":
             raise FileFormatError(f"fault map conductances must be real numbers, got {g.dtype}")
-        g = g.astype(np.float64, copy=False)
+        g = np.array(g, dtype=np.float64)  # (its own: never the caller's array)
         if not isinstance(self.meta, dict):
             raise FileFormatError(f"fault map meta must be a JSON object, got "
                                   f"{type(self.meta).__name__}")
