@@ -42,6 +42,7 @@ from xbarmem.checks.kinds import (
     reads_as_number,
 )
 from xbarmem.checks.results import (
+    WALL_TIMES,
     ResultDict,
     brief_repr,
     result_repr,
@@ -79,12 +80,13 @@ from xbarmem.checks.widths import (
 from xbarmem.checks.words import beside, brief, counted, seconds_text, shown, spanned, with_article
 
 __all__ = ["ArrayLike", "DEFAULT_HIDDEN", "MAX_COUNT", "MAX_RUN_SEED", "MAX_SEED", "ResultDict",
-           "SEED_STRIDE", "as_real_array", "as_written", "beside", "brief", "brief_repr",
-           "cannot_call", "canonical", "check_callback", "check_choice", "check_count",
-           "check_each_once", "check_flag", "check_image_shape", "check_neurons", "check_seed",
-           "check_tensor", "check_texts", "check_type", "checked_keywords", "choice_key",
-           "choices_text", "closest_choice", "counted", "finite", "hidden_layer_widths",
-           "hidden_word", "is_bool", "is_choice", "is_number", "listed", "not_numbers",
-           "numeric_array", "plain_scalar", "ratio_width", "reads_as_number", "renamed_keywords",
-           "resolve_hidden", "result_repr", "same_value", "seconds_text", "several_widths",
-           "shown", "spanned", "tensor_of", "unknown_argument", "value_equality", "with_article"]
+           "SEED_STRIDE", "WALL_TIMES", "as_real_array", "as_written", "beside", "brief",
+           "brief_repr", "cannot_call", "canonical", "check_callback", "check_choice",
+           "check_count", "check_each_once", "check_flag", "check_image_shape", "check_neurons",
+           "check_seed", "check_tensor", "check_texts", "check_type", "checked_keywords",
+           "choice_key", "choices_text", "closest_choice", "counted", "finite",
+           "hidden_layer_widths", "hidden_word", "is_bool", "is_choice", "is_number", "listed",
+           "not_numbers", "numeric_array", "plain_scalar", "ratio_width", "reads_as_number",
+           "renamed_keywords", "resolve_hidden", "result_repr", "same_value", "seconds_text",
+           "several_widths", "shown", "spanned", "tensor_of", "unknown_argument", "value_equality",
+           "with_article"]

@@ -36,6 +36,7 @@ from xbarmem.checks import (
     not_numbers,
     shown,
     tensor_of,
+    value_equality,
 )
 from xbarmem.errors import PatternError
 from xbarmem.limits import check_bytes
@@ -323,11 +324,14 @@ _NEAR_PM1 = 1e-3
 
 
 @checked_keywords
+@value_equality(hashable=True)
 @dataclass(frozen=True, eq=False)
 class PatternSet:
     """An immutable, validated set of ``P`` patterns of ``N`` neurons: its arrays are its own
     copies, read-only (``pset.patterns[0, 0] = 5`` raises numpy's ``ValueError``; the array a
-    set was made from stays the caller's, writable).
+    set was made from stays the caller's, writable). Sets of the same patterns, kind, name,
+    labels and image shape are equal (``==``; a copy, a pickled set read back, the same
+    loader called twice) and share one hash.
 
     It reads as a sequence of rows and as its matrix: ``len(pset)``, ``for p in pset`` and
     ``pset[i]`` give float32 rows ``(N,)``; ``pset[2:5]``, ``pset[[0, 3]]`` and ``pset[mask]``

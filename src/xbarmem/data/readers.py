@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xbarmem.checks import brief_repr, checked_keywords, reads_as_number
+from xbarmem.checks import checked_keywords, reads_as_number, value_equality
 from xbarmem.data.builtin import max_side, nearest_squares
 from xbarmem.data.patterns import (
     PatternSet,
@@ -649,7 +649,7 @@ def _check_shrunk(side: int, h: int, w: int) -> None:
 
 
 @checked_keywords
-@brief_repr
+@value_equality(hashable=True)
 @dataclass(frozen=True, eq=False)
 class ImageStack:
     """A user's file of 8-bit grayscale square images, read once (:func:`read_image_stack`),

@@ -38,6 +38,7 @@ from xbarmem.checks import (
     resolve_hidden,
     result_repr,
     shown,
+    value_equality,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, caller_stacklevel
@@ -71,9 +72,13 @@ _CUE_BUDGET = Number(ge=0, integer=True)
 
 
 @checked_keywords
+@value_equality
 @dataclass
 class CapacityResult:
-    """Capacity at each threshold, with every tested count and what it cost.
+    """Capacity at each threshold, with every tested count and what it cost. Two results are
+    equal (``==``) when they hold the same values but for wall-clock times (``seconds``, each
+    point's ``train_seconds``: :data:`~xbarmem.checks.WALL_TIMES`), so the same search run
+    again with the same seed compares equal.
 
     Attributes:
         capacity: ``{threshold: P}``, the capacity at each threshold.

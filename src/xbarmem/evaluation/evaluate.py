@@ -511,7 +511,9 @@ class RuleComparison(ResultDict):
     """What :func:`compare_rules` returns: a dict ``{"rules": {name: {...}}, "settings":
     {...}}`` (``rules`` and ``settings``, read as before) that prints one short line -- each
     rule's mean cosine and exact-recall share, the chip and how many chips -- where a plain
-    dict printed every chip's scores. :meth:`as_dict` gives a plain dict."""
+    dict printed every chip's scores. :meth:`as_dict` gives a plain dict. Two comparisons are
+    equal (``==``) when they hold the same values but for wall-clock times (each rule's
+    ``train_seconds``; :class:`~xbarmem.checks.ResultDict`): the same run again."""
 
     def __init__(self, rules: dict[str, Any], settings: dict[str, Any]) -> None:
         super().__init__(rules=rules, settings=settings)

@@ -93,7 +93,9 @@ class ScalingResult(ResultDict):
     the run's settings, ``hidden_rule`` one layer's rule as ``fixed:H`` / ``ratio:R``, several
     in the command line's words (``1n-0.5n``,
     :func:`~xbarmem.evaluation.hidden_rule.layers_text`); ``resumed``: the counts a
-    checkpoint gave back (None: no checkpoint). :meth:`as_dict` gives a plain dict."""
+    checkpoint gave back (None: no checkpoint). :meth:`as_dict` gives a plain dict. Two
+    results are equal (``==``) when they hold the same values but for wall-clock times
+    (:class:`~xbarmem.checks.ResultDict`): the same run again with the same seed."""
 
     def __init__(self, sizes: list[int], capacity: dict[str, list[int]],
                  fits: dict[str, dict[str, Any] | None], runs: list[dict[str, Any]],
