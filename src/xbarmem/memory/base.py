@@ -120,6 +120,29 @@ def _refuse_one_layer(chip: ChipSpec, faults: FaultMap, n: int, bias: bool) -> N
                           f"{counted(faults.n_arrays, 'array')}") from None
 
 
+def _nesting(value: Any) -> int | None:
+    """How deep ``value`` nests: an array's or tensor's ``ndim``, a list or tuple one more than
+    its first item (1 when empty), 0 for anything else, None for None."""
+    if value is None:
+        return None
+    if hasattr(value, "ndim"):
+        return int(value.ndim)
+    if isinstance(value, list | tuple):
+        return 1 + (_nesting(value[0]) or 0) if value else 1
+    return 0
+
+
+def per_layer(values: Any, depth: int) -> list[Any]:
+    """``values`` given to :meth:`Memory.program` as one entry per layer: a list or tuple
+    holding an entry of ``depth`` dimensions (2: a weight matrix, 1: a bias) or None is one
+    entry per layer, as given; anything else -- a bare matrix or bias, nested lists of
+    numbers among them (``W.tolist()``: rows of numbers, not layers) -- the one layer's."""
+    if isinstance(values, list | tuple) and (not values or any(
+            v is None or _nesting(v) == depth for v in values)):
+        return list(values)
+    return [values]
+
+
 def _checked_sizes(sizes: Any) -> list[int]:
     """``sizes`` (layer widths, input first) as ints: a list or tuple of at least two
     integers, the first (the neurons) >= 2, every one >= 1 and the last equal to the first
@@ -311,29 +334,23 @@ class Memory:
         """Write every layer's target weights ``(n_out, n_in)`` and bias ``(n_out,)``.
 
         ``weights`` / ``biases`` list one entry per layer (a one-layer memory also takes the
-        bare matrix and bias); ``biases`` None (or a None entry) means no bias. A bias given to
-        a memory without bias rows must be all zeros (:class:`ConfigError` otherwise) and is
-        dropped. Layer ``k``'s write error is drawn with seed ``seed + 7919 * k``, wrapped to a
-        32-bit seed (:func:`~xbarmem.seeds.offset_seed`, as the deploy backends draw it). The
-        targets are kept in :attr:`targets`; a programming variation recorded in
+        bare matrix and bias: a tensor, an array or nested lists, :func:`per_layer`);
+        ``biases`` None (or a None entry) means no bias. A bias given to a memory without bias
+        rows must be all zeros (:class:`ConfigError` otherwise) and is dropped. Layer ``k``'s
+        write error is drawn with seed ``seed + 7919 * k``, wrapped to a 32-bit seed
+        (:func:`~xbarmem.seeds.offset_seed`, as the deploy backends draw it). The targets are
+        kept in :attr:`targets`; a programming variation recorded in
         ``info["variation"]`` (:func:`~xbarmem.memory.variation.reprogram`) is removed.
         Returns ``self``.
         """
         seed = check_seed(seed)
         # per layer; entries are checked and converted below (tensors, arrays, nested lists)
-        layer_weights: list[Any]
-        layer_biases: list[Any] | None
-        if isinstance(weights, (list, tuple)):
-            layer_weights = list(weights)
-            layer_biases = None if biases is None else list(biases)
-        else:
-            layer_weights, layer_biases = [weights], [biases]
-        weights = layer_weights
-        biases = layer_biases if layer_biases is not None else [None] * len(self.layers)
-        if len(weights) != len(self.layers):
-            raise ConfigError(f"need weights for {len(self.layers)} layers, got {len(weights)}")
-        if len(biases) != len(self.layers):
-            raise ConfigError(f"need biases for {len(self.layers)} layers, got {len(biases)}")
+        weights = per_layer(weights, 2)
+        biases = [None] * len(self.layers) if biases is None else per_layer(biases, 1)
+        for name, given in (("weights", weights), ("biases", biases)):
+            if len(given) != len(self.layers):
+                raise ConfigError(f"need {name} for {counted(len(self.layers), 'layer')}, got "
+                                  f"{len(given)}")
         targets = []
         for k, (layer, w, b) in enumerate(zip(self.layers, weights, biases, strict=True)):
             w = tensor_of(as_real_array(w, "weights", error=PatternError, dtype=None),
