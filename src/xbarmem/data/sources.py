@@ -16,6 +16,7 @@ from xbarmem.checks import (
     check_neurons,
     check_type,
     checked_keywords,
+    closest_choice,
     renamed_keywords,
     shown,
 )
@@ -116,6 +117,7 @@ def _existing_file(source: str | os.PathLike) -> Path:
         raise PatternError(
             f"unknown pattern source {shown(source)}: not a built-in name "
             f"({', '.join(BUILTIN_SOURCES)}, correlated-R) and no such file"
+            f"{closest_choice(source, BUILTIN_SOURCES)}"
         )
     return path
 

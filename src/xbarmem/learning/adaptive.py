@@ -33,6 +33,7 @@ named ``recipe`` (:data:`RECIPE_OPTIONS`) for its kind of pattern, resolved when
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -235,6 +236,14 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                          "recall on chips with many stuck devices)")
 
     name: ClassVar[str] = "adaptive"
+
+    def __repr__(self) -> str:
+        """``AdaptiveTrainer(max_steps=300, finetune_steps=100)``: the options set to other
+        than their defaults, as scikit-learn prints an estimator (``AdaptiveTrainer()``: all
+        defaults; every option: :meth:`to_dict`), where all 35 options made 600 characters."""
+        changed = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                   if f.repr and getattr(self, f.name) != f.default]
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     def validate(self) -> None:
         check_products(self.products)

@@ -39,6 +39,8 @@ class MultilayerTrainer(AdaptiveTrainer):
     single-layer memory it raises :class:`~xbarmem.errors.ConfigError` naming the trainer such
     a memory takes (:class:`AdaptiveTrainer`, ``rule="adaptive"``)."""
 
+    __repr__ = AdaptiveTrainer.__repr__  # (the options changed; the dataclass would write all)
+
     def validate(self) -> None:
         super().validate()
         self.refuse_inapplicable(2)
