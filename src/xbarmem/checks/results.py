@@ -166,7 +166,7 @@ class ResultDict(dict):
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]  # (a dict: mutable)
+    __hash__ = None  # (a dict: mutable)
 
     def shown(self) -> dict[str, Any]:
         """The fields the one-line repr shows (default: none)."""

@@ -298,9 +298,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     n_dev, settings = devices.get("devices", 0), _settings(
         pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
         hidden=None if arch == "single" else hidden, resolution=resolution,
-        cue_budget=applied_budget(cue_budget, rule),
-        rule_options=_options_of(rule, rule_options, arch, hidden, pool),
-        thresholds=list(thresholds))
+        cue_budget=applied_budget(cue_budget, rule), thresholds=list(thresholds),
+        rule_options=_options_of(rule, rule_options, arch, hidden, pool))
     return CapacityResult(
         capacity=caps, points=[measured[p]["point"] for p in sorted(tested)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(tested),

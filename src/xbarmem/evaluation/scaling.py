@@ -354,9 +354,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "hidden_rule": rules_h and layers_text(rules_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-                "data_description": _pool_text(source), "pool": pool_size, "resolution":
-                resolution, "rule_options": rule_options or {},
-                "cue_budget": applied_budget(cue_budget, rule)}
+                "data_description": _pool_text(source), "pool": pool_size, "resolution": resolution,
+                "rule_options": rule_options or {}, "cue_budget": applied_budget(cue_budget, rule)}
     kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source, chip)
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(
