@@ -64,11 +64,16 @@ class Presets:
             raise TypeError(f"{cls.__name__} is loaded by name: declare its field "
                             f"name: Annotated[str, Name()]")
         self.cls, self.package, self.folder, self.noun = cls, package, folder, noun
+        self._names: tuple[str, ...] | None = None
 
     def names(self) -> list[str]:
-        """Names of the shipped presets, sorted."""
-        folder = resources.files(self.package) / self.folder
-        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+        """Names of the shipped presets, sorted (the package's folder read once: a sweep's
+        plan asks it of every trial)."""
+        if self._names is None:
+            folder = resources.files(self.package) / self.folder
+            self._names = tuple(sorted(p.name[:-5] for p in folder.iterdir()
+                                       if p.name.endswith(".toml")))
+        return list(self._names)
 
     def preset(self, name: str) -> Any:
         """The preset ``name`` names (its ``name`` field set to the preset's: ``"RRAM"`` is
