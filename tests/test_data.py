@@ -127,6 +127,24 @@ def test_validate_zero_one_mapping() -> None:
     np.testing.assert_array_equal(validate_patterns([[1, -1]], zero_one=True), [[1, -1]])
 
 
+@pytest.mark.parametrize(("rows", "message"), [
+    ([[0, 1, 0.5, 1]], "must contain only 0 and 1; found 1 other value, e.g. 0.5 at (0, 2); "
+     "continuous data"),
+    ([[0.0, 1.0, 0.0], [1.0, 0.9995, 0.0]], "must contain only 0 and 1; found 1 other value, "
+     "e.g. 0.9995 at (1, 1); all are within 0.001 of 0 or 1: round them (np.round)"),
+    ([[0.2, 0.0, 1.0]] * 3, "must contain only 0 and 1; found 3 other values, e.g. 0.2 at "
+     "(0, 0); all in column 0 of 3"),
+])
+def test_zero_one_patterns_are_refused_for_their_values_outside_zero_and_one(rows, message):
+    """Binary patterns read with zero_one hold 0 and 1: a refusal counts and shows the values
+    that are neither (it said "must contain only -1 and +1" and showed a 0, which the flag
+    reads, counting every 0 among the values in error)."""
+    with pytest.raises(PatternError) as info:
+        validate_patterns(np.array(rows, np.float32), zero_one=True)
+    assert str(info.value).startswith("binary patterns read with zero_one=True (CLI: "
+                                      "--zero-one) " + message)
+
+
 def test_cues_of_a_binary_model_already_pm1_pass_the_zero_one_flag_as_its_patterns_do(
         run_cli, tmp_path) -> None:
     """``train --zero-one`` took a +-1 pattern file unchanged; ``recall --zero-one`` refused

@@ -289,7 +289,9 @@ KIND_HINT = "continuous data: kind='continuous' (CLI: --kind continuous)"
 
 
 def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
-    """``arr`` if it is all +-1; a {0, 1} matrix mapped to +-1 when allowed; else an error."""
+    """``arr`` if it is all +-1; a {0, 1} matrix mapped to +-1 when allowed; else an error
+    naming the values that are neither of the two the matrix is read as: -1 and +1, or, with
+    ``zero_one`` (and no -1 among them), 0 and 1 (its zeros are no error then)."""
     is_pm1 = np.abs(arr) == 1.0
     if is_pm1.all():
         return arr
@@ -301,17 +303,23 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
             f"binary patterns must be in {{-1,+1}} but these are {values}; pass "
             "zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
         )
-    row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
-    near = float(np.abs(np.abs(arr) - 1.0).max()) <= _NEAR_PM1
-    hint = _one_column(~is_pm1) or (
-        f"all are within {_NEAR_PM1:g} of -1 or +1: round them (np.sign) if they are binary"
-        if near else f"{_IMAGE_VALUES[scale]}? binarise each image at its mean, as "
+    as_zero_one = zero_one and not (arr == -1.0).any()
+    low, pair, rounding = (0.0, ("0", "1"), "np.round") if as_zero_one else (
+        -1.0, ("-1", "+1"), "np.sign")
+    distance = np.minimum(np.abs(arr - low), np.abs(arr - 1.0))
+    other = distance != 0.0
+    row, col = (int(v) for v in np.argwhere(other)[0])
+    hint = _one_column(other) or (
+        f"all are within {_NEAR_PM1:g} of {pair[0]} or {pair[1]}: round them ({rounding}) if they are "
+        "binary" if float(distance.max()) <= _NEAR_PM1 else
+        f"{_IMAGE_VALUES[scale]}? binarise each image at its mean, as "
         "load_file does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)"
         if (scale := _image_scale(arr)) else
         KIND_HINT)
+    read = " read with zero_one=True (CLI: --zero-one)" if as_zero_one else ""
     raise PatternError(
-        f"binary patterns must contain only -1 and +1; found "
-        f"{counted(int((~is_pm1).sum()), 'other value')}, e.g. {_value(arr[row, col])} at "
+        f"binary patterns{read} must contain only {pair[0]} and {pair[1]}; found "
+        f"{counted(int(other.sum()), 'other value')}, e.g. {_value(arr[row, col])} at "
         f"({row}, {col}); {hint}"
     )
 
