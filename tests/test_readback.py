@@ -532,3 +532,40 @@ def test_a_read_back_csv_with_nan_for_a_device_not_read_says_to_leave_it_empty(
     path.write_text(path.read_text().replace(",nan\n", ",\n"))
     code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1, "--probes", "2")
     assert code == 0 and m1.exists(), err
+
+
+@pytest.mark.parametrize("command, shape", [
+    (("chip", "import", "--as", "conductance"), (1, 3, 2, 64, 64)),
+    (("chip", "import", "--as", "conductance"), (1, 1, 2, 64, 64)),
+    (("chip", "import"), (1, 2, 2, 64, 64)),
+    (("chip", "import"), (1, 1, 1, 2, 64, 64)),
+    (("adapt",), (1, 1, 2, 64, 64)),
+])
+def test_a_measured_array_with_an_axis_of_size_1_in_front_says_to_drop_it(
+        pats, tmp_path, run_cli, command, shape):
+    """A measured map or read-back saved with one axis of size 1 more in front (``a[None]``)
+    was refused ending ``got (1, 3, 2, 64, 64): None`` (chip import: the hint of stacked reads,
+    None for one read, was written into the line) or as "a read-back of another model or
+    chip?" (adapt --read-back); both now say to drop the axis, and an array of more axes
+    still, which no hint fits, ends at its shape."""
+    chip = load_preset("rram")
+    values = np.full(shape, 80e-6) if "conductance" in command or "adapt" in command else (
+        np.zeros(shape))
+    path, out_path = tmp_path / "measured.npy", tmp_path / "out.npz"
+    np.save(path, values)
+    if command == ("adapt",):
+        memory = train(pats, chip=chip, fault_seed=1, program_seed=1, max_steps=20,
+                       finetune_steps=0)
+        model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+        out_path = tmp_path / "m1.safetensors"
+        code, out, err = run_cli("adapt", model, "--read-back", path, "-o", out_path)
+    else:
+        code, out, err = run_cli(*command, path, "-o", out_path)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert "None" not in err and "another model or chip" not in err, err
+    if len(shape) == 5:
+        assert err.rstrip().endswith(f"an axis of size 1 in front of {shape[1:]}: drop it "
+                                     "(a[0])"), err
+    else:
+        assert err.rstrip().endswith(f"got {shape}"), err
+    assert not out_path.exists()

@@ -768,12 +768,14 @@ PLANES_LAST = "move it before the rows and cols (np.moveaxis(a, -1, -3))"
 
 
 def stacked_reads(given: tuple[int, ...], layout: tuple[int, ...]) -> str | None:
-    """What a refusal of a measured array of shape ``given`` says when it is a stack of
-    repeated reads of ``layout`` (``(n_arrays, 2, rows, cols)``, or ``(2, rows, cols)``: one
-    axis more in front, of 2 or more reads): that one reading per device is taken, their
-    mean; else None."""
-    if len(given) != len(layout) + 1 or given[0] < 2 or tuple(given[1:]) != tuple(layout):
+    """What a refusal of a measured array of shape ``given`` says when it is ``layout``
+    (``(n_arrays, 2, rows, cols)``, or ``(2, rows, cols)``) with one axis more in front: of
+    2 or more reads, a stack of repeated reads, of which one reading per device is taken,
+    their mean; of 1, an axis to drop; else None."""
+    if len(given) != len(layout) + 1 or given[0] < 1 or tuple(given[1:]) != tuple(layout):
         return None
+    if given[0] == 1:
+        return f"an axis of size 1 in front of {tuple(layout)}: drop it (a[0])"
     return (f"{given[0]} reads of every device stacked? one reading per device is read: give "
             "their mean over the reads' axis (np.mean(a, axis=0))")
 
@@ -785,15 +787,16 @@ def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
     if a.ndim == 3:
         a = a[None]
     if a.ndim != 4 or a.shape[1] != 2:
-        hint = (": one plane of devices; stack the G+ and G- planes of the pairs as "
+        hint = ("one plane of devices; stack the G+ and G- planes of the pairs as "
                 "(2, rows, cols), or save both in one .npz and read them with the key "
                 "PLUS,MINUS (their two names)" if a.ndim == 2 else
-                f": its axis of size 2 is last; {PLANES_LAST}" if a.ndim == 4 and a.shape[-1] == 2
-                else f": {stacked_reads(given, given[1:])}" if a.ndim == 5 and given[2] == 2
-                else "")
+                f"its axis of size 2 is last; {PLANES_LAST}" if a.ndim == 4 and a.shape[-1] == 2
+                else stacked_reads(given, given[1:]) if a.ndim == 5 and given[2] == 2
+                else None)
         raise FileFormatError(f"{what} must have shape (2, rows, cols) or "
                               f"(n_arrays, 2, rows, cols), the axis of size 2 holding the G+ "
-                              f"and G- device of each pair; got {given}{hint}")
+                              f"and G- device of each pair; got {given}"
+                              + (f": {hint}" if hint else ""))
     return a
 
 
