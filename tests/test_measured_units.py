@@ -393,3 +393,36 @@ def test_export_says_which_cells_of_an_array_a_layer_uses(run_cli, small_model, 
     assert manifest["layers"][0]["tiles"][0]["physical_rows"] == [0, 17]
     assert manifest["arrays"]["tiles"].startswith("layers[k].tiles: rows and cols as "
                                                   "[start, stop), stop excluded")
+
+
+@pytest.mark.parametrize("command, option, value, meant", [
+    ("adapt", "--tolerance", "5e-06", "5 uS"),
+    ("adapt", "--write-noise", "2e-06", "2 uS"),
+    ("adapt", "--read-noise", "5e-07", "0.5 uS"),
+    ("adapt --read-back", "--tolerance", "3e-06", "3 uS"),
+    ("chip import", "--tolerance", "4e-06", "4 uS"),
+])
+def test_a_microsiemens_option_given_in_siemens_is_refused_naming_the_value_meant(
+        small_model, tmp_path, run_cli, command, option, value, meant):
+    """A microsiemens option given in siemens (``--tolerance 5e-06`` for 5 uS) was taken as
+    5 pS: adapt pinned every device it read (a tolerance no reading meets), ran its noise at
+    picosiemens, and chip import refused the file ("fewer than 2 devices reached their target
+    within 5e-06 uS; cannot estimate the window"), never naming the unit. Each is refused
+    before any work, naming the option, the chip's window and the value it meant."""
+    out_path = tmp_path / ("map.npz" if command == "chip import" else "m1.safetensors")
+    if command == "chip import":
+        path = tmp_path / "measured.csv"
+        _measured_csv(path, 1.0)
+        args = ["chip", "import", path, "--chip", "rram", "-o", out_path]
+    else:
+        args = ["adapt", small_model, "--rounds", "1", "--probes", "2", "-o", out_path]
+        if command.endswith("--read-back"):
+            read = tmp_path / "read.npy"
+            np.save(read, np.full((1, 2, 64, 64), 80e-6))
+            args = ["adapt", small_model, "--read-back", read, "-o", out_path]
+    code, out, err = run_cli(*args, option, value)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert err.strip() == (f"error: {option} = {value} uS is less than a "
+                           f"millionth of the rram chip's conductance window (148 uS): it is in "
+                           f"microsiemens; {value} S is {meant}"), err
+    assert not out_path.exists()

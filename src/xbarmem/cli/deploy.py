@@ -163,6 +163,8 @@ def adapt_cmd(
 
     memory, stored = load_model(model, patterns_required=True)
     _check_export_dir(memory, export_dir, out_path, {"MODEL": model, "--read-back": read_back})
+    given.check_microsiemens(memory.chip, {"--tolerance": tolerance, "--write-noise": write_noise,
+                                           "--read-noise": read_noise})
     check_settings(memory, rounds, tolerance * 1e-6)
     read = None
     if read_back is not None:

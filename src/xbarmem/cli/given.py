@@ -326,6 +326,24 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
     return spec
 
 
+#: a microsiemens option below this share of its chip's conductance window was given in
+#: siemens (5e-06 for 5 uS): read in microsiemens, no instrument tells such a step apart
+SIEMENS_SHARE = 1e-6
+
+
+def check_microsiemens(spec: ChipSpec, values: dict[str, float | None]) -> None:
+    """Refuse (:class:`ConfigError`) a value of a microsiemens option (``values``: option name
+    -> value given, None for one not given) that is above 0 and below :data:`SIEMENS_SHARE`
+    of ``spec``'s conductance window: a value in siemens where microsiemens are read
+    (``--tolerance 5e-06`` for 5 uS), named with the value it meant."""
+    window_us = spec.device.g_range * 1e6
+    for option, value in values.items():
+        if value is not None and 0 < value < SIEMENS_SHARE * window_us:
+            raise ConfigError(f"{option} = {value:g} uS is less than a millionth of the "
+                              f"{spec.name} chip's conductance window ({window_us:.4g} uS): "
+                              f"it is in microsiemens; {value:g} S is {value * 1e6:.4g} uS")
+
+
 def map_chip(path: Path | None) -> ChipSpec | None:
     """The chip the fault map at ``path`` records (:func:`~xbarmem.hardware.faults.
     recorded_chip`), said in a note; None without a map, for one that records no chip (or
