@@ -485,6 +485,27 @@ def test_a_conductance_window_in_microsiemens_written_as_siemens_is_refused(g_ma
     assert DeviceSpec(g_min=0.0, g_max=1.0).g_max == 1.0  # the bound itself is taken
 
 
+@pytest.mark.parametrize("g_min, g_max, message", [
+    (2.0, 150e-6, "device.g_min = 2 S is no memristor's conductance (at most 1 S, a 1-ohm "
+                  "device): conductances are in siemens, e.g. 2 uS is 2e-06"),
+    (2.0, 150.0, "device.g_max = 150 S is no memristor's conductance"),
+    (0.5, 150e-6, "device.g_min (0.5 S) must be below device.g_max (0.00015 S): conductances "
+                  "are in siemens, e.g. 0.5 uS is 5e-07"),
+    (10.0, 1e-3, "device.g_min = 10 S is no memristor's conductance"),
+])
+def test_a_window_half_in_microsiemens_is_refused_naming_the_unit(g_min, g_max, message):
+    """A window of g_min in microsiemens and g_max in siemens (g_min = 2, g_max = 150e-6) was
+    refused as "device.g_min (2 S) must be below device.g_max (0.00015 S)", no word of the
+    unit; g_min above 1 S is now refused as g_max is, and a g_min of the window's scale
+    read in microsiemens is named."""
+    with pytest.raises(ConfigError) as info:
+        DeviceSpec(g_min=g_min, g_max=g_max)
+    assert str(info.value).startswith(message), info.value
+    with pytest.raises(ConfigError) as swapped:  # (both in siemens, swapped: no unit hint)
+        DeviceSpec(g_min=1e-4, g_max=1e-5)
+    assert str(swapped.value) == "device.g_min (0.0001 S) must be below device.g_max (1e-05 S)"
+
+
 # ------------------------------------------------------------------ the chip a map records
 def test_fault_maps_record_the_chip_they_were_made_for(tmp_path):
     from xbarmem.hardware.faults import chip_record, recorded_chip

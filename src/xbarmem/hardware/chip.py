@@ -89,15 +89,18 @@ class DeviceSpec(Spec, section="device", noun="chip"):
     p_stuck_off: Fraction = 0.0
 
     def validate(self) -> None:
-        """g_min < g_max <= :data:`MAX_CONDUCTANCE`, g_max >= :data:`MIN_G_MAX`, a window
+        """g_min < g_max <= :data:`MAX_CONDUCTANCE` (either above it named first: a value in
+        microsiemens), g_max >= :data:`MIN_G_MAX`, a window
         at least :data:`MIN_WINDOW_SHARE` of g_max, noise <= :data:`MAX_CONDUCTANCE`,
         levels 0 or 2 .. :data:`MAX_LEVELS`, p_stuck_on + p_stuck_off <= 1; noise at least as
         wide as the window is warned about (:meth:`_warn_wide_noise`)."""
-        if self.g_max > MAX_CONDUCTANCE:
-            raise ConfigError(
-                f"device.g_max = {self.g_max:g} S is no memristor's conductance (at most "
-                f"{MAX_CONDUCTANCE:g} S, a 1-ohm device): conductances are in siemens, e.g. "
-                f"{self.g_max:g} uS is {self.g_max * 1e-6:g}")
+        for key in ("g_max", "g_min"):  # (either of the window in microsiemens)
+            value = getattr(self, key)
+            if value > MAX_CONDUCTANCE:
+                raise ConfigError(
+                    f"device.{key} = {value:g} S is no memristor's conductance (at most "
+                    f"{MAX_CONDUCTANCE:g} S, a 1-ohm device): conductances are in siemens, "
+                    f"e.g. {value:g} uS is {value * 1e-6:g}")
         for key in ("write_noise", "read_noise"):
             if getattr(self, key) > MAX_CONDUCTANCE:
                 raise ConfigError(
@@ -105,8 +108,13 @@ class DeviceSpec(Spec, section="device", noun="chip"):
                     f"of its conductance: at most {MAX_CONDUCTANCE:g} S, as g_max): noise is "
                     f"in siemens, e.g. 2 uS is 2e-06")
         if self.g_min >= self.g_max:
+            # (the hint only where g_min read in microsiemens is of the window's scale)
+            meant = self.g_min * 1e-6
+            micro = (f": conductances are in siemens, e.g. {self.g_min:g} uS is {meant:g}"
+                     if self.g_max * 1e-4 <= meant < self.g_max else "")
             raise ConfigError(
-                f"device.g_min ({self.g_min:g} S) must be below device.g_max ({self.g_max:g} S)")
+                f"device.g_min ({self.g_min:g} S) must be below device.g_max ({self.g_max:g} S)"
+                + micro)
         self._check_window()
         if self.levels == 1:
             raise ConfigError("device.levels must be 0 (continuous) or an integer >= 2, got 1")
