@@ -87,6 +87,39 @@ def test_a_one_layer_map_too_small_says_the_arrays_and_how_many_neurons_fit(tmp_
             f"1 array") in " ".join(err.split())
 
 
+@pytest.mark.parametrize(("command", "data", "hint"), [
+    ("train", "random", ": --neurons 63 or fewer fit 1 array"),
+    ("train", "mnist", ": --neurons 49 or a smaller square fit 1 array"),
+    ("train", "mnist-crop24", ": --neurons 49 or a smaller square fit 1 array"),
+    ("train", "images.npy", ": --neurons 49 or a smaller square fit 1 array"),
+    ("train", "patterns.npy", ": patterns of 63 neurons or fewer fit 1 array"),
+    ("capacity", "images.npy", ": --neurons 49 or a smaller square fit 1 array"),
+    ("capacity", "patterns.npy", ": patterns of 63 neurons or fewer fit 1 array"),
+])
+def test_the_neurons_that_fit_a_small_map_are_ones_the_data_gives(tmp_path, run_cli, command,
+                                                                   data, hint):
+    """A map too small for a one-layer memory said "--neurons 63 or fewer fit 1 array" of
+    every --data: images, which take a perfect square only, refused 63 ("N must be a perfect
+    square"), and a file of patterns keeps its own N whatever --neurons says. The hint now
+    names what the data gives: the largest square of images, the N of a file of patterns."""
+    import xbarmem as xm
+
+    _small_map(tmp_path, 1)
+    np.save(tmp_path / "images.npy", (np.arange(6 * 28 * 28) % 251).reshape(6, 28, 28)
+            .astype(np.uint8))
+    np.save(tmp_path / "patterns.npy", xm.random_patterns(4, 100, seed=0).patterns)
+    source = str(tmp_path / data) if data.endswith(".npy") else data
+    neurons = [] if data == "patterns.npy" else ["--neurons", "100"]
+    args = (["train", "--patterns", "3", "-o", tmp_path / "m.safetensors"] if command == "train"
+            else ["capacity", "--trials", "1"])
+    code, out, err = run_cli(*args, "--data", source, *neurons, "--chip", "rram",
+                             "--fault-map", tmp_path / "map.npz")
+    text = " ".join(err.split())
+    assert code == 2 and not out and "a memory of 100 neurons with a bias row" in text, err
+    assert text.endswith(f"or store fewer neurons{hint} (the bias row is one more input row)"), err
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 # ---------------------------------------------------- 3. a sweep's text of several widths
 @pytest.mark.parametrize(("text", "items"), [
     ("8-8", "[8, 8]"), ("8,8", "[8, 8]"), ("8, 8", "[8, 8]"), ("8 8", "[8, 8]"),

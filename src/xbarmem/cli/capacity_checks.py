@@ -71,7 +71,7 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     for a, spec_h in configs:
         widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
         given.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
-                           curve_trainer(a, rule, options, 0).bias)
+                               curve_trainer(a, rule, options, 0).bias, ctx.params.get("data"))
     return fmap
 
 

@@ -218,7 +218,7 @@ def chip_import(
                    applies=as_ == "conductance")
     if csv:
         base = load_chip(chip)
-        given.check_microsiemens(base, {"--tolerance": tolerance})
+        given.check_microsiemens(base, ctx, "tolerance")
         measurement = read_measured_csv(source, base.array.rows, base.array.cols)
         spec, fmap, summary = measured_chip(measurement, base,
                                             None if tolerance is None else tolerance * 1e-6)

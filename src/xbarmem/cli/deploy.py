@@ -156,16 +156,14 @@ def adapt_cmd(
 ) -> None:
     _check_adapt_options(ctx, model, read_back, log, out_path)
     given.model_request(model, probes=probes, patterns=True)  # (before torch loads)
-    from xbarmem.deploy.chip_loop import check_settings, default_trainer
+    from xbarmem.deploy.chip_loop import default_trainer
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
 
     memory, stored = load_model(model, patterns_required=True)
     _check_export_dir(memory, export_dir, out_path, {"MODEL": model, "--read-back": read_back})
-    given.check_microsiemens(memory.chip, {"--tolerance": tolerance, "--write-noise": write_noise,
-                                           "--read-noise": read_noise})
-    check_settings(memory, rounds, tolerance * 1e-6)
+    _check_settings(ctx, memory, rounds, tolerance)
     read = None
     if read_back is not None:
         from xbarmem.deploy.readback import load_read_back
@@ -192,6 +190,17 @@ def adapt_cmd(
     _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer, threads,
                      rounds, target, tolerance, read_averages, unknown_faults, seed, log,
                      out_path, json_out)
+
+
+def _check_settings(ctx: typer.Context, memory, rounds: int, tolerance: float) -> None:
+    """The settings of ``adapt`` the model decides: its microsiemens options (``tolerance``,
+    ``--write-noise``, ``--read-noise``) against its chip's window
+    (:func:`~xbarmem.cli.given.check_microsiemens`) and the library's
+    :func:`~xbarmem.deploy.chip_loop.check_settings`."""
+    from xbarmem.deploy.chip_loop import check_settings
+
+    given.check_microsiemens(memory.chip, ctx, "tolerance", "write_noise", "read_noise")
+    check_settings(memory, rounds, tolerance * 1e-6)
 
 
 def _check_adapt_options(ctx: typer.Context, model: Path, read_back: Path | None,

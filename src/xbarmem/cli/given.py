@@ -7,6 +7,7 @@ themselves are declared in the option modules (:mod:`xbarmem.cli.option_types` a
 from __future__ import annotations
 
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -331,17 +332,18 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
 SIEMENS_SHARE = 1e-6
 
 
-def check_microsiemens(spec: ChipSpec, values: dict[str, float | None]) -> None:
-    """Refuse (:class:`ConfigError`) a value of a microsiemens option (``values``: option name
-    -> value given, None for one not given) that is above 0 and below :data:`SIEMENS_SHARE`
-    of ``spec``'s conductance window: a value in siemens where microsiemens are read
-    (``--tolerance 5e-06`` for 5 uS), named with the value it meant."""
+def check_microsiemens(spec: ChipSpec, ctx: typer.Context, *names: str) -> None:
+    """Refuse (:class:`ConfigError`) a value of a microsiemens option (parameters ``names`` of
+    the command's ``ctx``; one not given is None) that is above 0 and below
+    :data:`SIEMENS_SHARE` of ``spec``'s conductance window: a value in siemens where
+    microsiemens are read (``--tolerance 5e-06`` for 5 uS), named with the value it meant."""
     window_us = spec.device.g_range * 1e6
-    for option, value in values.items():
+    for name in names:
+        value = ctx.params.get(name)
         if value is not None and 0 < value < SIEMENS_SHARE * window_us:
-            raise ConfigError(f"{option} = {value:g} uS is less than a millionth of the "
-                              f"{spec.name} chip's conductance window ({window_us:.4g} uS): "
-                              f"it is in microsiemens; {value:g} S is {value * 1e6:.4g} uS")
+            raise ConfigError(f"{flag_name(ctx, name)} = {value:g} uS is less than a millionth "
+                              f"of the {spec.name} chip's conductance window ({window_us:.4g} "
+                              f"uS): it is in microsiemens; {value:g} S is {value * 1e6:.4g} uS")
 
 
 def map_chip(path: Path | None) -> ChipSpec | None:
@@ -458,25 +460,57 @@ def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
     applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
 
 
-def _fitting_neurons(spec: ChipSpec, sizes: list[int], bias: bool, have: int) -> str:
+def _fitting_neurons(spec: ChipSpec, sizes: list[int], bias: bool, have: int,
+                     data: str | None) -> str:
     """``: --neurons 32 or fewer fit 1 array``: the largest one-layer memory (``sizes``
-    ``[N, N]``) whose weights fit on ``have`` arrays of ``spec``; empty for a multilayer
-    memory (whose hidden widths fit in many ways) or when no N >= 2 fits."""
+    ``[N, N]``) whose weights fit on ``have`` arrays of ``spec``, as ``--data`` ``data`` gives
+    one (:func:`_given_neurons`: images a perfect square, a file of patterns its own N, which
+    no option changes); empty for a multilayer memory (whose hidden widths fit in many ways)
+    or when no N >= 2 fits."""
     from xbarmem.hardware.crossbar import largest_square
 
     n = largest_square(spec, have, bias)
     if len(sizes) != 2 or n < 2:
         return ""
-    return f": --neurons {n} or fewer fit {counted(have, 'array')}"
+    arrays = counted(have, "array")
+    given_n = _given_neurons(data, n)
+    if given_n is None:
+        return f": patterns of {n} neurons or fewer fit {arrays}"
+    if given_n == 0:
+        return ""
+    smaller = " or a smaller square" if given_n != n else " or fewer"
+    return f": --neurons {given_n}{smaller} fit {arrays}"
+
+
+def _given_neurons(data: str | None, n: int) -> int | None:
+    """The largest N <= ``n`` that ``--neurons`` asks of ``data`` (``--data``; None: any N):
+    ``n`` of drawn patterns, the largest perfect square images of a built-in set or a file
+    resize to (0 when none does); None for a file of patterns, whose N is its own."""
+    from xbarmem.data.sources import image_side, is_drawn, sized_source
+    from xbarmem.errors import XbarmemError
+
+    if data is None or is_drawn(data):
+        return n
+    try:
+        source = sized_source(data)  # (a file: read once, as images or not)
+    except XbarmemError:
+        return None
+    for side in range(math.isqrt(n), 1, -1):
+        try:
+            image_side(source, side * side)
+        except XbarmemError:
+            continue
+        return side * side
+    return 0
 
 
 def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
-                     bias: bool) -> None:
+                     bias: bool, data: str | None = None) -> None:
     """The ``--fault-map`` ``where`` must hold every array of a memory of layer
     widths ``sizes``: ConfigError naming the file, with the facts of the library's one check
     (:func:`~xbarmem.memory.multilayer.map_shortfall`: the map's arrays, each layer's
-    weights and arrays) and the options that fit; a warning names the arrays it leaves
-    unused."""
+    weights and arrays) and the options that fit the memory's ``data`` (``--data``; None:
+    any N); a warning names the arrays it leaves unused."""
     from xbarmem.memory.multilayer import arrays_for_layers, map_shortfall
 
     have = fmap.n_arrays
@@ -487,7 +521,8 @@ def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[in
         raise ConfigError(
             f"{where}: {facts}; give a map of {need} arrays, "
             + ("train without the bias row (--rule-option bias=false), " if fits_unbiased
-               else "") + f"or store fewer neurons{_fitting_neurons(spec, sizes, bias, have)}"
+               else "") + f"or store fewer neurons"
+            f"{_fitting_neurons(spec, sizes, bias, have, data)}"
             f"{' (the bias row is one more input row)' if bias else ''}")
     need = sum(arrays_for_layers(spec, sizes, bias))
     if have > need:

@@ -108,7 +108,7 @@ def train(
     if count is None and not one_per_class:
         _not_too_many(pset, data)
     memory, info, stages = _fit(pset, spec, fmap, arch, hidden, rule, options, seed,
-                                map_file=fault_map)
+                                map_file=fault_map, data=data)
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
 
     save_memory(memory, out_path, patterns=pset)
@@ -263,9 +263,10 @@ def _not_too_many(pset: PatternSet, data: str) -> None:
 
 
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
-         rule: str, options: dict[str, Any], seed: int, *, map_file: Path | None = None
-         ) -> tuple[Any, dict[str, Any], list[tuple[str, int]]]:
-    """Build the memory for ``spec`` (on ``fmap``, read from ``map_file``, when given), train
+         rule: str, options: dict[str, Any], seed: int, *, map_file: Path | None = None,
+         data: str | None = None) -> tuple[Any, dict[str, Any], list[tuple[str, int]]]:
+    """Build the memory for ``spec`` (on ``fmap``, read from ``map_file``, when given, for
+    patterns of ``data``: ``--data``, which a refusal of the map names the N of), train
     ``rule`` on ``pset`` and program it (multilayer memories: the hardware-adaptive rule)."""
 
     from xbarmem.learning.classic import get_rule
@@ -279,7 +280,8 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     parsers.check_rule_options(rule, options, multilayer=multi, sizes=sizes, kind=pset.kind)
     rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
     if fmap is not None:
-        given.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
+        given.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias,
+                               data)
     memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
                          bias=rule_obj.bias, fault_seed=seed)
     what = memory.layout if multi else rule
