@@ -310,8 +310,8 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     other = distance != 0.0
     row, col = (int(v) for v in np.argwhere(other)[0])
     hint = _one_column(other) or (
-        f"all are within {_NEAR_PM1:g} of {pair[0]} or {pair[1]}: round them ({rounding}) if they are "
-        "binary" if float(distance.max()) <= _NEAR_PM1 else
+        f"all are within {_NEAR_PM1:g} of {pair[0]} or {pair[1]}: round them ({rounding}) if "
+        "they are binary" if float(distance.max()) <= _NEAR_PM1 else
         f"{_IMAGE_VALUES[scale]}? binarise each image at its mean, as "
         "load_file does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)"
         if (scale := _image_scale(arr)) else
