@@ -536,6 +536,38 @@ def test_idx_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_file(tmp_path / "pm1.idx").patterns, pm1)
 
 
+@pytest.mark.parametrize("name", ["ones.idx", "ones-idx3-ubyte", "ones-idx3-ubyte.gz"])
+@pytest.mark.parametrize("reader", ["load_file", "train", "recall cues"])
+def test_an_idx_file_of_zeros_and_ones_read_with_zero_one_is_zero_one_patterns(
+        tmp_path, run_cli, name, reader):
+    """An IDX file of uint8 0s and 1s read with zero_one was refused as "holds 8-bit images
+    (values 0..255) ... drop zero_one=True", though an .npy of the same values is read so;
+    it is read as 0/1 patterns now, an all-1 row all +1 (read as images, a dark image, it
+    is all -1)."""
+    bits = np.zeros((3, 4, 4), np.uint8)
+    bits[0] = 1
+    bits[1, :2] = 1
+    bits[2, :, ::2] = 1
+    path = tmp_path / name
+    _write_idx(path, bits, compress=name.endswith(".gz"))
+    expected = np.where(bits.reshape(3, -1) > 0, 1.0, -1.0)
+    np.save(tmp_path / "same.npy", bits)
+    if reader == "load_file":
+        np.testing.assert_array_equal(load_file(path, zero_one=True).patterns, expected)
+        np.testing.assert_array_equal(load_file(tmp_path / "same.npy", zero_one=True).patterns,
+                                      expected)
+        return
+    model = tmp_path / "m.safetensors"
+    source = path if reader == "train" else tmp_path / "same.npy"
+    code, _, err = run_cli("train", "--data", source, "--zero-one", "--rule", "hebb", "-o",
+                           model)
+    assert code == 0, err
+    if reader == "recall cues":
+        states = tmp_path / "states.npy"
+        code, _, err = run_cli("recall", model, path, "--zero-one", "-o", states)
+        assert code == 0 and states.exists(), err
+
+
 def test_idx_errors(tmp_path: Path) -> None:
     imgs = np.ones((2, 5, 5), dtype=np.uint8)
     _write_idx(tmp_path / "cut-idx3-ubyte", imgs)

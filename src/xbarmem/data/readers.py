@@ -304,8 +304,9 @@ def load_file(
     IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
-    8-bit grayscale data (IDX uint8, or integer arrays of values 0..255, some above 1, in
-    any integer dtype, a .csv's whole numbers too) are images: a stack
+    8-bit grayscale data (IDX uint8, but for 0s and 1s read with ``zero_one``, or integer
+    arrays of values 0..255, some above 1, in any integer dtype, a .csv's whole numbers too)
+    are images: a stack
     ``(P, h, w)`` (or ``(P, r*r)`` rows) is area-resized to ``side x side`` when ``side`` is
     given, then binarised at each image's mean (binary) or scaled to [-1, 1] (continuous).
     Other numeric arrays must already be valid (binary {-1, 1}, or {0, 1} with ``zero_one``;
@@ -318,7 +319,8 @@ def load_file(
     kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, key)
-    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one)
+    return _pattern_set(path, arr, labels, _idx_images(arr, is_idx, zero_one), kind, side,
+                        zero_one)
 
 
 def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "binary",
@@ -341,6 +343,7 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, None)
+    is_idx = _idx_images(arr, is_idx, zero_one)
     arr = centre_crop(arr, crop) if _is_grayscale(arr, is_idx) else arr
     cues_of = kind if cues and not _is_grayscale(arr, is_idx) else None
     side = None
@@ -536,6 +539,15 @@ def _check_row_numbers(grey: np.ndarray, path: Path) -> None:
             f"{path}: column 0 of {grey.shape[1]} holds the row numbers {first[0]}.."
             f"{first[-1]}, not grey levels: a column of labels or row numbers? remove it "
             f"(pandas: to_csv(index=False); R: write.csv(row.names=FALSE))")
+
+
+def _idx_images(arr: np.ndarray, is_idx: bool, zero_one: bool) -> bool:
+    """Whether an IDX file's array (``is_idx``) is read as 8-bit images, as IDX uint8 data is
+    (:func:`_is_grayscale`): not one of 0s and 1s read with ``zero_one``, which is 0/1
+    patterns, as an .npy of them is (it was refused as "8-bit images (values 0..255)", and
+    read without the flag as images, an all-1 row, a dark image, all -1)."""
+    return is_idx and not (zero_one and arr.dtype == np.uint8 and arr.size
+                           and int(arr.max()) <= 1)
 
 
 def _is_grayscale(arr: np.ndarray, is_idx: bool) -> bool:
