@@ -11,7 +11,11 @@ other numbers never takes stored ones for its own.
   cosine 1.0 where ``--threads 1`` gave 0.9896): a sweep or ``reproduce`` with another
   ``--threads`` than the stored rows of its trials said "1 already stored, 0 new rows" and
   mixed the two; it is refused. A capacity-search checkpoint's key holds the thread count (a
-  run resumed with another count reused the points of the first)."""
+  run resumed with another count reused the points of the first).
+* A batch part of whose rows are stored (rows deleted to be computed again, or stored by
+  another sweep) trains whole again, so the rows it adds are those a fresh run stores: a run
+  that trained only the missing trials' networks would store other numbers under the batch's
+  key (a guard; no run has done so)."""
 
 from __future__ import annotations
 
@@ -222,3 +226,65 @@ def test_rows_a_run_does_not_plan_are_said_with_the_filter_that_leaves_them_out(
     assert code == 0 and ("holds 1 row of sweep 'lv' that this file does not plan, computed "
                           "by another xbarmem version; results and plot show them beside this "
                           f"run's rows unless filtered (--where version={version})") in err, err
+
+
+def _batched(name: str, grids: list[dict]) -> dict:
+    """A sweep of one-layer hardware-adaptive evaluate trials (16 random neurons, 3 patterns,
+    short training) whose two fault rates train as one batch of two networks, per seed."""
+    return {"sweep": {"name": name, "trial": "evaluate", "seeds": 2, "batch": 4},
+            "base": {"data": "random", "n_neurons": 16, "patterns": 3, "probes": 4,
+                     "rule": "adaptive", "chip": "rram"},
+            "grid": grids, "rule_options": {"adaptive": {"max_steps": 40, "finetune_steps": 20,
+                                                         "flip_steps": 10}}}
+
+
+def _stored(store) -> dict[str, str]:
+    """Each row's result by key, without wall times and the group's bookkeeping (its index in
+    the plan and how many trials it held): the numbers a run computed."""
+    def numbers(value):
+        if isinstance(value, dict):
+            return {k: numbers(v) for k, v in value.items()
+                    if k not in ("seconds", "train_seconds", "index", "trials")}
+        return value
+    with ResultStore(store) as db:
+        return {r["key"]: json.dumps(numbers(r["result"]), sort_keys=True) for r in db.rows()}
+
+
+def _deleted(full, store):
+    """A finished run's store with one row of each batch deleted (as a refused row is, to
+    compute it again), then the same sweep run again."""
+    import sqlite3
+
+    run_sweep(full, store)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM trials WHERE json_extract(config, '$.fault_rate') = 0.3")
+    db.close()
+    return run_sweep(full, store)
+
+
+def _superset(full, store):
+    """A sweep of part of each batch's trials (the same networks, one level of two) stored
+    first, then ``full`` into the same store: it reuses those rows, computes the rest."""
+    part = parse_sweep(_batched("part", [{"fault_rate": [0.0, 0.3], "level": [0.1]}]))
+    run_sweep(part, store)
+    return run_sweep(full, store)
+
+
+@pytest.mark.parametrize("run", [
+    pytest.param(_deleted, id="rows-deleted"),
+    pytest.param(_superset, id="part-stored-by-another-sweep"),
+])
+def test_a_batch_part_of_whose_rows_are_stored_trains_whole_again(tmp_path, run):
+    """A hardware-adaptive batch trains its networks from one random stream, so a missing row
+    is the one a fresh run stores only if its whole batch trains again, not its missing
+    trials' networks alone: after some of its rows were deleted (as a refused row is, to
+    compute it again), or when another sweep stored some of them (the training loss, steps
+    and every recall number, not only the mean cosine)."""
+    full = parse_sweep(_batched("full", [{"fault_rate": [0.0, 0.3], "level": [0.1]},
+                                         {"fault_rate": [0.0], "level": [0.2]}]))
+    run_sweep(full, tmp_path / "fresh.sqlite")
+    fresh = _stored(tmp_path / "fresh.sqlite")
+    assert len(fresh) == 6 and all('"networks": 2' in v for v in fresh.values())
+    report = run(full, tmp_path / "run.sqlite")
+    assert (report.already, report.inserted) == (4, 2) and not report.failures
+    assert _stored(tmp_path / "run.sqlite") == fresh
