@@ -117,15 +117,17 @@ def tensor_of(value: Any, dtype: Any = None) -> torch.Tensor:
 
 
 def as_real_array(value: Any, name: str, *, error: type[XbarmemError] = ConfigError,
-                  dtype: str | None = "float64") -> Any:
-    """The one reader of a user's array of numbers (weights, biases, conductance maps,
-    indices): ``value`` (a numpy array, nested lists, or a torch tensor on any device, with or
-    without ``requires_grad``) as a numpy array of ``dtype`` (None: its own, bool or numeric),
-    always a new array, never a view of the caller's: an object that keeps what it read
-    (a ``FloatMatrix``, a crossbar's restored conductances) is not changed by the caller's
-    later writes to their array or tensor. Raises ``error`` naming ``name`` for a meta or
-    complex tensor (:func:`check_tensor`), a ragged or non-numeric value (``None``, text,
-    objects) or complex numbers."""
+                  dtype: str | None = "float64", copy: bool = True) -> Any:
+    """The one reader of a user's array of numbers (weights, biases, conductance maps, indices):
+    ``value`` (a numpy array, nested lists, or a torch tensor on any device, with or without
+    ``requires_grad``) as a numpy array of ``dtype`` (None: its own, bool or numeric), always a new
+    array, never a view of the caller's: an object that keeps what it read (a ``FloatMatrix``, a
+    crossbar's restored conductances) is not changed by the caller's later writes to their array or
+    tensor (``copy=False``: the caller's own array where it already has ``dtype``, for a reader that
+    only derives other arrays from it and keeps none of it -- a measured map's readings -- so that
+    no copy adds to its peak). Raises ``error`` naming ``name`` for a meta or complex tensor
+    (:func:`check_tensor`), a ragged or non-numeric value (``None``, text, objects) or complex
+    numbers."""
     import numpy as np  # numpy only when an array is read
 
     value = check_tensor(value, name, error=error)
@@ -139,6 +141,8 @@ def as_real_array(value: Any, name: str, *, error: type[XbarmemError] = ConfigEr
             arr.dtype, np.complexfloating):
         raise error(f"{name} must be an array of real numbers, got {shown(value)}"
                     + (f" of dtype {arr.dtype}" if hasattr(value, "dtype") else ""))
+    if not copy:
+        return arr if dtype is None else arr.astype(dtype, copy=False)
     return np.array(arr, dtype=dtype, copy=True)  # (dtype None: its own)
 
 

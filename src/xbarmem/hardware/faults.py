@@ -12,6 +12,7 @@ pair has both devices stuck at g_min, i.e. its weight is pinned at 0.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ from xbarmem.jsontext import dumps, loads
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
 from xbarmem.spec import Maybe, Number, check_seed
+
+#: set while a builder of :class:`FaultMap` makes one of an array of its own (:meth:`_own`)
+_OWN: contextvars.ContextVar[bool] = contextvars.ContextVar("fault_map_owns", default=False)
 
 PLANES = ("G+", "G-")
 _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
@@ -237,7 +241,8 @@ class FaultMap:
         g = np.asarray(self.g_stuck)
         if g.dtype.kind not in "fiu":
             raise FileFormatError(f"fault map conductances must be real numbers, got {g.dtype}")
-        g = np.array(g, dtype=np.float64)  # (its own: never the caller's array)
+        # its own copy, never the caller's array; an array the map's builders made: itself
+        g = g.astype(np.float64, copy=False) if _OWN.get() else np.array(g, dtype=np.float64)
         if not isinstance(self.meta, dict):
             raise FileFormatError(f"fault map meta must be a JSON object, got "
                                   f"{type(self.meta).__name__}")
@@ -253,6 +258,17 @@ class FaultMap:
                                   + codes_hint(g))
         self.g_stuck = g
         self.pinned = self._checked_pinned(self.pinned)
+
+    @classmethod
+    def _own(cls, g: np.ndarray, meta: dict[str, Any], pinned: Any = None) -> FaultMap:
+        """A map holding ``g`` itself: an array made by a builder of this class (drawn, read
+        from a file, derived from readings), held by no caller, so not copied (a copy added
+        a second map to the peak that the memory check sizes)."""
+        token = _OWN.set(True)
+        try:
+            return cls(g, meta, pinned)
+        finally:
+            _OWN.reset(token)
 
     def _checked_pinned(self, pinned: Any) -> np.ndarray:
         """``pinned`` as a bool array of the map's shape (None: none pinned, as is a mask
@@ -424,7 +440,7 @@ class FaultMap:
         n_arrays = check_count(n_arrays, "n_arrays")
         rows, cols = check_count(rows, "rows"), check_count(cols, "cols")
         check_size(n_arrays, rows, cols, per_device=8)
-        return cls(np.full((n_arrays, 2, rows, cols), np.nan), {"source": "empty"})
+        return cls._own(np.full((n_arrays, 2, rows, cols), np.nan), {"source": "empty"})
 
     @classmethod
     @checked_keywords
@@ -460,7 +476,7 @@ class FaultMap:
         meta = {"source": "generated", "seed": int(seed), "fault_model": arr.fault_model,
                 "p_stuck_on": dev.p_stuck_on, "p_stuck_off": dev.p_stuck_off,
                 "chip": chip_record(chip)}
-        return cls(g, meta)
+        return cls._own(g, meta)
 
     @classmethod
     @checked_keywords
@@ -488,7 +504,7 @@ class FaultMap:
                                   f"{cell_text(idx)} ({counted(int(bad.sum()), 'such value')})"
                                   f"{_conductance_hint(c[bad])}")
         g = np.where(c > 0, device.g_max, np.where(c < 0, device.g_min, np.nan))
-        return cls(g, {"source": "codes"})
+        return cls._own(g, {"source": "codes"})
 
     @classmethod
     @checked_keywords
@@ -518,7 +534,7 @@ class FaultMap:
             raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance}")
         stuck = np.abs(read - target) > tolerance
         g = np.where(stuck, read, np.nan)
-        made = cls(g, {"source": "readback", "tolerance_S": float(tolerance)})
+        made = cls._own(g, {"source": "readback", "tolerance_S": float(tolerance)})
         if offsets is not None:
             warn(offsets, stacklevel=3)
         return made
@@ -554,7 +570,7 @@ class FaultMap:
                  f"[{lo:g}, {hi:g}] S and is taken as stuck: {why}", stacklevel=3)
         _check_repeated_reads(read, stuck, "conductance map")
         g = np.where(stuck, read, np.nan)
-        made = cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
+        made = cls._own(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
                    ).check_window(device, "conductance map")
         if offsets is not None:  # once the map is accepted: one line, not a warning and a refusal
             warn(offsets, stacklevel=3)
@@ -636,7 +652,7 @@ class FaultMap:
         g = arrays.array("g_stuck")
         check_input_size(g, str(path))  # the map's working copies, once its shape is known
         try:
-            return cls(g, meta, arrays.array("pinned") if "pinned" in arrays.names else None)
+            return cls._own(g, meta, arrays.array("pinned") if "pinned" in arrays.names else None)
         except FileFormatError as exc:
             raise FileFormatError(f"{path}: {exc}") from None
 
@@ -666,7 +682,7 @@ class FaultMap:
                 given[a, p, i, j] = lineno
                 g[a, p, i, j], pinned[a, p, i, j] = value, flag
         meta.setdefault("file", str(path))  # an imported map keeps its measurement's name
-        return cls(g, meta, pinned)
+        return cls._own(g, meta, pinned)
 
 
 #: what a refusal to read a file as a fault map adds: measured data is imported first

@@ -243,7 +243,7 @@ def reading_array(value: Any, what: str, *, error: type[XbarmemError],
                     f"hold the readings: give {REAL_SIEMENS}")
     arr = value if isinstance(value, np.ndarray) else None
     if arr is None or (arr.dtype.names is None and arr.dtype.kind not in "OUSVcMm"):
-        arr = as_real_array(value, what, error=error, dtype=None)
+        arr = as_real_array(value, what, error=error, dtype=None, copy=False)
     kind, names = arr.dtype.kind, arr.dtype.names
     if names is not None:
         raise error(f"{what}: a structured array (fields {', '.join(names)}), not a map of "
