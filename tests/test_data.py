@@ -972,3 +972,29 @@ def test_a_correlated_source_names_what_it_lacks(options, problem):
         load_patterns("correlated-0.3", side=8, **options)
     assert problem in str(info.value) and (("needs n_patterns" in str(info.value))
                                            == ("n_patterns" not in options))
+
+
+@pytest.mark.parametrize(("top", "kind", "warned"), [
+    (16, "continuous", True), (3, "continuous", True), (63, "continuous", True),
+    (64, "continuous", False), (255, "continuous", False), (16, "binary", False)])
+@pytest.mark.parametrize("shape", [(6, 8, 8), (6, 64)])
+def test_continuous_patterns_of_dim_integer_images_are_warned_of(tmp_path, top, kind, warned,
+                                                                 shape):
+    """scikit-learn's 0..16 digits saved as uint8 read as continuous patterns in [-1, -0.87]
+    with no word: images whose brightest value is below 64 of 255 are warned of, naming the
+    values and the scaling; binary patterns (each image against its own mean) are not."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, top + 1, size=shape).astype(np.uint8)
+    images.reshape(6, -1)[:, 0] = top  # every image reaches the top value
+    path = tmp_path / "dim.npy"
+    np.save(path, images)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        patterns = load_file(path, kind=kind).patterns
+    said = [str(w.message) for w in caught if issubclass(w.category, XbarmemWarning)]
+    if warned:
+        assert len(said) == 1 and f"reach only {top} of 255" in said[0], said
+        assert f"{top / 255 * 2 - 1:.2f}]" in said[0] and f"x * 255 / {top}" in said[0]
+        assert float(patterns.max()) == pytest.approx(top / 255 * 2 - 1, abs=1e-6)
+    else:
+        assert not [s for s in said if "of 255" in s], said

@@ -631,7 +631,10 @@ def _declared_size(head: bytes, path: Path) -> int | None:
 def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
                         ) -> tuple[np.ndarray, tuple[int, int] | None]:
     """8-bit images ``(P, h, w)`` or ``(P, r*r)`` (or rows that are no square) as patterns,
-    resized to ``side`` when given; returns the patterns and their image shape."""
+    resized to ``side`` when given; returns the patterns and their image shape. Continuous
+    patterns of images whose values stay below a quarter of 255 (scikit-learn's 0..16 digits
+    saved as integers) are warned of: read as 8-bit grey they span a sliver of [-1, 1]."""
+    _warn_dim(arr, kind)
     if arr.ndim == 2:
         r = math.isqrt(arr.shape[1])
         if r * r == arr.shape[1]:
@@ -642,6 +645,16 @@ def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
         _check_shrunk(check_side(side), int(arr.shape[1]), int(arr.shape[2]))
     imgs = resize_area(arr.astype(np.float32), side)
     return images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))
+
+
+def _warn_dim(arr: np.ndarray, kind: str) -> None:
+    """Warn when continuous patterns are read from 8-bit images whose brightest value is below
+    64 of 255: a scale of their own (0..16) read as 0..255 gave patterns in [-1, -0.87]."""
+    top = int(arr.max()) if arr.size else 0
+    if kind == "continuous" and 0 < top < 64:
+        warn(f"the images' values reach only {top} of 255: read as 8-bit grey levels, the "
+             f"continuous patterns lie in [-1, {top / 255 * 2 - 1:.2f}]; if {top} is their "
+             f"white, scale them to 0..255 first (np.round(x * 255 / {top}))")
 
 
 def _check_shrunk(side: int, h: int, w: int) -> None:
