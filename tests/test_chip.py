@@ -217,6 +217,25 @@ def test_a_map_with_its_pair_axis_last_says_where_it_goes(arrays):
     assert moved.g_stuck.shape == (arrays, 2, 16, 8)
 
 
+@pytest.mark.parametrize("planes", [1, 3, 4])
+@pytest.mark.parametrize("build", ["conductance", "readback"])
+def test_a_stack_of_single_planes_says_to_pair_them(planes, build):
+    """A stack of single device planes, ``(4, rows, cols)`` (an .npz's G+ planes of 4 arrays
+    read alone, ``--key gp``), was refused naming the shapes taken only: the refusal says they
+    are planes, not pairs, and how to pair them."""
+    g = np.random.default_rng(0).uniform(20e-6, 120e-6, size=(planes, 16, 8))
+    device = load_preset("rram").device
+    said = re.escape(f"got {g.shape}: {planes} plane{'s' if planes > 1 else ''} of devices, not "
+                     f"the G+ and G- planes of "
+                     f"pairs; stack each array's two as (n_arrays, 2, rows, cols), or save the "
+                     f"G+ and the G- planes in one .npz and read them with the key PLUS,MINUS")
+    with pytest.raises(FileFormatError, match=said):
+        if build == "conductance":
+            FaultMap.from_conductance_map(g, device)
+        else:
+            FaultMap.from_readback(g, g, 1e-6, device)
+
+
 @pytest.mark.parametrize("option, value", [("on_above", 1e-3), ("off_below", 0.01),
                                            ("on_above", 1e9)])
 def test_a_threshold_too_high_in_any_unit_gets_no_microsiemens_hint(option, value):

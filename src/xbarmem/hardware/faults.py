@@ -806,6 +806,10 @@ def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
         hint = ("one plane of devices; stack the G+ and G- planes of the pairs as "
                 "(2, rows, cols), or save both in one .npz and read them with the key "
                 "PLUS,MINUS (their two names)" if a.ndim == 2 else
+                f"{counted(given[0], 'plane')} of devices, not the G+ and G- planes of pairs; "
+                f"stack each array's two as (n_arrays, 2, rows, cols), or save the G+ and the "
+                f"G- planes in one .npz and read them with the key PLUS,MINUS (their two names)"
+                if len(given) == 3 and given[-1] != 2 else
                 f"its axis of size 2 is last; {PLANES_LAST}" if a.ndim == 4 and a.shape[-1] == 2
                 else stacked_reads(given, given[1:]) if a.ndim == 5 and given[2] == 2
                 else None)
