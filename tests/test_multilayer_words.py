@@ -244,3 +244,12 @@ def test_train_does_not_say_a_memory_cannot_store_more_patterns_than_neurons(run
                              "--hidden", "1n", "--rule-option", "max_steps=5",
                              "--rule-option", "finetune_steps=0", "-o", model)
     assert code == 0 and "30 patterns, N=20 (20-20-20)" in " ".join(out.split()), err
+
+
+@pytest.mark.parametrize("value", ['"4"', '"wide"', '{"a":4}'])
+def test_results_where_refuses_a_text_or_object_for_hidden_widths(run_cli, widths_store, value):
+    """A field holding lists (and numbers) read as holding texts, since SQLite gives a list as
+    its JSON text: `--where hidden='"4"'` matched no row silently instead of being refused."""
+    code, out, err = run_cli("results", widths_store, "--where", f"hidden={value}")
+    assert code == 2 and out == "", (out, err)
+    assert "hidden holds lists and numbers in" in err and len(err.strip().splitlines()) == 1, err

@@ -116,6 +116,24 @@ def test_where_values_no_stored_value_can_match_are_refused(store, run_cli, tmp_
         db.rows([condition])
 
 
+@pytest.mark.parametrize(("condition", "words"), [
+    ('rule=["hebb"]', "rule holds texts in {store}, got the list [\"hebb\"]: "),
+    ('rule!={"a":1}', "rule holds texts in {store}, got the object {{\"a\":1}}: "),
+    ("fault_rate=[0.2]", "fault_rate holds numbers in {store}, got the list [0.2]: "),
+    ("rule=true", "rule holds texts in {store}, got true: "),
+    ("level=[0.05]", "level holds numbers in {store}, got the list [0.05]: ")])
+def test_where_lists_objects_and_booleans_are_named_as_written_and_refused(
+        store, run_cli, tmp_path, condition, words):
+    """A list or object value was compared as its JSON text (a text field took it silently,
+    matching no row; a number field's refusal called it a text), and true/false was called
+    the number 1/0."""
+    line = refused(run_cli, tmp_path, "results", store, "--where", condition)
+    assert words.format(store=store) in line, line
+    with ResultStore(store, readonly=True) as db, pytest.raises(ConfigError) as caught:
+        db.rows([condition])
+    assert words.format(store=store) in str(caught.value)
+
+
 @pytest.mark.parametrize("name", ["a\nb", "tab\tx", " g1", "g1 ", "a\u202eb", "a\x1b[2Jb",
                                   "a\u2028b"])
 def test_sweep_names_that_print_as_another_text_are_refused(name):

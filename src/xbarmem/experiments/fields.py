@@ -127,8 +127,9 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     for nested: ``chip_spec.device.write_noise``), ``result.KEY`` for a result value, or one of
     the columns ``sweep`` (the rows a sweep holds, computed or found stored: as ``--sweep``),
     ``trial``, ``version``, ``key``. Operators: = != < <= > >= and ~
-    (SQL LIKE). Values are read as JSON when they parse (numbers, true/false), else as text
-    (``hidden``'s widths also as ``--hidden`` writes them: ``8-4`` is ``[8, 4]``);
+    (SQL LIKE). Values are read as JSON when they parse (numbers, true/false as bools, which
+    SQLite compares as 1/0), else as text (``hidden``'s widths also as ``--hidden`` writes them:
+    ``8-4`` is ``[8, 4]``);
     an ordered operator needs a number, and NaN / Infinity are refused (nothing stored is)."""
     for op in _OPS:
         head, sep, value = text.partition(op)
@@ -151,8 +152,6 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
         parsed: Any = parse_text(json.loads, value.strip())
     except json.JSONDecodeError:
         parsed = value.strip() if field in TEXT_COLUMNS else _number(value.strip())
-    if isinstance(parsed, bool):
-        parsed = int(parsed)  # SQLite's json_extract gives 1/0 for true/false
     if field.removeprefix("config.") == "hidden" and isinstance(parsed, str):
         parsed = hidden_from_words(parsed) or parsed  # 8-4: as results and --hidden write it
     if (isinstance(parsed, float) and not math.isfinite(parsed)) or (

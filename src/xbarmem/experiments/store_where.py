@@ -127,9 +127,9 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
         args += part_args
         plain, plain_args = [part], list(part_args)
     for text in conditions:
-        field, op, value = parse_condition(text)
-        if isinstance(value, (list, dict)):
-            value = json.dumps(value, separators=(",", ":"))
+        field, op, written = parse_condition(text)
+        value = (json.dumps(written, separators=(",", ":")) if isinstance(written, list | dict)
+                 else int(written) if isinstance(written, bool) else written)  # (as SQL reads)
         if field == "sweep":  # the rows a sweep holds, as --sweep
             part, part_args = held_sql(db, op, value)
             parts.append(part)
@@ -139,7 +139,7 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
             continue
         lhs, lhs_args = field_sql(db, path, field, f"--where {text!r}")
         if lhs not in COLUMNS:
-            check_kind(db, path, text, field, op, (lhs, lhs_args), value)
+            check_kind(db, path, text, field, op, (lhs, lhs_args), written)
         part = f"{lhs} {'LIKE' if op == '~' else op} ?"
         if value is None:  # (null: rows that hold null, or lack the key; = NULL matches none)
             part = f"{lhs} IS {'NOT ' if op == '!=' else ''}?"
@@ -154,31 +154,54 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
     return ("" if not parts else " WHERE " + " AND ".join(parts)), args
 
 
-#: SQLite's types of values that compare with a number, and with a text
-_NUMERIC, _TEXT = ("integer", "real"), ("text",)
+#: the kinds of value a ``--where`` value of each kind (:func:`value_kind`) can equal, as the
+#: kinds of :func:`check_kind` reads them (SQLite reads JSON true/false as the integers 1/0)
+_MATCHES = {"number": {"integer", "real"}, "true/false": {"integer", "real"}, "text": {"text"},
+            "list": {"array"}, "object": {"object"}}
+#: what a field holding values of each kind holds, in words
+_HELD = {"integer": "numbers", "real": "numbers", "text": "texts", "array": "lists",
+         "object": "objects"}
+
+
+def value_kind(value: Any) -> str:
+    """The kind of a ``--where`` value as written (:func:`parse_condition`): ``"number"``,
+    ``"true/false"``, ``"text"``, ``"list"`` or ``"object"``."""
+    return ("true/false" if isinstance(value, bool) else "number"
+            if isinstance(value, int | float) else "list" if isinstance(value, list)
+            else "object" if isinstance(value, dict) else "text")
 
 
 def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: str,
                lhs: tuple[str, list[Any]], value: Any) -> None:
-    """Refuse a ``--where`` condition ``text`` (``field op value``) whose ``value`` is of a kind
-    (a number, a text) that ``field`` (its SQL ``lhs`` and arguments) holds in no row of the
-    store: SQLite finds no number equal to a text, so ``=`` matched no row and ``!=`` every
-    row that has the field, silently (``rule=1``, ``fault_rate="0.2"``, ``fault_model=device``
-    where every row's is null). ``null`` compares with every field, ``~`` (SQL LIKE) with
-    texts and numbers alike."""
+    """Refuse a ``--where`` condition ``text`` (``field op value``, ``value`` as written: a
+    list a list, true a bool) whose ``value`` is of a kind (:func:`value_kind`) that ``field``
+    (its SQL ``lhs`` and arguments) holds in no row of the store: SQLite finds no number
+    equal to a text, nor a text equal to a list, so ``=`` matched no row and ``!=`` every row
+    that has the field, silently (``rule=1``, ``fault_rate="0.2"``, ``rule=["hebb"]``,
+    ``hidden="8"``, ``fault_model=device`` where every row's is null). A list is read where
+    it is stored (``json_extract`` gives its JSON text), so a field holding lists holds no
+    texts. ``null`` compares with every field, ``~`` (SQL LIKE) with texts and numbers
+    alike."""
     if value is None or op == "~":
         return
     sql, args = lhs
-    held = {t for (t,) in db.execute(f"SELECT DISTINCT typeof({sql}) FROM trials", args)}
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not held or held & set(_NUMERIC if number else _TEXT):  # (an empty store: no rows)
+    held = {t for (t,) in db.execute(
+        f"SELECT DISTINCT CASE WHEN typeof(x) = 'text' AND json_valid(x) AND json_type(x) IN "
+        f"('array', 'object') THEN json_type(x) ELSE typeof(x) END FROM (SELECT {sql} AS x "
+        f"FROM trials)", args)}
+    kind = value_kind(value)
+    if not held or held & _MATCHES[kind]:  # (an empty store: no rows)
         return
-    holds = (f"is null in every row of {path}" if held == {"null"} else
-             f"holds {'numbers' if held <= {*_NUMERIC, 'null'} else 'texts'} in {path}")
-    got = f"the number {value!r}" if number else f"the text {value!r}"
-    hint = (f"; a number is written without quotes, e.g. {field}=0.2" if "numbers" in holds
-            else f"; a text is written in double quotes, e.g. {field}='\"{value}\"'"
-            if "texts" in holds else f"; {field}=null keeps those rows")
+    kinds = sorted({_HELD[t] for t in held if t in _HELD})
+    holds = (f"is null in every row of {path}" if not kinds else
+             f"holds {' and '.join(kinds)} in {path}")
+    shown = json.dumps(value, separators=(",", ":")) if kind != "text" else value
+    got = (f"the {kind} {shown}" if kind in ("list", "object") else shown
+           if kind == "true/false" else f"the {kind} {value!r}")
+    hint = (f"; a number is written without quotes, e.g. {field}=0.2" if kinds == ["numbers"]
+            else f"; a text is written in double quotes, e.g. {field}='\"{shown}\"'"
+            if kinds == ["texts"] and kind in ("number", "true/false") else
+            f"; {field}=null keeps those rows" if not kinds else "")
     raise ConfigError(f"--where {text!r}: {field} {holds}, got {got}: no "
                       f"stored value is {'equal to' if op == '=' else 'comparable with'} "
                       f"it{hint}")
