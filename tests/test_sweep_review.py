@@ -134,6 +134,21 @@ def test_where_lists_objects_and_booleans_are_named_as_written_and_refused(
     assert words.format(store=store) in str(caught.value)
 
 
+@pytest.mark.parametrize("args", [("-c", "zero_one,fault_rate"), ("-g", "zero_one"),
+                                  ("--where", "zero_one=true")],
+                         ids=["rows", "groups", "unmatched"])
+def test_results_writes_true_false_as_where_reads_them(store, run_cli, args):
+    """The table of rows, of groups and the values a field holds (no row matching) showed
+    Python's False, which `--where zero_one=False` refused as a text; they write false, the
+    word --where and sweep files read."""
+    code, out, err = run_cli("results", store, *args)
+    text = out + err
+    assert "False" not in text and "false" in text, text
+    if code == 0 and "no rows match" not in text:
+        with ResultStore(store, readonly=True) as db:
+            assert db.count(["zero_one=false"]) == 8
+
+
 @pytest.mark.parametrize("name", ["a\nb", "tab\tx", " g1", "g1 ", "a\u202eb", "a\x1b[2Jb",
                                   "a\u2028b"])
 def test_sweep_names_that_print_as_another_text_are_refused(name):

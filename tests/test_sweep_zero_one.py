@@ -203,7 +203,7 @@ def test_results_and_plots_show_zero_one_where_a_row_sets_it(run_cli, tmp_path):
     code, out, err = run_cli("results", store)
     assert code == 0, err
     header = next(line for line in out.splitlines() if "cosine" in line)  # (the store's
-    assert "zero_one" in header and "False" in out and "True" in out, out  # path may wrap)
+    assert "zero_one" in header and "│ false" in out and "│ true" in out, out  # path may wrap)
     code, out, err = run_cli("results", store, "--where", "zero_one=false", "--json")
     assert code == 0 and len(json.loads(out)) == 1, err
     with ResultStore(store) as db:
@@ -217,7 +217,7 @@ def test_results_and_plots_show_zero_one_where_a_row_sets_it(run_cli, tmp_path):
     assert "2x - 1" not in shared_settings(
         [r for r in rows if "zero_one" not in r["config"]], "patterns")
     code, out, err = run_cli("results", store, "--where", "zero_one=true")
-    assert code == 0 and "zero_one=True" in " ".join(out.split()), out
+    assert code == 0 and "zero_one=true" in " ".join(out.split()), out
     code, out, err = run_cli("results", store, "--where", "zero_one=false")
     assert code == 0 and "zero_one" not in out, out
 
