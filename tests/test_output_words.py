@@ -236,7 +236,18 @@ def test_setting_words_of_every_preferred_setting():
     assert setting_words("patterns", 3) == "P = 3"
     assert setting_words("hidden", [64, 32]) == "hidden widths 64-32"
     assert setting_words("data", "mnist-crop24") == "MNIST (24x24 crop)"
-    assert setting_words("self_field", True) == "self_field=True"  # a rule option: its key
+    assert setting_words("self_field", True) == "self_field=true"  # a rule option: its key
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("self_field", True, "self_field=true"), ("noise_injection", False, "noise_injection=false"),
+    ("warm_start", True, "warm_start=true"), ("search", False, "search=false")])
+def test_a_true_false_setting_is_labelled_as_sweep_files_write_it(key, value, words):
+    """A swept true/false rule option was labelled ``noise_injection=False`` in a figure's
+    legend and title, Python's word, where the sweep file and ``--where`` say false."""
+    from xbarmem.viz.series import setting_words
+
+    assert setting_words(key, value) == words
 
 
 @pytest.mark.parametrize(("cosines", "low", "high"), [

@@ -164,8 +164,9 @@ def _hidden_label(words: str) -> str:
 def setting_words(key: str, value: Any) -> str:
     """One setting as every figure says it, in panel and legend labels as in titles (``N =
     16``, ``10% stuck``, ``flipped cues``, ``8x8 digit``); a setting without words of its own
-    (a rule option) as ``key=value``. A row without hidden widths is a one-layer memory's
-    (a sweep stores every multilayer memory's widths): ``single layer``."""
+    (a rule option) as ``key=value`` (true/false as sweep files write them). A row without
+    hidden widths is a one-layer memory's (a sweep stores every multilayer memory's widths):
+    ``single layer``."""
     if key == "hidden" and value is None:
         return _WORDS["arch"]("single")
     if key == "zero_one" and value is None:  # (a sweep's row holds it only when true)
@@ -178,6 +179,8 @@ def setting_words(key: str, value: Any) -> str:
         return DATA_WORDS.get(str(value), str(value))
     if key == "selection":
         return SELECTION_WORDS.get(str(value), str(value))
+    if isinstance(value, bool):  # (as sweep files and --where write it, not Python's True)
+        return f"{key}={'true' if value else 'false'}"
     return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
 
 
