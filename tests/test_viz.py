@@ -503,5 +503,8 @@ def test_a_kind_the_rows_do_not_draw_names_the_rows_and_what_they_draw():
                        r"which needs capacity rows; they draw a 'faults' figure "
                        r"\(fault_rate on the x axis\)$"):
         plot_rows([r for r in ROWS if r["config"]["rule"] == "pinv"][:3], "capacity")
+    with pytest.raises(ConfigError, match=r"^the one row draws no 'capacity' figure, which "
+                       r"needs capacity rows"):  # (was "none of the 1 row draws")
+        plot_rows([r for r in ROWS if r["config"]["rule"] == "pinv"][:1], "capacity")
     with pytest.raises(ConfigError, match=r"^no stored rows to draw a 'faults' figure from"):
         plot_rows([], "faults")

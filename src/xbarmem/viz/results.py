@@ -398,8 +398,12 @@ def _nothing_to_draw(rows: Sequence[dict[str, Any]], kind: str) -> NoReturn:
     # (rows there are, of another kind: "no stored rows" read as an empty store)
     others = " or ".join(f"a {k!r} figure ({KINDS[k]} on the x axis)"
                          for k in drawable_kinds(rows) if k != kind)
-    raise ConfigError(f"none of the {counted(len(rows), 'row')} draws a {kind!r} figure, "
-                      f"which needs {wanted}" + (f"; they draw {others}" if others else ""))
+    which = ("the one row" if len(rows) == 1
+             else f"none of the {counted(len(rows), 'row')}")  # ("none of the 1 row")
+    raise ConfigError(f"{which} draws {'no' if len(rows) == 1 else 'a'} {kind!r} figure, "
+                      f"which needs {wanted}" + (
+                          f"; {'it draws' if len(rows) == 1 else 'they draw'} {others}"
+                          if others else ""))
 
 
 def _check_finite(series: list[Series], kind: str) -> None:
