@@ -211,6 +211,66 @@ def test_driver_currents_in_another_unit_are_named(scale, unit):
         backend.matvec(x)
 
 
+def _reads_float16(g, array):
+    return g.astype(np.float16)
+
+
+def _reads_bool(g, array):
+    return g > 0
+
+
+def _reads_whole_uS(g, array):
+    return np.rint(g * 1e6).astype(np.int64)
+
+
+def _reads_uS_on_one_array(g, array):
+    return g * 1e6 if array == 3 else g
+
+
+def _reads_nan_at_a_used_device(g, array):
+    g[1, 2, 3] = np.nan
+    return g
+
+
+@pytest.mark.parametrize(("misread", "message"), [
+    (_reads_float16, r"^driver\.read\(0\): float16 keeps 3 significant digits"),
+    (_reads_bool, r"^driver\.read\(0\): true/false values, not conductances"),
+    (_reads_whole_uS, r"^driver\.read\(0\): integers \(int64\) cannot hold conductances in "
+                      r"siemens .*microsiemens"),
+    (_reads_uS_on_one_array, r"^driver\.read\(3\) returned conductances up to .*: read\(\) "
+                             r"must return siemens; .*microsiemens \(uS\)"),
+    (_reads_nan_at_a_used_device, r"^driver\.read\(0\) returned NaN or infinite values at 1 "
+                                  r"device the layer uses"),
+])
+def test_driver_reads_are_checked_naming_driver_read(misread, message):
+    """A driver whose read(array) gave float16, true/false or integer values, microsiemens on
+    one array, or NaN at a used device was refused (if at all) as the DriverBackend's
+    read_back() in logical coordinates, which the user did not write (bool: "0 to 1, far
+    above the chip window"; float16 taken silently); now refused naming driver.read(array)."""
+    chip = load_preset("rram").replace_array(rows=8, cols=8)
+    layer = Crossbar(chip, 10, 10, FaultMap.empty(4, 8, 8), bias=True)  # 2 x 2 tiles
+    w = 0.2 * torch.randn(10, 10, generator=torch.Generator().manual_seed(1))
+    targets = conductance_targets(layer, w, torch.zeros(10))[0]
+
+    class Misread(NumpyArrays):
+        def read(self, array):
+            return misread(super().read(array), array)
+
+    class UnusedNaN(NumpyArrays):  # cells the layer does not use may be unread
+        def read(self, array):
+            g = super().read(array)
+            g[:, 3:, :] = np.nan if array >= 2 else g[:, 3:, :]  # rows 11.. of a 2 x 2 tiling
+            return g
+
+    fine = DriverBackend(UnusedNaN(4, 8, 8, chip.device.g_min), layer)
+    fine.program(targets)
+    np.testing.assert_allclose(fine.read_back(), targets)
+    backend = DriverBackend(Misread(4, 8, 8, chip.device.g_min), layer)
+    backend.program(targets)
+    with pytest.raises(PatternError, match=message):
+        backend.read_back()
+
+
 def test_driver_backend_checks_its_driver_layer_and_outputs():
     """DriverBackend(None, None) raised AttributeError; read_outputs indexed with any
     tensor (-1 read the last column)."""

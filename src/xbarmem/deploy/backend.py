@@ -376,16 +376,14 @@ class DriverBackend:
 
     def read_back(self) -> np.ndarray:
         """Every device's conductance from ``driver.read``, ``(2, n_out, n_rows)`` siemens
-        (logical)."""
+        (logical); each array's answer checked by :func:`_driver_reading` (refused naming
+        ``driver.read(array)``)."""
         first = self.layer.first_array
         per_array = np.full((first + self.layer.n_arrays, 2, self.rows, self.cols), np.nan)
+        used = ~np.isnan(self.layer.scatter(np.zeros((2, self.n_out, self.n_rows))))
         for k in range(self.layer.n_arrays):
-            g = as_real_array(self.driver.read(first + k), f"driver.read({first + k})",
-                              error=PatternError)
-            if g.shape != (2, self.rows, self.cols):
-                raise PatternError(f"driver.read({first + k}) returned shape {g.shape}, "
-                                   f"expected (2, {self.rows}, {self.cols})")
-            per_array[first + k] = g
+            per_array[first + k] = _driver_reading(self.driver.read(first + k), first + k,
+                                                   self.layer, used[k])
         return self.layer._gather(per_array)
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -419,6 +417,38 @@ class DriverBackend:
         :meth:`matvec` (``generator`` unused), one column kept per row."""
         y = self.matvec(x, generator)
         return y[torch.arange(y.shape[0]), self.layer._outputs(outputs, y.shape[0])]
+
+
+def _driver_reading(read: Any, array: int, layer: Crossbar, used: np.ndarray) -> np.ndarray:
+    """What ``driver.read(array)`` returned, ``read``, as float64 ``(2, rows, cols)`` siemens
+    if it is a reading of the array as a read-back is checked: float32 or float64 numbers
+    (:func:`~xbarmem.hardware.units.reading_array`: not float16, integers, bool, ...), of the
+    array's shape, every device the layer uses (``used``, a bool mask of that shape) read
+    (NaN only in cells it does not use) and none above
+    :func:`~xbarmem.hardware.faults.highest_reading` (a reading in another unit, such as
+    microsiemens, named: :func:`~xbarmem.hardware.units.unit_mismatch`); else
+    :class:`PatternError` naming ``driver.read(array)`` (not the backend's ``read_back()``,
+    which the user did not write, nor logical coordinates)."""
+    what, dev = f"driver.read({array})", layer.chip.device
+    g = reading_array(read, what, error=PatternError, device=dev)
+    shape = (2, layer.chip.array.rows, layer.chip.array.cols)
+    if g.shape != shape:
+        raise PatternError(f"{what} returned shape {g.shape}, expected {shape}")
+    mine = g[used]
+    if not np.isfinite(mine).all():
+        bad = counted(int((~np.isfinite(mine)).sum()), "device")
+        raise PatternError(f"{what} returned NaN or infinite values at {bad} the layer uses: "
+                           "read() must return every used device's conductance in siemens, "
+                           "stuck ones too")
+    high = highest_reading(dev)
+    if mine.max() > high:
+        unit = unit_mismatch(mine, dev)
+        raise PatternError(
+            f"{what} returned conductances up to {mine.max():.4g}, more than a device can read "
+            f"({high:.4g} S at most, g_max plus a window width): read() must return siemens; "
+            f"the chip window is [{dev.g_min:.4g}, {dev.g_max:.4g}] S"
+            + (f", and {unit}" if unit else ""))
+    return g
 
 
 #: current units a driver may report in instead of amperes: name, factor to amperes
