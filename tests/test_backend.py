@@ -374,3 +374,49 @@ def test_stand_in_backend_runs_end_to_end(memory, pats):
     assert both.any() and torch.equal(lo[both], hi[both])  # fully pinned pairs are fixed
     assert 0 < evaluate_memory(BackendMemory(memory, chip), pats,
                                Protocol(probes=10)).cosine <= 1
+
+
+class _InstrumentLost(RuntimeError):
+    """An error of a backend's own (its instrument's), not one of xbarmem's refusals."""
+
+
+@pytest.mark.parametrize(("method", "call", "fails_at", "stopped"), [
+    ("program", "program(targets)", 1, "round 0 (no round was measured)"),
+    ("program", "program(targets)", 2, "round 1 (round 0 measured and passed to callback)"),
+    ("read_back", "read_back()", 3, "round 2 (rounds 0-1 measured, each passed to callback)"),
+    ("matvec", "matvec(x, generator)", 1, "round 0 (no round was measured)"),
+])
+def test_a_backend_raising_midway_says_where_adapt_stopped(memory, pats, method, call,
+                                                           fails_at, stopped):
+    """A backend raising in the middle of adapt (an instrument timeout in round 1) gave its
+    own traceback only: nothing said which backend method, which round, what had been
+    measured or how to go on. The error still goes through unchanged (type and message), with
+    notes naming the backend and its call and where the loop stopped; the rounds measured
+    before reached the callback."""
+    calls = {"n": 0}
+
+    class Flaky(SimulatedChip):
+        pass
+
+    def failing(self, *args):
+        calls["n"] += 1
+        if calls["n"] == fails_at:
+            raise _InstrumentLost("probe card lost contact")
+        return getattr(SimulatedChip, method)(self, *args)
+
+    setattr(Flaky, method, failing)
+    chip = Flaky(twin_layer(memory.crossbar), seed=2)
+    seen = []
+    with pytest.raises(_InstrumentLost) as info:
+        adapt(memory, chip, pats, rounds=3, target=1.1, tolerance=3e-6,
+              protocol=Protocol(probes=2), callback=seen.append)
+    assert str(info.value) == "probe card lost contact"  # the message as the backend raised it
+    assert info.value.__notes__ == [
+        f"backend 0 (Flaky): raised by its {call}",
+        f"adapt stopped in {stopped}; the chip holds what this round wrote before the error: "
+        "run adapt again to start over (its round 0 programs every free device)"]
+    assert [entry["round"] for entry in seen] == list(range(len(seen)))
+    assert len(seen) == int(stopped.split()[1])
+    with pytest.raises(ConfigError) as refused:  # xbarmem's own refusals stay one line
+        adapt(memory, chip, pats, rounds=0, tolerance=-1.0)
+    assert not getattr(refused.value, "__notes__", None)

@@ -25,7 +25,7 @@ differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -42,7 +42,7 @@ from xbarmem.checks import (
     is_bool,
     shown,
 )
-from xbarmem.errors import ArgumentError, ConfigError, PatternError, warn
+from xbarmem.errors import ArgumentError, ConfigError, PatternError, XbarmemError, warn
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap, highest_reading
@@ -484,7 +484,8 @@ class CheckedReads:
     integer >= 0; ``read_back`` float32 or float64 conductances ``(2, n_out, n_rows)`` in
     siemens (:func:`check_read_back`) whose devices written by the last ``program`` call do
     not read lower the higher their targets (:func:`check_follows`). What a backend raises
-    goes through unchanged.
+    goes through unchanged, an error of its own with a note naming it and the call
+    (:meth:`_call`).
 
     Args:
         backend: the backend (its ``n_in`` / ``n_out`` checked by :func:`check_backend`).
@@ -502,6 +503,19 @@ class CheckedReads:
     def who(self) -> str:
         """How messages name the backend: ``backend k (ClassName)``."""
         return f"backend {self.index} ({type(self.backend).__name__})"
+
+    def _call(self, call: str, method: Callable[..., Any], *args: Any) -> Any:
+        """``method(*args)``, the backend's method named ``call`` as messages name it. What it
+        raises goes through unchanged (type and message); an error of the backend's own (not
+        an :class:`~xbarmem.errors.XbarmemError`, whose refusals stay one line) gets a note
+        naming the backend and the call, ``backend 0 (MyChip): raised by its
+        program(targets)``, which a traceback shows under the message."""
+        try:
+            return method(*args)
+        except Exception as exc:
+            if not isinstance(exc, XbarmemError):
+                exc.add_note(f"{self.who}: raised by its {call}")
+            raise
 
     def _need(self, method: str, what: str) -> str:
         return f"{self.who}: {method} must return {what}"
@@ -526,18 +540,20 @@ class CheckedReads:
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The backend's ``matvec``, checked."""
-        return self._checked(self.backend.matvec(x, generator), "matvec(x)",
+        return self._checked(self._call("matvec(x, generator)", self.backend.matvec, x,
+                                        generator), "matvec(x)",
                              (len(x), self.n_out), x)
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
         """The backend's ``read_outputs``, checked."""
-        return self._checked(self.backend.read_outputs(x, outputs, generator),
+        return self._checked(self._call("read_outputs(x, outputs, generator)",
+                                        self.backend.read_outputs, x, outputs, generator),
                              "read_outputs(x, outputs)", (len(x),), x)
 
     def program(self, targets: np.ndarray) -> int:
         """The backend's ``program``, its count checked (an integer >= 0)."""
-        count = self.backend.program(targets)
+        count = self._call("program(targets)", self.backend.program, targets)
         if is_bool(count) or not isinstance(count, numbers.Integral) or count < 0:
             raise ConfigError(self._need("program(targets)", "the number of devices written "
                                          f"(an integer >= 0), got {shown(count)}"))
@@ -547,7 +563,8 @@ class CheckedReads:
     def read_back(self) -> np.ndarray:
         """The backend's ``read_back``, checked (:func:`check_read_back`, and against the
         last ``program`` call's targets by :func:`check_follows`); float64."""
-        return check_read_back(self.backend.read_back(), self.layer, self.who, self.sent)
+        return check_read_back(self._call("read_back()", self.backend.read_back), self.layer,
+                               self.who, self.sent)
 
 
 #: read-noise standard deviations a product may be off by before it is taken as another unit

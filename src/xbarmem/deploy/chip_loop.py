@@ -33,7 +33,8 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -57,7 +58,7 @@ from xbarmem.deploy.backend import (
     conductance_targets,
     target_parameters,
 )
-from xbarmem.errors import ConfigError, FileFormatError, warn
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemError, warn
 from xbarmem.evaluation.capped import warns_capped
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
@@ -388,6 +389,26 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     return view, protocol, trainer, x
 
 
+@contextmanager
+def _noted_round(rnd: int) -> Iterator[None]:
+    """Run round ``rnd`` of :func:`adapt`; an error of a backend's own (or of anything but
+    xbarmem's refusals, :class:`~xbarmem.errors.XbarmemError`, which stay one line) goes
+    through unchanged with a note saying where the loop stopped, which rounds were measured
+    (each passed to ``callback`` as it was: the loop returns no result) and how to start
+    again."""
+    try:
+        yield
+    except Exception as exc:
+        if not isinstance(exc, XbarmemError):
+            done = ("no round was measured" if rnd == 0 else "round 0 measured and passed to "
+                    "callback" if rnd == 1 else f"rounds 0-{rnd - 1} measured, each passed to "
+                    "callback")
+            exc.add_note(f"adapt stopped in round {rnd} ({done}); the chip holds what this "
+                         "round wrote before the error: run adapt again to start over (its "
+                         "round 0 programs every free device)")
+        raise
+
+
 @checked_keywords
 @warns_capped
 def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
@@ -425,12 +446,13 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     for rnd in range(rounds + 1):
         seconds = 0.0
         twin = memory.rebuild(loop.faults())
-        if rnd > 0:
-            start = time.perf_counter()
-            params = _retrain(trainer, twin, x, kind)
-            seconds = time.perf_counter() - start
-        stats = {**loop.program(twin, params), **loop.read(twin)}
-        score = evaluate_memory(view, patterns, protocol)
+        with _noted_round(rnd):
+            if rnd > 0:
+                start = time.perf_counter()
+                params = _retrain(trainer, twin, x, kind)
+                seconds = time.perf_counter() - start
+            stats = {**loop.program(twin, params), **loop.read(twin)}
+            score = evaluate_memory(view, patterns, protocol)
         rms = stats.pop("write_error_rms_uS")
         entry = {"round": rnd, **stats, "fixed": int((~np.isnan(loop.pinned)).sum()),
                  "known_stuck": int(sum(int(ly.stuck.sum()) for ly in memory.layers)),
