@@ -274,7 +274,13 @@ def test_a_chip_mostly_stuck_is_no_swapped_read_back(small_memory, seed):
     ("read_outputs", lambda y: y[:-1], r"got \(2,\)$"),
     ("read_outputs", lambda y: y[:, None], r"got \(3, 1\)$"),
     ("read_outputs", lambda y: y > 0, r"got a torch.bool tensor on cpu$"),
-], ids=["bool", "complex", "meta", "numpy", "transposed", "short", "2-d", "outputs-bool"])
+    ("matvec", lambda y: y.round().long(), r"\(floating-point numbers\), got a torch.int64 "
+                                          r"tensor: integers, such as an ADC's codes, are not "
+                                          r"weight units$"),
+    ("read_outputs", lambda y: (100 * y).to(torch.int32), r"got a torch.int32 tensor: "
+                                                          r"integers, such as an ADC's codes"),
+], ids=["bool", "complex", "meta", "numpy", "transposed", "short", "2-d", "outputs-bool",
+        "int-rounded", "outputs-int-codes"])
 def test_a_backends_products_are_checked(small_memory, method, out, match):
     """(A meta tensor met ``RuntimeError: Tensor.item() cannot be called on meta tensors``, a
     bool product was recalled from.)"""

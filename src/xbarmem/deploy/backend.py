@@ -528,6 +528,9 @@ class CheckedReads:
         if out.device.type != "cpu" or out.dtype == torch.bool or out.is_complex():
             raise ConfigError(f"{need} (real numbers on the CPU), got a {out.dtype} tensor on "
                               f"{out.device}")
+        if not out.is_floating_point():  # (rounded weight units, or codes in another unit)
+            raise ConfigError(f"{need} (floating-point numbers), got a {out.dtype} tensor: "
+                              "integers, such as an ADC's codes, are not weight units")
         if tuple(out.shape) != shape:
             raise ConfigError(f"{need}, got {tuple(out.shape)}")
         if not bool(torch.isfinite(out).all()):
