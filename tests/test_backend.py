@@ -4,6 +4,7 @@ with its own device laws running end to end through the same protocol."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -420,3 +421,23 @@ def test_a_backend_raising_midway_says_where_adapt_stopped(memory, pats, method,
     with pytest.raises(ConfigError) as refused:  # xbarmem's own refusals stay one line
         adapt(memory, chip, pats, rounds=0, tolerance=-1.0)
     assert not getattr(refused.value, "__notes__", None)
+
+
+@pytest.mark.parametrize(("read_noise", "warned"), [(5e-6, True), (20e-6, True), (None, False)])
+def test_reads_noisier_than_the_tolerance_are_warned_of(memory, pats, read_noise, warned):
+    """A chip whose read noise exceeds adapt's tolerance had its devices pinned, and its fixed
+    ones held, at noise round after round (hundreds of fixed_moved) with nothing said; now a
+    warning says so when most fixed devices, never written, move by more than the tolerance
+    between two read-backs. A chip of the model's read noise is not warned of."""
+    chip = memory.chip if read_noise is None else memory.chip.replace_device(
+        read_noise=read_noise)
+    backend = SimulatedChip.like(memory.crossbar, chip=chip, seed=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        adapt(memory, backend, pats, rounds=1, target=1.1, tolerance=2e-6,
+              protocol=Protocol(probes=2))
+    said = [str(w.message) for w in caught if "read noise or drift exceeds" in str(w.message)]
+    assert len(said) == int(warned)
+    if warned:
+        assert re.match(r"^\d+ of \d+ fixed devices, never written, read more than the tolerance "
+                        r"\(2 uS\) away from their previous read-back", said[0])

@@ -209,6 +209,9 @@ class _Loop:
         self.reads: list[np.ndarray | None] = [None] * len(memory.layers)
         self.goals: list[np.ndarray] = []  # conductance goals of the last targets, per layer
         self.sent: list[np.ndarray] = []  # what was last programmed (NaN = left), per layer
+        #: fixed devices read again with no write in between: how many of them moved by more
+        #: than the tolerance since their last reading, and how many were read again
+        self.reread = np.zeros(2, dtype=np.int64)
 
     def faults(self) -> FaultMap:
         """Known stuck devices plus the pinned ones (:attr:`FaultMap.pinned`: those pinned
@@ -270,8 +273,11 @@ class _Loop:
         for k, (layer, tw, be, goal) in enumerate(zip(
                 self.memory.layers, twin.layers, self.view.checked, self.goals, strict=True)):
             read = be.read_back()
-            self.reads[k] = read
             free, written = ~tw.stuck, ~np.isnan(self.sent[k])
+            if self.reads[k] is not None:  # fixed devices are never written: read twice
+                again = np.abs(read - cast(np.ndarray, self.reads[k]))[~free]
+                self.reread += np.array([int((again > self.tolerance).sum()), again.size])
+            self.reads[k] = read
             miss, moved = self._pin(layer, free, read, goal)
             for key, count in (("newly_fixed", miss), ("newly_fixed_at_rail",
                                                        miss & self._at_rail(read)),
@@ -306,7 +312,9 @@ class _Loop:
         """The adapted model: pinned devices in its fault map, the last read conductances and
         target weights, ``info`` as its ``info["adapt"]``; with the ``twin`` the targets were
         re-trained on, whether that training went through the chip's levels (its ``info``,
-        :func:`_retrain`) in place of the model's own."""
+        :func:`_retrain`) in place of the model's own. Warns of unsteady reads
+        (:func:`_warn_unsteady`)."""
+        _warn_unsteady(self)  # (adapt's later rounds: adapt_read_back reads once)
         adapted = self.memory.rebuild(self.faults())
         reads = cast(list[np.ndarray], self.reads)  # every layer is read back by now
         for layer, read in zip(adapted.layers, reads, strict=True):
@@ -389,6 +397,26 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     return view, protocol, trainer, x
 
 
+#: a share of fixed devices (never written) whose readings move by more than the tolerance
+#: between two read-backs above which the chip's reads are taken as too unsteady for it
+UNSTEADY_SHARE = 0.5
+
+
+def _warn_unsteady(loop: _Loop) -> None:
+    """Warn (:class:`~xbarmem.errors.XbarmemWarning`) when more than :data:`UNSTEADY_SHARE`
+    of the fixed devices read again in later rounds (at least 10; they are never written)
+    moved by more than the tolerance between two read-backs: the chip's read noise (or
+    drift) exceeds the tolerance, so free devices are pinned, and fixed ones held, at noise
+    (``newly_fixed`` and ``fixed_moved`` count it)."""
+    moved, reread = (int(v) for v in loop.reread)
+    if reread >= 10 and moved > UNSTEADY_SHARE * reread:
+        warn(f"{moved} of {reread} fixed devices, never written, read more than the tolerance "
+             f"({loop.tolerance * 1e6:g} uS) away from their previous read-back: the chip's "
+             "read noise or drift exceeds the tolerance, so devices are pinned and held at "
+             "noise; give a tolerance above the read noise, or average several reads per "
+             "read-back", stacklevel=5)
+
+
 @contextmanager
 def _noted_round(rnd: int) -> Iterator[None]:
     """Run round ``rnd`` of :func:`adapt`; an error of a backend's own (or of anything but
@@ -433,8 +461,8 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             lacks).
         callback: called with each round's dict as soon as it is measured.
 
-    Warns once of tanh recalls under read noise that ran to their cap, as
-    :func:`~xbarmem.evaluation.evaluate.evaluate_memory` (every round's in one line).
+    Warns once of tanh recalls under read noise that ran to their cap (every round's in one
+    line), as ``evaluate_memory``, and of reads varying by more than ``tolerance``.
     """
     tolerance = check_settings(memory, rounds, tolerance)
     patterns = memory_patterns(memory, patterns)
