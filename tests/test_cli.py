@@ -1815,7 +1815,7 @@ def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path
     header = " ".join(out.split())
     for column in ("rule_options.self_field", "fault_rate", "cosine", "exact"):
         assert column in header, (column, out)
-    assert "True" in out and "False" in out and "cosine / capacity" not in out
+    assert "true" in out and "false" in out and "cosine / capacity" not in out
 
 
 def test_results_of_a_rule_comparison_show_no_rule_options_that_only_the_rule_tells_apart(
@@ -1856,10 +1856,10 @@ def test_results_limited_to_rows_of_one_reading_name_the_swept_option_they_share
     text = " ".join(out.split())
     assert "4 rows (first 1)" in text, out
     caption = text[text.index("same in the 1 row shown:"):]
-    assert re.search(r"rule_options\.self_field=(True|False)", caption), out
+    assert re.search(r"rule_options\.self_field=(true|false)", caption), out
     code, out, err = run_cli("results", store, "--limit", "2", "--where", "fault_rate=0")
     assert code == 0, err
-    assert "rule_options.self_field" in out and "True" in out and "False" in out, out
+    assert "rule_options.self_field" in out and "true" in out and "false" in out, out
 
 
 def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tmp_path):
@@ -1963,7 +1963,7 @@ def test_results_read_a_rule_option_as_a_sweep_file_spells_it(run_cli, tmp_path)
     assert run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")[0] == 0
     spelled = "rule_options.storkey-variant.self_field"
     code, out, err = run_cli("results", store, "--columns", spelled)
-    assert code == 0 and "True" in out and "False" in out, err
+    assert code == 0 and "true" in out and "false" in out, err
     groups = run_json(run_cli, "results", store, "--group-by", spelled, "--json")
     assert len(groups) == 2, groups
     rows = run_json(run_cli, "results", store, "--where", f"{spelled}=true", "--json")

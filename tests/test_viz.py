@@ -333,7 +333,7 @@ def test_a_title_names_the_rule_its_legend_leaves_out_and_how_patterns_were_chos
     fig = plot_rows(rows, "faults")
     legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
     assert [t.get_text().replace("\n", " ").split(" (= ")[0]  # (equal at every point)
-            for t in legend.get_texts()] == ["self_field=False", "self_field=True"]
+            for t in legend.get_texts()] == ["self_field=false", "self_field=true"]
     title = fig.axes[0].get_title().replace("\n", ", ")
     assert title == "storkey-variant rule, 3 MNIST patterns (a random subset), N = 16"
     assert "rule" not in plot_rows(ROWS, "faults").axes[0].get_title()  # the legend names it
