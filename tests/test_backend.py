@@ -438,6 +438,8 @@ def test_reads_noisier_than_the_tolerance_are_warned_of(memory, pats, read_noise
               protocol=Protocol(probes=2))
     said = [str(w.message) for w in caught if "read noise or drift exceeds" in str(w.message)]
     assert len(said) == int(warned)
+    assert all(w.filename == __file__ for w in caught
+               if "read noise or drift exceeds" in str(w.message))  # (the caller's line)
     if warned:
         assert re.match(r"^\d+ of \d+ fixed devices, never written, read more than the tolerance "
                         r"\(2 uS\) away from their previous read-back", said[0])

@@ -58,7 +58,13 @@ from xbarmem.deploy.backend import (
     conductance_targets,
     target_parameters,
 )
-from xbarmem.errors import ConfigError, FileFormatError, XbarmemError, warn
+from xbarmem.errors import (
+    ConfigError,
+    FileFormatError,
+    XbarmemError,
+    caller_stacklevel,
+    warn,
+)
 from xbarmem.evaluation.capped import warns_capped
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
@@ -414,7 +420,7 @@ def _warn_unsteady(loop: _Loop) -> None:
              f"({loop.tolerance * 1e6:g} uS) away from their previous read-back: the chip's "
              "read noise or drift exceeds the tolerance, so devices are pinned and held at "
              "noise; give a tolerance above the read noise, or average several reads per "
-             "read-back", stacklevel=5)
+             "read-back", stacklevel=caller_stacklevel())
 
 
 @contextmanager
