@@ -202,3 +202,38 @@ def test_extra_metadata_cannot_take_the_key_of_the_saved_patterns(memory, tmp_pa
     assert not path.exists()
     xm.save_memory(memory, path, extra={"note": "mine"})
     assert xm.load_memory(path).n_neurons == 16
+
+
+# --------------------------------------------------------------------------- misspelt keywords
+def _perceptron_class():
+    from xbarmem.learning.classic import CLASSIC_RULES
+
+    return CLASSIC_RULES["perceptron"]
+
+
+@pytest.mark.parametrize("call, where, close", [
+    (lambda: xm.get_rule("perceptron", margn=2), "get_rule()", "margin"),
+    (lambda: xm.get_rule("Perceptron", margn=2), "get_rule()", "margin"),
+    (lambda: xm.get_rule("adaptive", max_step=2), "get_rule()", "max_steps"),
+    (lambda: xm.get_rule("perceptron", max_epoch=2), "get_rule()", "max_epochs"),
+    (lambda: _perceptron_class()(margn=2), "Perceptron()", "margin"),
+    (lambda: xm.AdaptiveTrainer(max_step=2), "AdaptiveTrainer()", "max_steps"),
+    (lambda: xm.MultilayerTrainer(max_step=2), "MultilayerTrainer()", "max_steps"),
+    (lambda: xm.train(memory_patterns(), rule="perceptron", margn=2), "train()", "margin"),
+    (lambda: xm.DeviceSpec(g_mn=1e-6), "DeviceSpec()", "g_min"),
+    (lambda: xm.load_preset("ideal").replace_device(g_mn=1e-6), "DeviceSpec.replace()",
+     "g_min"),
+    (lambda: xm.load_preset("ideal").replace(devce=None), "ChipSpec.replace()", "device"),
+    (lambda: xm.Protocol(prbes=2), "Protocol()", "probes"),
+    (lambda: xm.load_patterns("random", sed=1), "load_patterns()", "seed"),
+])
+def test_a_misspelt_keyword_is_one_error_everywhere(call, where, close):
+    """``get_rule("perceptron", margn=2)`` raised ``ConfigError`` (``bad option for rule ...:
+    unknown rule key margn``) where the rule's own class, the trainers, ``train`` and the chip
+    specs raise ``ArgumentError`` for the same misspelling: every factory that forwards
+    keywords raises the one error, in the one form, naming the closest keyword."""
+    with pytest.raises(xm.ArgumentError) as info:
+        call()
+    text = str(info.value)
+    assert text.startswith(f"{where} got an unknown keyword argument"), text
+    assert text.endswith(f"did you mean {close!r}?"), text

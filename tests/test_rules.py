@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from xbarmem.data.builtin import load_mnist, random_patterns
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory
 from xbarmem.hardware.chip import load_preset
 from xbarmem.hardware.faults import FaultMap
@@ -110,8 +110,11 @@ def test_get_rule_errors():
     assert rule_names()[0] == "adaptive"
     with pytest.raises(ConfigError, match="unknown rule 'oja'"):
         get_rule("oja")
-    with pytest.raises(ConfigError, match="bad option"):
+    with pytest.raises(ArgumentError, match=r"unknown keyword argument 'margin' \(not an option "
+                                            r"of rule 'hebb'\)"):
         get_rule("hebb", margin=2)
+    with pytest.raises(ConfigError, match="bad option for rule 'perceptron'"):
+        get_rule("perceptron", max_epochs=-1)
     with pytest.raises(ConfigError, match="objective"):
         AdaptiveTrainer(objective="energy")
 

@@ -329,9 +329,9 @@ def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: boo
     patterns of ``kind``), then the recall stage; yields ``(progress(step, loss),
     stage(text))``."""
     from xbarmem.energy.measure import trainer_options
-    from xbarmem.learning.classic import get_rule
+    from xbarmem.learning.classic import rule_from_options
 
-    options = get_rule(rule, **trainer_options(rule, None, rule_options)).options(
+    options = rule_from_options(rule, trainer_options(rule, None, rule_options)).options(
         2 if arch == "multilayer" else 1, kind) if rule == "adaptive" else {}
     total = step_budget(options, kind) if options else 1
     with work_bar(console, disable=quiet, transient=True) as bar:

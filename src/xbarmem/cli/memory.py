@@ -269,7 +269,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     patterns of ``data``: ``--data``, which a refusal of the map names the N of), train
     ``rule`` on ``pset`` and program it (multilayer memories: the hardware-adaptive rule)."""
 
-    from xbarmem.learning.classic import get_rule
+    from xbarmem.learning.classic import rule_from_options
     from xbarmem.learning.fit import fit_memories
     from xbarmem.learning.multilayer import MultilayerTrainer
     from xbarmem.memory.build import make_memory
@@ -278,7 +278,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     widths = parsers.hidden_widths(hidden, pset.n_neurons) if multi else None
     sizes = [pset.n_neurons, *(widths or []), pset.n_neurons]
     parsers.check_rule_options(rule, options, multilayer=multi, sizes=sizes, kind=pset.kind)
-    rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
+    rule_obj = MultilayerTrainer(**options) if multi else rule_from_options(rule, options)
     if fmap is not None:
         given.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias,
                                data)

@@ -171,10 +171,10 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
         return
     if "recipe" in options and rule != "adaptive":
         raise ConfigError(f"--recipe applies to the adaptive rule only, not {rule!r}")
-    from xbarmem.learning.classic import get_rule
+    from xbarmem.learning.classic import rule_from_options
 
     if not multilayer:
-        trainer = get_rule(rule, **options)  # ConfigError: bad option for rule 'adaptive': ...
+        trainer = rule_from_options(rule, options)  # ConfigError: bad option for rule 'adaptive': ...
     else:
         from xbarmem.learning.multilayer import MultilayerTrainer
 

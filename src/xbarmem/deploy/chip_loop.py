@@ -71,7 +71,7 @@ from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, check_fit_result, check_rule, checked_options
-from xbarmem.learning.classic import get_rule
+from xbarmem.learning.classic import rule_from_options
 from xbarmem.learning.fit import levels_info
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.variation import RECORD as VARIATION_RECORD
@@ -170,10 +170,10 @@ def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
     own = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
     own["bias"] = memory.has_bias
     try:
-        trainer = get_rule("adaptive", **{**own, **overrides})
+        trainer = rule_from_options("adaptive", {**own, **overrides})
     except ConfigError as exc:
         try:  # the options given, on the defaults: refused, they are what is wrong
-            get_rule("adaptive", **{"bias": memory.has_bias, **overrides})
+            rule_from_options("adaptive", {"bias": memory.has_bias, **overrides})
         except ConfigError:
             raise exc from None
         raise FileFormatError(f"info.rule_options of the memory: {exc}") from None

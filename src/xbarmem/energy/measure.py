@@ -58,7 +58,7 @@ from xbarmem.evaluation.evaluate import Protocol, check_cue_kind
 from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_rows, exact_recall, mean_cosine, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.learning.classic import get_rule
+from xbarmem.learning.classic import get_rule, rule_from_options
 from xbarmem.learning.fit import fit_memories, hidden_for
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import make_memory
@@ -352,7 +352,7 @@ def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any,
     rule = get_rule(rule).name  # an unknown rule: ConfigError naming the rules
     check_callback(progress, "progress")
     options = trainer_options(rule, max_steps, rule_options)
-    get_rule(rule, **options)  # a bad option: ConfigError naming it, before any training
+    rule_from_options(rule, options)  # a bad option: ConfigError naming it, before any training
     return arch, rule, options
 
 
@@ -422,7 +422,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
     hidden = hidden_for(arch, hidden)
-    rule_obj = get_rule(rule, **options)
+    rule_obj = rule_from_options(rule, options)
     memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
                          bias=rule_obj.bias, fault_seed=seed)
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=seed, progress=progress)

@@ -53,7 +53,7 @@ from xbarmem.evaluation.metrics import cosine_rows, mean_cosine, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
-from xbarmem.learning.classic import as_rule, get_rule
+from xbarmem.learning.classic import as_rule, rule_from_options
 from xbarmem.learning.fit import DEFAULT_HIDDEN, fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
@@ -306,7 +306,7 @@ def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int
 
 
 def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: int):
-    """The rule object that trains ``arch`` memories: ``get_rule(rule, **options)`` for a
+    """The rule object that trains ``arch`` memories: ``rule_from_options(rule, options)`` for a
     single layer, ``MultilayerTrainer(**options)`` for multilayer memories (rule
     ``"adaptive"`` only), the adaptive rule's ``options`` seeded (:func:`seeded_options`); a
     rule object (:func:`~xbarmem.learning.classic.as_rule`: the
@@ -316,7 +316,7 @@ def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: in
         return as_rule(rule, **options)
     rule = cast(str, rule)  # a name (get_rule refuses anything else)
     if arch == "single":
-        return get_rule(rule, **seeded_options(rule, options, seed))
+        return rule_from_options(rule, seeded_options(rule, options, seed))
     if rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {shown(rule)}")

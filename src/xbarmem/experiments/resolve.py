@@ -301,9 +301,9 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int,
             layers = 2 if arch == "multilayer" else 1
             trainer.refuse_inapplicable(layers, kind, sizes)  # e.g. init linear on N -> H < N
             return trainer.keyed_options(layers, kind, levels)
-        from xbarmem.learning.classic import get_rule
+        from xbarmem.learning.classic import rule_from_options
 
-        obj = get_rule(rule, **options)
+        obj = rule_from_options(rule, options)
     except TypeError as exc:
         raise ConfigError(f"[{where}]: {exc}") from None
     except ConfigError as exc:

@@ -72,7 +72,7 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps
 from xbarmem.learning.budget import step_budget
-from xbarmem.learning.classic import get_rule
+from xbarmem.learning.classic import rule_from_options
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import arrays_with_bias, make_memory
 from xbarmem.memory.variation import reprogram
@@ -168,7 +168,7 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
     Returns ``(memories, infos)``; ``infos[t]`` has steps, loss, converged, fixed_points and
     train_seconds (batch wall time / networks)."""
     first = configs[0]
-    rule = get_rule(first["rule"], **first["rule_options"])
+    rule = rule_from_options(first["rule"], first["rule_options"])
     memories = [_build(c, rule) for c in configs]
     n = first["n_neurons"]
     sizes = torch.tensor([s.n_patterns for s in stored], dtype=torch.int64)

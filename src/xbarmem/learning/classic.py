@@ -34,6 +34,7 @@ from xbarmem.checks import (
     closest_choice,
     shown,
     tensor_of,
+    unknown_argument,
 )
 from xbarmem.errors import ArgumentError, ConfigError, warn
 from xbarmem.hardware.crossbar import tie_tolerance
@@ -293,8 +294,24 @@ def rule_names() -> list[str]:
 @checked_keywords
 def get_rule(name: str, **options):
     """A rule object (:class:`~xbarmem.learning.base.Rule`) by ``name`` (``adaptive``, ``hebb``,
-    ``storkey``, ``storkey-variant``, ``pinv``, ``perceptron``) with ``options``; unknown
-    names and options raise :class:`ConfigError`."""
+    ``storkey``, ``storkey-variant``, ``pinv``, ``perceptron``) with ``options`` (keywords:
+    the rule's options, e.g. ``margin=2``). An unknown name or a bad option value raises
+    :class:`ConfigError`; a keyword that is no option of the rule an
+    :class:`~xbarmem.errors.ArgumentError` naming the closest (as the rule classes'
+    constructors and :func:`~xbarmem.learning.fit.train` raise)."""
+    names = rule_option_names(name)
+    for key in options:
+        if key not in names:
+            raise unknown_argument("get_rule()", key, names,
+                                   f" (not an option of rule {shown(name)})")
+    return rule_from_options(name, options)
+
+
+def rule_from_options(name: str, options: dict[str, Any]):
+    """The rule ``name`` with the options of the dict ``options`` (a file's, a command line's
+    or a ``rule_options`` argument's): :class:`ConfigError` for an unknown name, an unknown
+    key (``unknown rule key ...``, with the allowed ones) or a bad value, each message
+    starting ``bad option for rule ...``. :func:`get_rule` is its keyword form."""
     cls = _rule_class(name)
     try:
         return cls.from_dict(options)
@@ -322,8 +339,8 @@ def keyed_options(rule: str, options: dict[str, Any], layers: int = 1, kind: str
     changed since they were computed is another key. The hardware-adaptive rule's as they
     apply to memories of ``layers`` layers storing ``kind`` patterns on a chip of ``levels``
     conductance levels (:meth:`~xbarmem.learning.adaptive.AdaptiveTrainer.keyed_options`);
-    errors as :func:`get_rule`."""
-    obj = get_rule(rule, **options)
+    errors as :func:`rule_from_options`."""
+    obj = rule_from_options(rule, options)
     keyed = getattr(obj, "keyed_options", None)
     if keyed is not None:
         return keyed(layers, kind, levels)
@@ -331,12 +348,13 @@ def keyed_options(rule: str, options: dict[str, Any], layers: int = 1, kind: str
 
 
 def as_rule(rule: Any, **options: Any) -> Any:
-    """The rule a ``rule`` argument gives: a name -> :func:`get_rule` ``(name, **options)``
-    (errors as there); a rule object -> itself once :func:`~xbarmem.learning.base.check_rule`
-    finds the contract met (:class:`~xbarmem.errors.ArgumentError` naming what it lacks), and
+    """The rule a ``rule`` argument gives: a name -> :func:`rule_from_options` ``(name,
+    options)`` (errors as there: ``options`` come from a ``rule_options`` dict, or from
+    keywords :func:`~xbarmem.learning.fit.train` checked); a rule object -> itself once
+    :func:`~xbarmem.learning.base.check_rule` finds the contract met (:class:`~xbarmem.errors.ArgumentError` naming what it lacks), and
     ``options`` refused (:class:`ConfigError`: a rule object's options are set on it)."""
     if not is_rule_object(rule):
-        return get_rule(rule, **options)
+        return rule_from_options(rule, options)
     rule = check_rule(rule)
     if options:
         raise ConfigError(f"options ({', '.join(sorted(options))}) apply to rules given by "
