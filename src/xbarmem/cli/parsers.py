@@ -174,7 +174,7 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     from xbarmem.learning.classic import rule_from_options
 
     if not multilayer:
-        trainer = rule_from_options(rule, options)  # ConfigError: bad option for rule 'adaptive': ...
+        trainer = rule_from_options(rule, options)  # ConfigError: bad option for rule ...
     else:
         from xbarmem.learning.multilayer import MultilayerTrainer
 

@@ -351,8 +351,9 @@ def as_rule(rule: Any, **options: Any) -> Any:
     """The rule a ``rule`` argument gives: a name -> :func:`rule_from_options` ``(name,
     options)`` (errors as there: ``options`` come from a ``rule_options`` dict, or from
     keywords :func:`~xbarmem.learning.fit.train` checked); a rule object -> itself once
-    :func:`~xbarmem.learning.base.check_rule` finds the contract met (:class:`~xbarmem.errors.ArgumentError` naming what it lacks), and
-    ``options`` refused (:class:`ConfigError`: a rule object's options are set on it)."""
+    :func:`~xbarmem.learning.base.check_rule` finds the contract met
+    (:class:`~xbarmem.errors.ArgumentError` naming what it lacks), and ``options`` refused
+    (:class:`ConfigError`: a rule object's options are set on it)."""
     if not is_rule_object(rule):
         return rule_from_options(rule, options)
     rule = check_rule(rule)
