@@ -7,6 +7,8 @@ traceback, nothing written in the working folder. Settings are tiny (seconds in 
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
 from conftest import refused as clean_refusal
@@ -642,3 +644,64 @@ def test_a_level_above_its_bound_is_refused_naming_level(run_cli, tmp_path, args
     line = clean_refusal(run_cli, tmp_path, *args)
     want = f"error: --level must be at most 1 for --corruption {corruption} ("
     assert line.startswith(want), line
+
+
+# ------------------------------------------------------------------------------ lost numbers
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory):
+    """A results store of two tiny evaluate rows (fault rates 0 and 0.1)."""
+    from conftest import tiny_sweep
+
+    from xbarmem.experiments.runner import run_sweep
+    from xbarmem.experiments.sweep import parse_sweep
+
+    store = tmp_path_factory.mktemp("lost") / "r.sqlite"
+    text = tiny_sweep("lost", rules=("hebb",), fault_rates=[0.0, 0.1])
+    run_sweep(parse_sweep(tomllib.loads(text)), store, jobs=1)
+    return store
+
+
+def _chip_file(number: str) -> list[str]:
+    from xbarmem import load_preset
+
+    text = load_preset("ideal").to_toml().replace("g_min = 2e-06", f"g_min = {number}")
+    with open("c.toml", "w") as f:  # (the refusal must leave the folder as it found it)
+        f.write(text)
+    return ["train", "--data", "digits", "-p", "3", "--rule", "hebb", "--chip", "c.toml",
+            "-o", "m.safetensors"]
+
+
+def _sweep_file(number: str) -> list[str]:
+    with open("s.toml", "w") as f:
+        f.write('[sweep]\nname = "x"\n[base]\ndata = "random"\nn_neurons = 16\npatterns = 3\n'
+                f'rule = "hebb"\n[grid]\nfault_rate = [0.1, {number}]\n')
+    return ["sweep", "s.toml", "--store", "r.sqlite", "--dry-run"]
+
+
+_CAPACITY = ["capacity", "--data", "digits", "--neurons", "64", "--rule", "adaptive"]
+
+
+@pytest.mark.parametrize("number", ["1e-400", "-0.5e-330", "1e400", "-2.5E999"])
+@pytest.mark.parametrize("given", [
+    lambda x, store: [*_CAPACITY, "--level", x],
+    lambda x, store: [*_CAPACITY, "--faults", x],
+    lambda x, store: [*_CAPACITY, f"--tol={x}"],
+    lambda x, store: [*_CAPACITY, "--threshold", f"0.9,{x}"],
+    lambda x, store: [*_CAPACITY, "--rule-option", f"lr={x}"],
+    lambda x, store: [*_CAPACITY, "--rule-options", f'{{"lr": {x}}}'],
+    lambda x, store: ["results", str(store), "--where", f"fault_rate={x}"],
+    lambda x, store: ["results", str(store), "--where", f"fault_rate<{x}"],
+    lambda x, store: ["results", str(store), "--where", f"fault_rate=[{x}]"],
+    lambda x, store: _sweep_file(x),
+    lambda x, store: _chip_file(x),
+], ids=["level", "faults", "tol", "threshold", "rule-option", "rule-options", "where",
+        "where-ordered", "where-list", "sweep-grid", "chip-file"])
+def test_a_number_no_float_holds_is_refused(refused, small_store, given, number):
+    """``--where fault_rate=1e-400`` matched the rows of fault rate 0 (the number reads as 0),
+    ``--level 1e-400`` ran at level 0, and a sweep grid's or a chip file's ``1e-400`` was 0:
+    a number written with digits that no float holds (too small: read as 0; too large: read
+    as infinity, refused as ``got inf`` where it was refused at all) is refused, in
+    options, ``--where`` values, JSON option values and TOML files alike, naming it."""
+    line = refused(*given(number, small_store), names=(number.lstrip("-"),))
+    assert ("reads as 0" if "e-" in number else "reads as infinity") in line or (
+        "reads as -infinity" in line), line

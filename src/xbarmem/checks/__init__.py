@@ -38,6 +38,7 @@ from xbarmem.checks.kinds import (
     finite,
     is_bool,
     is_number,
+    lost_number,
     plain_scalar,
     reads_as_number,
 )
@@ -86,7 +87,7 @@ __all__ = ["ArrayLike", "DEFAULT_HIDDEN", "MAX_COUNT", "MAX_RUN_SEED", "MAX_SEED
            "check_seed", "check_tensor", "check_texts", "check_type", "checked_keywords",
            "choice_key", "choices_text", "closest_choice", "counted", "finite",
            "hidden_layer_widths", "hidden_word", "is_bool", "is_choice", "is_number", "listed",
-           "not_numbers", "numeric_array", "plain_scalar", "ratio_width", "reads_as_number",
-           "renamed_keywords", "resolve_hidden", "result_repr", "same_value", "seconds_text",
-           "several_widths", "shown", "spanned", "tensor_of", "unknown_argument", "value_equality",
-           "with_article"]
+           "lost_number", "not_numbers", "numeric_array", "plain_scalar", "ratio_width",
+           "reads_as_number", "renamed_keywords", "resolve_hidden", "result_repr", "same_value",
+           "seconds_text", "several_widths", "shown", "spanned", "tensor_of", "unknown_argument",
+           "value_equality", "with_article"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import struct
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,36 @@ def reads_as_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: a number written in digits (``1e-400``, ``.5``, ``-2.``, ``1_000.5``): not ``inf`` / ``nan``
+_DIGITS = re.compile(r"\s*[+-]?(?P<mantissa>\d[\d_]*\.?[\d_]*|\.\d[\d_]*)"
+                     r"(?:[eE][+-]?\d[\d_]*)?\s*")
+
+
+def lost_number(text: str) -> str | None:
+    """Why the number written ``text`` in digits does not survive as a float (64-bit), or None
+    when it does: beyond the largest finite float (``1e400`` reads as infinity), or too
+    small for any but 0 while its digits are not all 0 (``1e-400`` reads as 0). None too
+    for a text that is not a number written in digits (``inf``, ``nan``, a name): their
+    readers refuse or take those themselves. The one check of numbers read from text:
+    command-line options, ``--where`` values, and every JSON / TOML text
+    (:func:`~xbarmem.files.parse_text`)."""
+    match = _DIGITS.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:  # (underscores where float() takes none)
+        return None
+    if math.isinf(value):
+        sign = "-" if value < 0 else ""
+        return (f"{text.strip()} is beyond the finite numbers a float holds (it reads as "
+                f"{sign}infinity)")
+    if value == 0.0 and match["mantissa"].strip("0._"):
+        return (f"{text.strip()} is too small for a float to hold (it reads as 0); write 0 "
+                f"if 0 is meant")
+    return None
 
 
 def plain_scalar(value: Any) -> Any:

@@ -11,6 +11,7 @@ them all.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from xbarmem.checks import counted
+from xbarmem.checks import counted, lost_number
 from xbarmem.cli import streams
 from xbarmem.version import __version__
 
@@ -97,7 +98,8 @@ class _Command(TyperCommand):
     """Every command: an argument more than the command takes (``evaluate a.safetensors
     b.safetensors``) is refused by :func:`extra_arguments`, naming what it takes; click's line
     ("Got unexpected extra argument(s) (a b)") named neither, nor told one argument holding a
-    space from two. An option of one value given twice is refused by :func:`given_twice`."""
+    space from two. An option of one value given twice is refused by :func:`given_twice`, a
+    number no float holds by :func:`refuse_lost_numbers`."""
 
     def make_parser(self, ctx: Any) -> Any:
         parser = super().make_parser(ctx)
@@ -107,6 +109,8 @@ class _Command(TyperCommand):
             opts, rest, order = parse(args=args)
             if not ctx.resilient_parsing and (twice := given_twice(order)) is not None:
                 ctx.fail(twice)
+            if not ctx.resilient_parsing:
+                refuse_lost_numbers(self, ctx, opts)
             return opts, rest, order
 
         parser.parse_args = parse_once  # type: ignore[method-assign]
@@ -150,6 +154,23 @@ def cli_hints(message: str) -> str:
     return _CLI_HINT.sub(lambda m: m.group(0) if m.group(1) in options
                          else in_file(m.group(1), m.group(2))
                          or f"({command} has no {m.group(1)})", message)
+
+
+def refuse_lost_numbers(command: Any, ctx: Any, opts: dict[str, Any]) -> None:
+    """Refuse (click's ``BadParameter``: exit 2, one line naming the option) a value of a
+    number option of ``command`` (its raw texts ``opts``, by parameter name, as click's parser
+    read them) that no float holds: ``--level 1e-400`` ran with level 0, ``--faults 1e400``
+    was refused as ``got inf`` (:func:`~xbarmem.checks.lost_number`). Integer options need
+    no check: such a text is no integer."""
+    for param in command.params:
+        kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        if kind is not float and typing.get_args(kind) != (float,):  # (float, list[float])
+            continue
+        given = opts.get(param.name)
+        for text in given if isinstance(given, list | tuple) else (given,):
+            lost = lost_number(text) if isinstance(text, str) else None
+            if lost is not None:
+                raise typer.BadParameter(lost, ctx=ctx, param=param)
 
 
 def given_twice(order: list[Any]) -> str | None:

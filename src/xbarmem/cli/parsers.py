@@ -10,9 +10,9 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import choices_text, closest_choice, ratio_width
+from xbarmem.checks import choices_text, closest_choice, lost_number, ratio_width
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.files import parse_text
+from xbarmem.files import NumberError, parse_text
 from xbarmem.names import OWN_RULE, RECIPES, RULE_NAMES
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ def floats(text: str, what: str) -> list[float]:
     ``16,,25``) is refused, as in the lists of field names and ``--hidden``."""
     if not text.strip():
         raise ConfigError(f"{what} is empty")
+    lost = next((lost_number(v) for v in text.split(",") if lost_number(v)), None)
+    if lost is not None:
+        raise ConfigError(f"{what}: {lost}")
     try:
         values = [float(v) for v in text.split(",")]  # float("") is a ValueError
     except ValueError:
@@ -148,6 +151,8 @@ def rule_options(text: str | None, pairs: list[str] | None,
             raise ConfigError(f"--rule-option must be KEY=VALUE, got {pair!r}")
         try:
             value = parse_text(json.loads, raw)
+        except NumberError as exc:  # (1e-400: read as 0)
+            raise ConfigError(f"--rule-option {pair!r}: {exc}") from None
         except json.JSONDecodeError:
             value = raw
         options[key.strip()] = raw if isinstance(value, (dict, list)) else value

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from xbarmem.checks import shown, with_article
+from xbarmem.checks import lost_number, shown, with_article
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.store_file import FIELDS, TEXT_COLUMNS
-from xbarmem.files import parse_text
+from xbarmem.files import NumberError, parse_text
 from xbarmem.jsontext import non_finite_at
 from xbarmem.names import DEFAULT_TOL, RULE_NAMES, hidden_from_words
 from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
@@ -130,7 +130,8 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     (SQL LIKE). Values are read as JSON when they parse (numbers, true/false as bools, which
     SQLite compares as 1/0), else as text (``hidden``'s widths also as ``--hidden`` writes them:
     ``8-4`` is ``[8, 4]``);
-    an ordered operator needs a number, and NaN / Infinity are refused (nothing stored is)."""
+    an ordered operator needs a number, and NaN / Infinity are refused (nothing stored is), as
+    is a number no float holds (``1e400``, ``1e-400``: :func:`~xbarmem.checks.lost_number`)."""
     for op in _OPS:
         head, sep, value = text.partition(op)
         if sep and head.strip():
@@ -148,8 +149,15 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     if value.strip()[:1] in ("=", "<", ">", "!"):
         raise ConfigError(f"--where {text!r}: the value {value.strip()!r} starts with an "
                           f"operator (operators: {' '.join(_OPS)})")
+    lost = None if field in TEXT_COLUMNS else lost_number(value)
+    if lost is not None:  # (1e-400 read as 0, 1e400 as infinity)
+        raise ConfigError(f"--where {text!r}: {lost}")
     try:
         parsed: Any = parse_text(json.loads, value.strip())
+    except NumberError as exc:  # (in a list: [1e-400, 2]; a name as written: sweep=1e-400)
+        if field not in TEXT_COLUMNS:
+            raise ConfigError(f"--where {text!r}: {exc}") from None
+        parsed = value.strip()
     except json.JSONDecodeError:
         parsed = value.strip() if field in TEXT_COLUMNS else _number(value.strip())
     if field.removeprefix("config.") == "hidden" and isinstance(parsed, str):
@@ -264,7 +272,8 @@ def read_payloads(trial: Any, config_text: Any, result_text: Any
             what = "NULL" if text is None else with_article(type(text).__name__)
             raise ConfigError(f"{name} is {what}, not JSON text")
         try:
-            value = parse_text(json.loads, text, parse_constant=_refuse_constant)
+            value = parse_text(json.loads, text, parse_constant=_refuse_constant,
+                               parse_float=float)  # (1e999: named below, by its field)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} is not valid JSON ({exc})") from None
         if not isinstance(value, dict):

@@ -40,6 +40,7 @@ from xbarmem.files.reading import (
     CHUNK,
     MAX_NESTING,
     NestingError,
+    NumberError,
     decode,
     gunzip,
     opened,
@@ -55,7 +56,8 @@ from xbarmem.files.writing import (
     write_replacing,
 )
 
-__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
+__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "NumberError",
+           "as_path",
            "broken_link", "check_members_writable", "check_outputs_in", "decode", "fingerprint",
            "folder_member", "gunzip", "home_expanded", "link_target", "make_folder", "missing",
            "npy_size", "opened", "output_file", "output_folder", "parse_text", "read_bytes",

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from xbarmem.checks import shown
+from xbarmem.checks import lost_number, shown
 from xbarmem.errors import FileFormatError, XbarmemError
 from xbarmem.files.paths import _where, missing
 from xbarmem.limits import check_bytes
@@ -209,6 +209,27 @@ class RepeatedKeyError(json.JSONDecodeError):
         return self.msg
 
 
+class NumberError(json.JSONDecodeError, tomllib.TOMLDecodeError):
+    """A number of JSON or TOML text that no float holds (:func:`~xbarmem.checks.lost_number`):
+    both a ``json.JSONDecodeError`` and a ``tomllib.TOMLDecodeError`` (so a ``ValueError``),
+    caught wherever a parse error of the text is. ``msg`` is the whole message."""
+
+    def __init__(self, msg: str) -> None:
+        json.JSONDecodeError.__init__(self, msg, "", 0)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+def _float(text: str) -> float:
+    """A float of JSON or TOML text, as the parsers read it; :class:`NumberError` for one that
+    no float holds."""
+    lost = lost_number(text)
+    if lost is not None:
+        raise NumberError(f"the number {lost}")
+    return float(text)
+
+
 def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object, refused when it names a key twice (``json.loads`` keeps the last
     silently, where TOML refuses the file)."""
@@ -226,9 +247,14 @@ def parse_text(parse: Callable[..., Any], text: str | bytes, **options: Any) -> 
     otherwise end in a ``RecursionError`` there or in any later step -- raises
     :class:`NestingError`; JSON naming a key twice in one object (which ``json.loads`` reads as
     its last value, silently; TOML refuses it) raises :class:`RepeatedKeyError`, unless
-    ``options`` give an ``object_pairs_hook``; other parse errors pass through unchanged."""
+    ``options`` give an ``object_pairs_hook``; a number of JSON or TOML that no float holds
+    (``1e400``, read as infinity; ``1e-400``, read as 0: :func:`~xbarmem.checks.lost_number`)
+    raises :class:`NumberError`, unless ``options`` give a ``parse_float``; other parse errors
+    pass through unchanged."""
     if parse is json.loads:
         options.setdefault("object_pairs_hook", _keys_once)
+    if parse in (json.loads, tomllib.loads):
+        options.setdefault("parse_float", _float)
     try:
         value = parse(text, **options)
     except RecursionError:
