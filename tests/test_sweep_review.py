@@ -220,3 +220,40 @@ def test_a_key_of_the_other_kind_of_table_says_where_it_goes(table, key, words):
     text = SWEEP.replace(f"[{table}]\n", f"[{table}]\n{key}\n")
     with pytest.raises(ConfigError, match=re.escape(words)):
         parse_sweep(tomllib.loads(text), source="grid.toml")
+
+
+@pytest.fixture(scope="module")
+def flag_store(store, tmp_path_factory):
+    """``store`` with ``rule_options.flag`` true in every row and ``mixed`` true in half the
+    rows and 1 in the others (fields SQLite reads as the integers 1/0)."""
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("flags") / "flags.sqlite"
+    with sqlite3.connect(store) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+        dst.execute("UPDATE trials SET config = json_set(config, '$.rule_options.flag', "
+                    "json('true'), '$.mixed', CASE WHEN rowid % 2 THEN json('true') ELSE 1 "
+                    "END)")
+    dst.close()
+    return path
+
+
+@pytest.mark.parametrize(("condition", "words"), [
+    ("zero_one=yes", "zero_one holds true/false in {store}, got the text 'yes': no stored value "
+                     "is equal to it; true/false is written without quotes, e.g. zero_one=true"),
+    ("zero_one!=True", "zero_one holds true/false in {store}, got the text 'True'"),
+    ('zero_one="false"', "e.g. zero_one=true"),
+    ("rule_options.flag=on", "rule_options.flag holds true/false in {store}, got the text 'on'"
+                             ": no stored value is equal to it; true/false is written without "
+                             "quotes, e.g. rule_options.flag=true"),
+    ("mixed=yes", "mixed holds numbers and true/false in {store}, got the text 'yes'")])
+def test_where_names_true_false_fields_as_holding_true_false(flag_store, run_cli, tmp_path,
+                                                              condition, words):
+    """``--where zero_one=yes`` said zero_one "holds numbers" (SQLite reads JSON true/false as
+    the integers 1/0, and a row without the key as its default, false): it holds true/false,
+    and the message shows how to write it."""
+    line = refused(run_cli, tmp_path, "results", flag_store, "--where", condition)
+    assert words.format(store=flag_store) in line, line
+    with ResultStore(flag_store, readonly=True) as db:
+        assert db.count(["rule_options.flag=true"]) == db.count([]) > 0
+        assert db.count(["zero_one=false"]) == db.count([])

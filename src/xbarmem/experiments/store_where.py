@@ -156,11 +156,11 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
 
 #: the kinds of value a ``--where`` value of each kind (:func:`value_kind`) can equal, as the
 #: kinds of :func:`check_kind` reads them (SQLite reads JSON true/false as the integers 1/0)
-_MATCHES = {"number": {"integer", "real"}, "true/false": {"integer", "real"}, "text": {"text"},
-            "list": {"array"}, "object": {"object"}}
+_MATCHES = {"number": {"integer", "real", "boolean"}, "true/false": {"integer", "real", "boolean"},
+            "text": {"text"}, "list": {"array"}, "object": {"object"}}
 #: what a field holding values of each kind holds, in words
-_HELD = {"integer": "numbers", "real": "numbers", "text": "texts", "array": "lists",
-         "object": "objects"}
+_HELD = {"integer": "numbers", "real": "numbers", "boolean": "true/false", "text": "texts",
+         "array": "lists", "object": "objects"}
 
 
 def value_kind(value: Any) -> str:
@@ -184,11 +184,7 @@ def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: st
     alike."""
     if value is None or op == "~":
         return
-    sql, args = lhs
-    held = {t for (t,) in db.execute(
-        f"SELECT DISTINCT CASE WHEN typeof(x) = 'text' AND json_valid(x) AND json_type(x) IN "
-        f"('array', 'object') THEN json_type(x) ELSE typeof(x) END FROM (SELECT {sql} AS x "
-        f"FROM trials)", args)}
+    held = held_kinds(db, *lhs)
     kind = value_kind(value)
     if not held or held & _MATCHES[kind]:  # (an empty store: no rows)
         return
@@ -199,12 +195,29 @@ def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: st
     got = (f"the {kind} {shown}" if kind in ("list", "object") else shown
            if kind == "true/false" else f"the {kind} {value!r}")
     hint = (f"; a number is written without quotes, e.g. {field}=0.2" if kinds == ["numbers"]
+            else f"; true/false is written without quotes, e.g. {field}=true"
+            if kinds == ["true/false"]
             else f"; a text is written in double quotes, e.g. {field}='\"{shown}\"'"
             if kinds == ["texts"] and kind in ("number", "true/false") else
             f"; {field}=null keeps those rows" if not kinds else "")
     raise ConfigError(f"--where {text!r}: {field} {holds}, got {got}: no "
                       f"stored value is {'equal to' if op == '=' else 'comparable with'} "
                       f"it{hint}")
+
+
+def held_kinds(db: sqlite3.Connection, sql: str, args: list[Any]) -> set[str]:
+    """The kinds of value the field of SQL ``sql`` (and its arguments ``args``, as
+    :func:`field_sql` gives them) holds in the store's rows: SQLite's ``typeof`` (``integer``,
+    ``real``, ``text``, ``null``), ``array`` / ``object`` for a list / table, and ``boolean``
+    for JSON true/false, which ``json_extract`` reads as the integers 1/0 (read by
+    ``json_type``; a default of a row without the key, a bool, as true/false too)."""
+    typed = sql.replace("json_extract(", "json_type(")
+    typed_args = [("true" if a else "false") if isinstance(a, bool) else a for a in args]
+    return {t for (t,) in db.execute(
+        f"SELECT DISTINCT CASE WHEN b IN ('true', 'false') THEN 'boolean' WHEN typeof(x) = "
+        f"'text' AND json_valid(x) AND json_type(x) IN ('array', 'object') THEN json_type(x) "
+        f"ELSE typeof(x) END FROM (SELECT {sql} AS x, {typed} AS b FROM trials)",
+        [*args, *typed_args])}
 
 
 def check_readable(db: sqlite3.Connection, path: Path, columns: set[str], parts: list[str],
