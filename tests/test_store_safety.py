@@ -621,3 +621,51 @@ def test_a_store_that_is_a_named_pipe_is_refused_before_any_work(run_cli, tmp_pa
     assert code == 2 and not out
     assert err == f"error: store {pipe} is not a file\n"
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+
+
+def _copied_alone(path: Path, folder: Path) -> int:
+    """The rows of a copy of the store file ``path`` made without its ``-wal`` file."""
+    copy = folder / "copy.sqlite"
+    copy.write_bytes(path.read_bytes())
+    with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as db:
+        count = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    db.close()
+    return count
+
+
+def _sweep_api(path: Path) -> None:
+    run_sweep(parse_sweep(tiny(seeds=1)), path, jobs=1)
+
+
+def _sweep_cli(path: Path) -> None:
+    (path.parent / "s.toml").write_text(tiny_sweep("cli", rules=("hebb",),
+                                                   fault_rates=[0.0, 0.1, 0.2]))
+    done = subprocess.run([sys.executable, "-m", "xbarmem", "sweep", str(path.parent / "s.toml"),
+                           "--store", str(path), "--jobs", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def _added(path: Path) -> None:
+    with ResultStore(path) as store:
+        store.add([(f"k{i}", "s", {"rule": "hebb"}, {"cosine": 0.5}, {}) for i in range(5)])
+
+
+@pytest.mark.parametrize("write", [_sweep_api, _sweep_cli, _added], ids=["api", "cli", "add"])
+def test_a_copy_of_a_finished_store_file_alone_holds_every_row(tmp_path, write):
+    """A store written while another connection had it open (``xbarmem results`` or a Python
+    session reading it) kept the rows written then in its ``-wal`` file after the writer
+    ended -- SQLite moves them into the file only when its last connection closes -- so a
+    copy of the ``.sqlite`` file alone read fewer rows, silently. A writer now moves them
+    into the file as it closes."""
+    path = tmp_path / "r.sqlite"
+    with ResultStore(path) as first:
+        first.add([("k-first", "s", {"rule": "hebb"}, {"cosine": 0.5}, {})])
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # open, idle, while written
+    try:
+        assert reader.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 1
+        write(path)
+        held = reader.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        assert held > 1
+        assert _copied_alone(path, tmp_path) == held
+    finally:
+        reader.close()

@@ -124,6 +124,23 @@ def _without_wal(path: Path) -> str:
             f"while a sweep ran or after one was killed? copy {path.name}-wal too)")
 
 
+#: the longest a closing writer waits for other connections before its checkpoint (seconds)
+CHECKPOINT_WAIT = 5.0
+
+
+def _checkpoint(db: sqlite3.Connection, busy_timeout: float) -> None:
+    """Copy every transaction of the store's ``-wal`` file into the store file and empty it
+    (``PRAGMA wal_checkpoint(TRUNCATE)``), waiting at most :data:`CHECKPOINT_WAIT` seconds for
+    a reader or writer of another process (then as much as can be copied without waiting).
+    SQLite does so itself when the last connection closes, not while another one is open: a
+    sweep that ended while ``xbarmem results`` (or a Python session) read the store left its
+    rows in the ``-wal`` file, and a copy of the store file alone lacked them. Errors are
+    left to the connection's close (the store is consistent either way)."""
+    with contextlib.suppress(sqlite3.Error):
+        db.execute(f"PRAGMA busy_timeout = {int(min(busy_timeout, CHECKPOINT_WAIT) * 1000)}")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
 class _Closed:
     """The connection of a closed :class:`ResultStore`: closing it again does nothing, any
     other use raises :class:`ConfigError` naming the store (sqlite3's ``ProgrammingError``
@@ -238,7 +255,11 @@ class ResultStore:
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Close the database connection (also on leaving a ``with`` block; again: nothing).
-        A closed store's methods raise :class:`ConfigError` saying so."""
+        A closed store's methods raise :class:`ConfigError` saying so. A store opened to
+        write first moves every row out of its ``-wal`` file into the store file
+        (:func:`_checkpoint`), so that a copy of the file alone holds every row."""
+        if isinstance(self._db, sqlite3.Connection) and not self.readonly:
+            _checkpoint(self._db, self.busy_timeout)
         self._db.close()
         self._db = _Closed(self.path)  # type: ignore[assignment]
 
