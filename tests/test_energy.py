@@ -686,36 +686,46 @@ def test_calibrate_target_latency_of_one_is_refused_before_any_work(tmp_path, ru
 
 def test_calibration_of_drivers_a_measurement_does_not_use_is_refused(tmp_path, run_cli):
     """``--calibrate`` solves ``drivers.binary_energy``, the 1-bit row drivers' energy; tanh
-    recall of a memory without a bias row drives every row through a DAC, so nothing it
-    measures depends on it. The command trained and measured, then said only
-    "drivers.binary_energy does not change the ratio; it cannot be solved for"; it is
-    refused before any work, saying why and what measures it; ``calibrate`` says why too.
-    Sign neurons or a bias row (the adaptive rule's) calibrate as before."""
+    recall, or the cues of continuous patterns (values other than +-1, which enter the first
+    read through DACs whatever the neurons), of a memory without a bias row drive every row
+    through a DAC, so nothing it measures depends on it. The command trained and measured,
+    then said only "drivers.binary_energy does not change the ratio; it cannot be solved
+    for"; it is refused before any work, saying why and what measures it; ``calibrate`` says
+    why too. Binary patterns with sign neurons, or a bias row (the adaptive rule's),
+    calibrate as before."""
     code, out, err = run_cli("train", "--neurons", 16, "--data", "random", "--patterns", 2,
                              "--rule", "pinv", "--kind", "continuous", "-o",
                              tmp_path / "m.safetensors")
     assert code == 0, err
     common = ("--probes", 2, "--calibrate", "--out", tmp_path / "cal")
-    for args, lacks in ((["--neurons", 16, "--data", "random", "--patterns", 2, "--rule", "pinv",
-                          "--activation", "tanh"], "the pinv memory has"),
-                        (["--neurons", 16, "--data", "random", "--patterns", 2, "--kind",
-                          "continuous", "--rule-option", "bias=false"],
-                         "the adaptive memory (bias=false) has"),
-                        (["--model", tmp_path / "m.safetensors"], "this model has")):
+    tanh = ("tanh neurons", "--activation sign")
+    cues = ("continuous cues (values other than +-1)", "binary patterns with sign neurons")
+    for args, lacks, (why, fix) in (
+            (["--neurons", 16, "--data", "random", "--patterns", 2, "--rule", "pinv",
+              "--activation", "tanh"], "the pinv memory has", tanh),
+            (["--neurons", 16, "--data", "random", "--patterns", 2, "--kind", "continuous",
+              "--rule-option", "bias=false"], "the adaptive memory (bias=false) has", cues),
+            (["--model", tmp_path / "m.safetensors"], "this model has", cues),
+            # sign neurons: the continuous cues still enter the first read through DACs
+            (["--model", tmp_path / "m.safetensors", "--activation", "sign"], "this model has",
+             cues)):
         code, out, err = run_cli("energy", *args, *common)
         assert code == 2 and not out, err
         assert err.strip().splitlines() == [
-            "error: --calibrate solves drivers.binary_energy, the energy of the 1-bit row "
-            "drivers, and this measurement would use none: tanh neurons drive every row "
-            f"through a DAC and {lacks} no bias row; give --activation sign or a memory with "
-            "a bias row (the adaptive rule's default)"], err
+            f"error: --calibrate solves drivers.binary_energy, the energy of the 1-bit row "
+            f"drivers, and this measurement would use none: {why} drive every row "
+            f"through a DAC and {lacks} no bias row; give {fix} or a memory with "
+            f"a bias row (the adaptive rule's default)"], err
         assert not (tmp_path / "cal").exists()
-    m = measure(16, data="random", n_patterns=2, rule="pinv", activation="tanh", probes=2)
-    with pytest.raises(ConfigError, match="^energy_key drivers.binary_energy is the energy of "
-                                          "the 1-bit row drivers, and this measurement uses "
-                                          "none: its tanh neurons"):
-        calibrate(m)
-    for args in (["--model", tmp_path / "m.safetensors", "--activation", "sign"],
+    for activation, why in (("tanh", "its tanh neurons"),
+                            ("sign", "its cues hold values other than +-1, which")):
+        m = measure(16, data="random", n_patterns=2, rule="pinv", activation=activation,
+                    probes=2, kind="continuous" if activation == "sign" else "binary")
+        with pytest.raises(ConfigError, match=f"^energy_key drivers.binary_energy is the "
+                                              f"energy of the 1-bit row drivers, and this "
+                                              f"measurement uses none: {re.escape(why)} drive"):
+            calibrate(m)
+    for args in (["--neurons", 16, "--data", "random", "--patterns", 2, "--rule", "pinv"],
                  ["--neurons", 16, "--data", "random", "--patterns", 2, "--kind",
                   "continuous"]):
         code, out, err = run_cli("energy", *args, *common)

@@ -155,10 +155,15 @@ class _Counter:
         self.segments = defaultdict(int)  # row segments of the inputs
         self.bias = defaultdict(int)  # row segments of bias rows (+V_read whatever the input)
         self.sensed = defaultdict(int)
+        self.levels = defaultdict(bool)  # whether an input row was driven to a value not +-1
         full, column = Crossbar.matvec, Crossbar.read_outputs
         counter = self
 
+        def multilevel(cb, x):
+            counter.levels[id(cb)] |= not bool(((x == 1) | (x == -1)).all())
+
         def matvec(cb, x, generator=None):
+            multilevel(cb, x)
             b = int(x.shape[0])
             g = cb.g_pos + cb.g_neg
             counter.g[id(cb)] += b * float(g.sum())
@@ -169,6 +174,7 @@ class _Counter:
             return full(cb, x, generator)
 
         def read_outputs(cb, x, outputs, generator=None):
+            multilevel(cb, x)
             idx = np.asarray(outputs, dtype=np.int64)
             g = (cb.g_pos + cb.g_neg).sum(axis=1)  # per output column
             counter.g[id(cb)] += float(g[idx].sum())
@@ -181,7 +187,7 @@ class _Counter:
         monkeypatch.setattr(Crossbar, "read_outputs", read_outputs)
 
     def reset(self):
-        for d in (self.g, self.segments, self.bias, self.sensed):
+        for d in (self.g, self.segments, self.bias, self.sensed, self.levels):
             d.clear()
 
 
@@ -212,6 +218,14 @@ CASES = {
     # multilayer: hidden layers read in full every async update
     "ml-16-8-16": dict(n=16, arch="multilayer", rule="adaptive", chip="paper-sim",
                        hidden=[8], rows=8, cols=8),
+    # sign recall of cues of other values than +-1, which enter the first read as they are:
+    # continuous (noisy) cues, and cues with 0 for unknown entries, single and multilayer
+    "n16-continuous-cues": dict(n=16, arch="single", rule="pinv", chip="paper-sim",
+                                cues="noisy"),
+    "n16-zero-entries": dict(n=16, arch="single", rule="pinv", chip="paper-sim", cues="zeros"),
+    "ml-16-8-16-continuous-cues": dict(n=16, arch="multilayer", rule="adaptive",
+                                       chip="paper-sim", hidden=[8], rows=8, cols=8,
+                                       cues="noisy"),
 }
 
 
@@ -230,6 +244,10 @@ def _case_memory(case):
                           rule=case["rule"], **options)
     flip = torch.rand(4 * 3, case["n"]) < 0.2
     targets = x.repeat(4, 1)
+    if case.get("cues") == "noisy":
+        return memory, (targets + 0.6 * torch.randn(targets.shape)).clamp(-1, 1), targets
+    if case.get("cues") == "zeros":
+        return memory, torch.where(flip, 0.0, targets), targets
     return memory, torch.where(flip, -targets, targets), targets
 
 
@@ -240,7 +258,9 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
     cues, from the measured steps, are the same: every device of every tile once per sync
     step, the hidden layers in full and one output column per async update, for tiles that
     do and do not divide N, bias rows (a 1-bit driver at +V_read, also before a DAC-driven
-    layer), stuck devices, g_min = 0 and several layers."""
+    layer), stuck devices, g_min = 0 and several layers; rows that recall drove to values other
+    than +-1 (continuous cues, 0 for unknown entries, under sign recall too) are priced by
+    DACs, rows of +-1 alone by 1-bit drivers."""
     memory, cues, targets = _case_memory(CASES[name])
     counter = _Counter(monkeypatch)
     circuit = _counting_circuit()
@@ -249,7 +269,8 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
         counter.reset()
         result = memory.recall(cues, mode=mode, max_iterations=30)
         counted = {k: dict(d) for k, d in (("g", counter.g), ("segments", counter.segments),
-                                            ("bias", counter.bias), ("sensed", counter.sensed))}
+                                            ("bias", counter.bias), ("sensed", counter.sensed),
+                                            ("levels", counter.levels))}
         m = measure_memory(memory, cues, targets, max_iterations=30)  # (counts again)
         steps = m.sync_steps if mode == "sync" else m.async_steps
         assert np.array_equal(steps, (result.iterations if mode == "sync"
@@ -263,6 +284,8 @@ def test_the_model_counts_what_recall_read(name, monkeypatch):
             total = float(np.sum(steps))
             assert total * read.energy["array"] == close(v ** 2 * t * counted["g"][id(cb)],
                                                           rel=1e-9), (mode, "array")
+            # rows driven to other values than +-1 need DACs; rows of +-1 alone, 1-bit drivers
+            assert (load.inputs == "analog") == counted["levels"][id(cb)], (mode, "inputs")
             per_row = COUNTING["drivers.dac_energy" if load.inputs == "analog"
                                else "drivers.binary_energy"]
             assert total * read.energy["drivers"] == close(
@@ -519,3 +542,27 @@ def test_every_circuit_constant_is_checked_before_any_work(tmp_path, run_cli, ke
     assert code == 2 and stdout == "", err
     assert err.count("\n") == 1 and err.startswith(f"error: {path}: ") and key in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("key, inputs", [("drivers.binary_energy", "binary"),
+                                         ("drivers.dac_energy", "analog")])
+def test_a_row_drivers_energy_is_a_constant_of_ones_own_circuit_with_unit_and_source(
+        tmp_path, run_cli, key, inputs):
+    """The energy per driven row is a circuit constant a user sets in their circuit file: the
+    drivers' energy follows it, and the report gives it with its unit (J) and where the
+    circuit's values come from (``circuit.source``: the report named no source); ``energy
+    --help`` tells where the constants are set."""
+    layer = LayerLoad(n_out=4, n_rows=4, row_tiles=1, col_tiles=1, tile_cols=4,
+                      g_total=32 * 1e-6, devices=32, free_devices=32, inputs=inputs,
+                      outputs="sign", bias_rows=0)
+    m = Measurement(layers=[layer], read_voltage=0.2, sync_steps=[2], async_steps=[8],
+                    async_sweeps=[2])
+    mine = load_circuit(_circuit_file(tmp_path, key, "7e-13"))
+    report = energy_report(m, mine)
+    assert report["sync"]["per_step"]["energy_breakdown_J"]["drivers"] == close(4 * 7e-13)
+    assert report["circuit"]["constants"][key] == 7e-13
+    assert report["circuit"]["units"][key] == "J"
+    assert report["circuit"]["source"] == mine.source == load_circuit("generic-rram").source
+    assert mine.source
+    code, stdout, _ = run_cli("energy", "--help")
+    assert code == 0 and "circuit show" in " ".join(stdout.split())

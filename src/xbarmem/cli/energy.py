@@ -111,7 +111,9 @@ Circuit = Annotated[str, typer.Option(
     help=f"Circuit preset ({', '.join(circuit_names())}) or "
     f"TOML file (.json: JSON, as circuit show --json prints). {DEFAULT_CIRCUIT}: "
     f"literature-typical constants; {FITTED_CIRCUIT}: two constants fitted to the paper's "
-    f"ratios (printed beside any other circuit).")]
+    f"ratios (printed beside any other circuit). Every constant, in J, s or counts (e.g. "
+    f"drivers.binary_energy, J per driven row per read), is a key of the file: circuit show "
+    f"NAME prints a preset to edit, each value with its unit and source.")]
 EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
 EnergyRule = Annotated[str | None, option_types.choice(
     "--rule", metavar="NAME", choices=lambda: RULE_NAMES, blank=False,
@@ -262,7 +264,8 @@ def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
     meta = given.model_request(model, probes=probes, patterns=True)
     corruption, level, by_kind = given.cues_for(meta.kind or "binary", corruption, level)
     given.tanh_only(ctx, activation or by_kind)
-    _check_drivers(calibrate, activation or by_kind, meta.bias, "this model has")
+    _check_drivers(calibrate, activation or by_kind, meta.bias, "this model has",
+                   meta.kind or "binary")
     from xbarmem.energy.measure import measure_model
     from xbarmem.memory.io import load_model
 
@@ -277,16 +280,20 @@ def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
     return m
 
 
-def _check_drivers(calibrate: bool, activation: str, bias: bool, has: str) -> None:
+def _check_drivers(calibrate: bool, activation: str, bias: bool, has: str,
+                   kind: str = "binary") -> None:
     """``--calibrate`` solves the energy of the 1-bit row drivers: refused (before any work)
-    for a measurement that would have none, tanh neurons (DAC-driven rows) and no bias row
-    (``has``: what lacks it, ``"this model has"``)."""
-    if calibrate and activation == "tanh" and not bias:
+    for a measurement that would have none, DAC-driven rows -- tanh neurons, or the cues of
+    continuous patterns (values other than +-1, whatever the neurons) -- and no bias row
+    (``has``: what lacks it, ``"this model has"``; ``kind``: the patterns')."""
+    if calibrate and (activation == "tanh" or kind == "continuous") and not bias:
+        why, fix = (("tanh neurons", "--activation sign") if kind == "binary" else
+                    ("continuous cues (values other than +-1)", "binary patterns with sign "
+                     "neurons"))
         raise ConfigError(f"--calibrate solves drivers.binary_energy, the energy of the 1-bit "
-                          f"row drivers, and this measurement would use none: tanh neurons "
+                          f"row drivers, and this measurement would use none: {why} "
                           f"drive every row through a DAC and {has} no bias row; give "
-                          f"--activation sign or a memory with a bias row (the adaptive rule's "
-                          f"default)")
+                          f"{fix} or a memory with a bias row (the adaptive rule's default)")
 
 
 def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
@@ -373,7 +380,7 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     calibrate, rule, options = trained
     adaptive = rule == "adaptive"
     _check_drivers(calibrate, activation, adaptive and options.get("bias") is not False,
-                   f"the {rule} memory{' (bias=false)' if adaptive else ''} has")
+                   f"the {rule} memory{' (bias=false)' if adaptive else ''} has", kind)
     return n_neurons, activation
 
 

@@ -125,15 +125,18 @@ def _constant(circuit: CircuitSpec, key: str) -> float:
 
 def _check_drivers(measurement: Measurement, energy_key: str) -> None:
     """The default ``energy_key``, the 1-bit row drivers' energy, for a ``measurement`` that
-    uses none (tanh recall, no bias row): :class:`ConfigError` saying why (it changes no
-    ratio)."""
+    uses none (DAC-driven rows -- tanh recall, or cues of other values than +-1 -- and no
+    bias row): :class:`ConfigError` saying why (it changes no ratio)."""
     if energy_key == "drivers.binary_energy" and not any(
             layer.inputs == "binary" or layer.bias_rows for layer in measurement.layers):
-        raise ConfigError("energy_key drivers.binary_energy is the energy of the 1-bit row "
-                          "drivers, and this measurement uses none: its tanh neurons drive "
-                          "every row through a DAC and its memory has no bias row; measure "
-                          "with sign neurons or a memory with a bias row, or solve another "
-                          "energy constant")
+        why, fix = {"tanh": ("its tanh neurons drive", "sign neurons"),
+                    "sign": ("its cues hold values other than +-1, which drive", "cues of +-1")
+                    }.get(measurement.info.get("activation"),
+                          ("its layers' inputs (analog) drive", "binary inputs"))
+        raise ConfigError(f"energy_key drivers.binary_energy is the energy of the 1-bit row "
+                          f"drivers, and this measurement uses none: {why} every row through "
+                          f"a DAC and its memory has no bias row; measure with {fix} or a "
+                          f"memory with a bias row, or solve another energy constant")
 
 
 def _check_keys(spec: CircuitSpec, energy_key: Any, latency_key: Any,

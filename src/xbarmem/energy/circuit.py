@@ -79,7 +79,10 @@ class Drivers(_Section, section="drivers"):
         binary_energy: joules per driven row segment per read when the row input is binary
             (+-V_read, a 1-bit driver switching the row line).
         dac_energy: joules per driven row segment per read when the row input is analogue
-            (a multi-bit DAC; hidden layers and continuous states).
+            (a multi-bit DAC; hidden layers, continuous states, and the first layer of a
+            sign recall whose cues hold other values than +-1). The DAC's resolution is that
+            of the values it is given, ``sensing.adc_bits``: set this constant for a DAC of
+            that many bits.
         settle_latency: seconds for the drivers to settle before the read pulse.
     """
 

@@ -139,7 +139,8 @@ class Measurement:
 class EnergyReport(ResultDict):
     """What :func:`energy_report` returns: a dict ``{"sync", "async", "ratios",
     "programming", "layers", "read_voltage_V", "circuit"}`` (``circuit``: its ``name``,
-    ``constants`` and their ``units``; read as before) that prints one
+    ``constants``, their ``units`` and its ``source``, where its values come from; read as
+    before) that prints one
     short line -- the async / sync ratios of energy and latency, each mode's mean energy and
     latency per recall, the cost of programming and the circuit -- where a plain dict printed
     every breakdown and constant. :meth:`as_dict` gives a plain dict."""
@@ -185,13 +186,19 @@ def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
             "exact": mean_value(exact_recall(read_out, targets))}
 
 
-def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
+def layer_loads(memory, activation: str = "sign", cues: Any = None) -> list[LayerLoad]:
     """The cost model's view of a programmed :class:`~xbarmem.memory.base.Memory`: its first
     layer's inputs are the recall states, hidden layers are tanh with analogue outputs and
-    DAC-driven inputs, the last layer's outputs feed ``activation``."""
+    DAC-driven inputs, the last layer's outputs feed ``activation``.
+
+    The first layer's rows take 1-bit drivers (``inputs="binary"``) only when every value
+    they apply is -1 or +1: ``sign`` states from ``cues`` (the ``(B, N)`` cues the recall
+    starts from; None: cues of +-1) of +-1 alone. ``tanh`` states, or cues of any other value
+    (continuous cues, a 0 for an unknown entry), which enter the first read as they are, need
+    DACs on those rows (``inputs="analog"``, priced ``drivers.dac_energy`` at every read)."""
     _check_memory(memory)
     activation = check_choice(activation, ACTIVATIONS, "activation")
-    states = "binary" if activation == "sign" else "analog"
+    states = "binary" if activation == "sign" and _two_levels(cues) else "analog"
     crossbars = list(memory.layers)
     loads = []
     for k, cb in enumerate(crossbars):
@@ -199,6 +206,15 @@ def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
         loads.append(LayerLoad.from_crossbar(
             cb, inputs=states if k == 0 else "analog", outputs=activation if last else "tanh"))
     return loads
+
+
+def _two_levels(cues: Any) -> bool:
+    """Whether every value of ``cues`` (None, or what :func:`~xbarmem.checks.as_real_array`
+    reads) is -1 or +1: what a 1-bit row driver applies (None: yes)."""
+    if cues is None:
+        return True
+    x = np.asarray(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
+    return bool(np.isin(x, (-1.0, 1.0)).all())
 
 
 def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
@@ -231,7 +247,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                                    max_iterations=max_iterations, tol=tol, seed=seed)
                for mode in ("sync", "async")}
     sync, asyn = results["sync"], results["async"]
-    layers = layer_loads(memory, activation)
+    layers = layer_loads(memory, activation, cues)
     quality = {mode: {**_quality(r.states, targets),
                       "converged": mean_value(r.converged),
                       "capped": mean_value(r.iterations >= max_iterations)}
@@ -309,7 +325,7 @@ def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> Energ
                          "layers": _layers_info(m, spec),
                          "read_voltage_V": m.read_voltage,
                          "circuit": {"name": spec.name, "constants": spec.constants(),
-                                     "units": dict(CONSTANT_UNITS)}})
+                                     "units": dict(CONSTANT_UNITS), "source": spec.source}})
 
 
 def _layers_info(m: Measurement, spec: CircuitSpec) -> list[dict[str, Any]]:

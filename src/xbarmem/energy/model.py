@@ -35,8 +35,12 @@ movement     sensed outputs x bits per value x bit_energy            movement la
   for binary states and for the bias row, an upper bound for analogue inputs.
 * Outputs of sign neurons are sensed by comparators (``sensing.sign_readout = "comparator"``)
   or by the ADC; analogue (tanh) outputs by the ADC. Inputs driven from sign states use 1-bit
-  drivers; analogue inputs (hidden layers, continuous recall) use DACs. A bias row holds the
-  constant input 1 (+V_read) whatever the inputs: a 1-bit driver pulses it, never a DAC.
+  drivers; analogue inputs (hidden layers, continuous recall) use DACs, and so do the first
+  layer's rows of a sign recall whose cues hold other values than +-1 (continuous cues, 0 for
+  unknown entries): a cue enters the first read as it is, so those rows carry DACs and every
+  read through them is priced ``dac_energy`` (:func:`~xbarmem.energy.measure.layer_loads`).
+  A bias row holds the constant input 1 (+V_read) whatever the inputs: a 1-bit driver pulses
+  it, never a DAC.
 
 **What a step costs.** Synchronous: one full read of every layer, layers in sequence, plus
 ``control.step_*``. Asynchronous (one neuron per step): a full read of every hidden layer, one
