@@ -127,6 +127,60 @@ def test_bad_sweep_refused_naming_the_key(table, fragments):
         assert fragment in message, message
 
 
+#: rule-option axes the hardware-adaptive rule does not read in some trials, with why
+_UNREAD = {
+    "cue_flip": ([0.05, 0.1], "continuous patterns train on cues of Gaussian noise "
+                              "(cue_noise), not bit flips"),
+    "cue_noise": ([0.3, 0.6], "binary patterns train on bit-flipped cues (cue_flip), not "
+                              "Gaussian noise"),
+    "quantize": ([True, False], "the chip has no conductance levels (device.levels < 2) to "
+                                "train through"),
+}
+
+
+@pytest.mark.parametrize("option, unread_by, read_by", [
+    ("cue_flip", {"kind": "continuous"}, {"kind": "binary"}),
+    ("cue_noise", {"kind": "binary"}, {"kind": "continuous"}),
+    ("quantize", {"chip": "paper-sim"}, {"chip": "LEVELS"}),
+])
+def test_a_rule_option_axis_its_trials_do_not_read_is_refused_or_warned_of(
+        tmp_path, option, unread_by, read_by):
+    """A grid axis over a rule option no trial of its grid reads (the training cues' flip rate
+    of continuous patterns, their noise of binary ones, training through the levels of a chip
+    without levels) planned a trial per value, all alike, without a word: it is refused as a
+    rule option of a rule no trial trains is (its values change nothing); an axis only some
+    trials do not read is warned of once, naming it and why; one every trial reads, neither."""
+    leveled = tmp_path / "leveled.toml"
+    from xbarmem.hardware.chip import load_chip
+
+    leveled.write_text(load_chip("paper-sim").replace_device(levels=8).to_toml())
+    key, (values, why) = f"rule_options.adaptive.{option}", _UNREAD[option]
+
+    def table(*axes):
+        grid = {"rule_options": {"adaptive": {option: values}}}
+        for axis in axes:
+            for name, value in axis.items():
+                grid.setdefault(name, []).append(str(leveled) if value == "LEVELS" else value)
+        return {"base": {"data": "random", "n_neurons": 16, "patterns": 3, "probes": 2},
+                "grid": grid}
+
+    with pytest.raises(ConfigError) as err:
+        parse_sweep(table(unread_by), source="s.toml")
+    assert str(err.value) == (f"s.toml: [grid] {key}: {why}, so its values change nothing in "
+                              f"any trial of this grid")
+    with pytest.warns(XbarmemWarning) as caught:
+        spec = parse_sweep(table(unread_by, read_by), source="s.toml")
+    said = [str(w.message) for w in caught if key in str(w.message)]
+    assert said == [f"s.toml: [grid] {key} changes nothing in 2 of its 4 trials ({why}): they "
+                    f"train and score alike for each of its values"], said
+    assert len(spec.trials) == 4
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        assert len(parse_sweep(table(read_by), source="s.toml").trials) == 2
+
+
 def test_bad_sweep_file_refused_before_anything_runs(tmp_path, run_cli):
     sweep = tmp_path / "bad.toml"
     sweep.write_text(toml_text(3, 1, "bad").replace("probes = 2", "probes = 2\nfualt_rate = 1"))

@@ -482,8 +482,11 @@ def expand(spec: SweepSpec) -> list[Trial]:
     """Every trial of the sweep (grid points x seeds), resolved, checked and deduplicated, in a
     deterministic order; grid points that resolve to trials already planned (a rule option a
     trial's rule does not take, tables of ``[[grid]]`` naming one point twice, values one
-    resolved option holds alike) are warned about in one line (:func:`_warn_repeats`)."""
+    resolved option holds alike) are warned about in one line (:func:`_warn_repeats`); an axis
+    no trial reads is refused, one some trials do not read warned of
+    (:func:`_check_unread_axes`)."""
     points: list[tuple[dict[str, Any], int]] = []
+    unread: dict[tuple[int, str], list[str | None]] = {}  # (table, axis) -> why, per trial
     for table, grid in enumerate(spec.grids or [{}]):
         keys = list(grid)
         for combo in itertools.product(*(grid[k] for k in keys)):
@@ -491,19 +494,59 @@ def expand(spec: SweepSpec) -> list[Trial]:
     trials: dict[str, Trial] = {}
     first: dict[str, int] = {}  # trial key -> the point that planned it
     repeats: dict[int, int] = {}  # point -> the earlier point one of its trials is
-    for index, (point, _) in enumerate(points):
+    for index, (point, table) in enumerate(points):
         for seed in spec.seeds:
             raw = {**spec.base, **{k: v for k, v in point.items()
                                    if not k.startswith("rule_options.")}}
             extra = {k.split(".", 2)[2]: v for k, v in point.items()
                      if k.startswith(f"rule_options.{raw.get('rule', 'adaptive')}.")}
             config = keyed_when_set(resolve(raw, spec.trial, seed, spec.rule_options, extra))
+            for axis, why in _unread_axes(spec.grids[table] if spec.grids else {},
+                                          config).items():
+                unread.setdefault((table, axis), []).append(why)
             key = trial_key(config)
             if first.setdefault(key, index) != index:
                 repeats.setdefault(index, first[key])
             trials.setdefault(key, Trial(key, config))
     _warn_repeats(spec, points, repeats)
+    _check_unread_axes(spec, unread)
     return list(trials.values())
+
+
+def _unread_axes(grid: dict[str, list[Any]], config: dict[str, Any]) -> dict[str, str | None]:
+    """For each axis of ``grid`` (a key of several values) that the resolved trial ``config``
+    trains with, why the trial does not read it, or None when it does: options of the
+    hardware-adaptive rule its trials never read
+    (:func:`~xbarmem.learning.adaptive.unread_options`). An axis of another rule's option is
+    not the trial's (its points are the same trial: :func:`_warn_repeats`)."""
+    if config["rule"] != "adaptive":
+        return {}
+    from xbarmem.learning.adaptive import unread_options
+
+    prefix = "rule_options.adaptive."
+    unread = unread_options(config["kind"], config["chip_spec"]["device"]["levels"])
+    return {key: unread.get(key.removeprefix(prefix)) for key, values in grid.items()
+            if key.startswith(prefix) and len(values) > 1}
+
+
+def _check_unread_axes(spec: SweepSpec, unread: dict[tuple[int, str], list[str | None]]
+                       ) -> None:
+    """Refuse a grid axis that none of its trials reads (``unread``: ``(table, axis)`` -> why
+    each trial of it does not read it, None where it does; :func:`_unread_axes`): its values
+    change nothing, as a rule option of a rule no trial trains
+    (:func:`_check_rule_dimensions`) changes nothing. An axis only some of its trials do not
+    read is warned of in one line naming it and why: those trials run once per value,
+    alike."""
+    for (table, axis), whys in unread.items():
+        where = "[grid]" if len(spec.grids) == 1 else f"[[grid]] #{table + 1}"
+        said = [why for why in whys if why is not None]
+        if len(said) == len(whys):
+            raise ConfigError(f"{where} {axis}: {said[0]}, so its values change nothing in "
+                              f"any trial of this grid")
+        if said:
+            warn(f"{spec.source}: {where} {axis} changes nothing in {len(said)} of its "
+                 f"{counted(len(whys), 'trial')} ({said[0]}): they train and score alike "
+                 f"for each of its values")
 
 
 def keyed_when_set(config: dict[str, Any]) -> dict[str, Any]:

@@ -381,6 +381,22 @@ def default_quantize(problem: Problem) -> bool:
     return quantize_default(problem.layers, problem.kind, grid_levels(problem))
 
 
+def unread_options(kind: str, levels: int) -> dict[str, str]:
+    """The options of the hardware-adaptive rule that training memories of ``kind`` patterns
+    on a chip of ``levels`` conductance levels never reads, each with why: their values train
+    the same memories (a sweep's axis over one changes nothing). ``cue_flip`` for continuous
+    patterns, ``cue_noise`` for binary ones (each kind's training cues are corrupted by the
+    other), ``quantize`` on a chip without levels (``levels`` below 2)."""
+    unread = {"cue_noise": "binary patterns train on bit-flipped cues (cue_flip), not "
+                           "Gaussian noise"} if kind == "binary" else {
+        "cue_flip": "continuous patterns train on cues of Gaussian noise (cue_noise), not "
+                    "bit flips"}
+    if levels < 2:
+        unread["quantize"] = ("the chip has no conductance levels (device.levels < 2) to "
+                              "train through")
+    return unread
+
+
 def quantize_default(layers: int, kind: str, levels: int) -> bool:
     """``quantize``'s default for memories of ``layers`` layers storing ``kind`` patterns on a
     chip of ``levels`` conductance levels: on, except for multilayer memories of continuous
