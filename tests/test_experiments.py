@@ -127,42 +127,51 @@ def test_bad_sweep_refused_naming_the_key(table, fragments):
         assert fragment in message, message
 
 
-#: rule-option axes the hardware-adaptive rule does not read in some trials, with why
+#: grid axes some trials do not read, with why
 _UNREAD = {
-    "cue_flip": ([0.05, 0.1], "continuous patterns train on cues of Gaussian noise "
-                              "(cue_noise), not bit flips"),
-    "cue_noise": ([0.3, 0.6], "binary patterns train on bit-flipped cues (cue_flip), not "
-                              "Gaussian noise"),
-    "quantize": ([True, False], "the chip has no conductance levels (device.levels < 2) to "
-                                "train through"),
+    "rule_options.adaptive.cue_flip": ([0.05, 0.1], "continuous patterns train on cues of "
+                                                    "Gaussian noise (cue_noise), not bit flips"),
+    "rule_options.adaptive.cue_noise": ([0.3, 0.6], "binary patterns train on bit-flipped "
+                                                    "cues (cue_flip), not Gaussian noise"),
+    "rule_options.adaptive.quantize": ([True, False], "the chip has no conductance levels "
+                                                      "(device.levels < 2) to train through"),
+    "on_fraction": ([0.2, 0.8], "fault_rate = 0 leaves no stuck device to split into "
+                                "stuck-ON and stuck-OFF"),
 }
 
 
-@pytest.mark.parametrize("option, unread_by, read_by", [
-    ("cue_flip", {"kind": "continuous"}, {"kind": "binary"}),
-    ("cue_noise", {"kind": "binary"}, {"kind": "continuous"}),
-    ("quantize", {"chip": "paper-sim"}, {"chip": "LEVELS"}),
+@pytest.mark.parametrize("key, unread_by, read_by", [
+    ("rule_options.adaptive.cue_flip", {"kind": "continuous"}, {"kind": "binary"}),
+    ("rule_options.adaptive.cue_noise", {"kind": "binary"}, {"kind": "continuous"}),
+    ("rule_options.adaptive.quantize", {"chip": "paper-sim"}, {"chip": "LEVELS"}),
+    ("on_fraction", {"fault_rate": 0.0}, {"fault_rate": 0.1}),
 ])
-def test_a_rule_option_axis_its_trials_do_not_read_is_refused_or_warned_of(
-        tmp_path, option, unread_by, read_by):
-    """A grid axis over a rule option no trial of its grid reads (the training cues' flip rate
-    of continuous patterns, their noise of binary ones, training through the levels of a chip
-    without levels) planned a trial per value, all alike, without a word: it is refused as a
-    rule option of a rule no trial trains is (its values change nothing); an axis only some
-    trials do not read is warned of once, naming it and why; one every trial reads, neither."""
+def test_an_axis_its_trials_do_not_read_is_refused_or_warned_of(tmp_path, key, unread_by,
+                                                                 read_by):
+    """A grid axis no trial of its grid reads (the training cues' flip rate of continuous
+    patterns, their noise of binary ones, training through the levels of a chip without
+    levels, the ON share of no stuck devices) planned a trial per value, all alike, without a
+    word: it is refused as a rule option of a rule no trial trains is (its values change
+    nothing); an axis only some trials do not read is warned of once, naming it and why; one
+    every trial reads, neither."""
     leveled = tmp_path / "leveled.toml"
     from xbarmem.hardware.chip import load_chip
 
     leveled.write_text(load_chip("paper-sim").replace_device(levels=8).to_toml())
-    key, (values, why) = f"rule_options.adaptive.{option}", _UNREAD[option]
+    values, why = _UNREAD[key]
 
     def table(*axes):
-        grid = {"rule_options": {"adaptive": {option: values}}}
+        *path, name = key.split(".")
+        grid: dict = {}
+        inner = grid
+        for part in path:
+            inner = inner.setdefault(part, {})
+        inner[name] = values
         for axis in axes:
-            for name, value in axis.items():
-                grid.setdefault(name, []).append(str(leveled) if value == "LEVELS" else value)
-        return {"base": {"data": "random", "n_neurons": 16, "patterns": 3, "probes": 2},
-                "grid": grid}
+            for option, value in axis.items():
+                grid.setdefault(option, []).append(str(leveled) if value == "LEVELS" else value)
+        return {"base": {"data": "random", "n_neurons": 16, "patterns": 3, "probes": 2,
+                         "fault_model": "device"}, "grid": grid}
 
     with pytest.raises(ConfigError) as err:
         parse_sweep(table(unread_by), source="s.toml")

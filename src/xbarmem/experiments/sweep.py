@@ -513,20 +513,31 @@ def expand(spec: SweepSpec) -> list[Trial]:
     return list(trials.values())
 
 
+#: trial options a resolved trial may not read: why it does not, or None where it does
+#: (options that change nothing in any trial are refused when the trial is resolved)
+_UNREAD_TRIAL_OPTIONS = {
+    "on_fraction": lambda c: ("fault_rate = 0 leaves no stuck device to split into stuck-ON "
+                              "and stuck-OFF" if c["fault_rate"] == 0 else None),
+}
+
+
 def _unread_axes(grid: dict[str, list[Any]], config: dict[str, Any]) -> dict[str, str | None]:
     """For each axis of ``grid`` (a key of several values) that the resolved trial ``config``
-    trains with, why the trial does not read it, or None when it does: options of the
-    hardware-adaptive rule its trials never read
+    may not read, why it does not, or None when it does: :data:`_UNREAD_TRIAL_OPTIONS`, and
+    the options of the hardware-adaptive rule its trials never read
     (:func:`~xbarmem.learning.adaptive.unread_options`). An axis of another rule's option is
     not the trial's (its points are the same trial: :func:`_warn_repeats`)."""
-    if config["rule"] != "adaptive":
-        return {}
-    from xbarmem.learning.adaptive import unread_options
-
+    axes = [key for key, values in grid.items() if len(values) > 1]
+    unread = {key: _UNREAD_TRIAL_OPTIONS[key](config) for key in axes
+              if key in _UNREAD_TRIAL_OPTIONS}
     prefix = "rule_options.adaptive."
-    unread = unread_options(config["kind"], config["chip_spec"]["device"]["levels"])
-    return {key: unread.get(key.removeprefix(prefix)) for key, values in grid.items()
-            if key.startswith(prefix) and len(values) > 1}
+    if config["rule"] == "adaptive" and any(key.startswith(prefix) for key in axes):
+        from xbarmem.learning.adaptive import unread_options
+
+        options = unread_options(config["kind"], config["chip_spec"]["device"]["levels"])
+        unread.update({key: options.get(key.removeprefix(prefix)) for key in axes
+                       if key.startswith(prefix)})
+    return unread
 
 
 def _check_unread_axes(spec: SweepSpec, unread: dict[tuple[int, str], list[str | None]]
