@@ -225,7 +225,8 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
 
     Args:
         memory: a programmed single-layer or multilayer memory (``recall(cues, mode=...)``).
-        cues: ``(B, N)`` starting states.
+        cues: ``(B, N)`` starting states (any value other than -1 and +1 puts DACs on the
+            first layer's rows: :func:`layer_loads`).
         targets: ``(B, N)`` stored pattern each cue came from (for the recall quality).
         activation: ``"sign"`` or ``"tanh"`` neurons.
         max_iterations: cap on sync steps / async sweeps.
