@@ -109,6 +109,7 @@ def train(
         _not_too_many(pset, data)
     memory, info, stages = _fit(pset, spec, fmap, arch, hidden, rule, options, seed,
                                 map_file=fault_map, data=data)
+    _why_not_fixed(rule, pset, info)
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
 
     save_memory(memory, out_path, patterns=pset)
@@ -208,6 +209,20 @@ def _fixed_text(info: dict) -> str:
     improving, which it also does past the memory's capacity); "" otherwise (continuous
     patterns record none)."""
     return ", not every stored pattern a fixed point" if info.get("fixed_points") is False else ""
+
+
+def _why_not_fixed(rule: str, pset: PatternSet, info: dict) -> None:
+    """Warn (one line) why not every stored pattern is a fixed point when the rule's own
+    reason is known: the pseudo-inverse rule of patterns that span all N dimensions
+    (:meth:`~xbarmem.learning.classic.PseudoInverse.identity_reason`: its projection is the
+    identity, zero without the diagonal)."""
+    if rule != "pinv" or info.get("fixed_points") is not False:
+        return
+    from xbarmem.learning.classic import PseudoInverse
+
+    reason = PseudoInverse.identity_reason(pset.patterns)
+    if reason is not None:
+        warn(reason)
 
 
 def _steps_text(info: dict, stages: list[tuple[str, int]]) -> str:

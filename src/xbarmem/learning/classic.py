@@ -32,6 +32,7 @@ from xbarmem.checks import (
     choice_key,
     choices_text,
     closest_choice,
+    counted,
     shown,
     tensor_of,
     unknown_argument,
@@ -225,6 +226,21 @@ class PseudoInverse(ClassicRule):
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = _as_patterns(patterns)
         return _finish(x.T @ torch.linalg.pinv(x @ x.T) @ x)
+
+    @staticmethod
+    def identity_reason(patterns: torch.Tensor) -> str | None:
+        """Why the rule stores none of ``patterns`` (``(P, N)``, any real values) when they
+        span all N dimensions (N linearly independent among them, as P = N independent
+        patterns are): the projection onto them is the identity, all zero once its diagonal
+        is removed; None when they span fewer (the projection stores them)."""
+        x = _as_patterns(patterns)
+        n = x.shape[1]
+        if x.shape[0] < n or int(torch.linalg.matrix_rank(x)) < n:
+            return None
+        return (f"pinv: the {counted(x.shape[0], 'pattern')} span all N = {n} dimensions "
+                f"({n} linearly independent): the projection onto them is the identity, all "
+                "zero once its diagonal (self-connections) is removed, so no pattern is "
+                "stored; store fewer than N linearly independent patterns")
 
 
 @dataclass(frozen=True)
