@@ -45,3 +45,86 @@ def test_pinv_train_line_says_why_no_pattern_is_stored(run_cli, tmp_path, n, pat
     assert len(warned) == (1 if says else 0), err
     if says:
         assert f"span all N = {n} dimensions" in warned[0]
+
+
+# ---------------------------------------------------------------- adapt keeps the best round
+class _Recorded:
+    """A :class:`SimulatedChip` whose every read-back is recorded; with ``spoil``, a
+    ``program`` call after the first sets every device anywhere in the window (a chip whose
+    re-writes disturb the whole array: the re-trained rounds recall less than the open
+    loop)."""
+
+    def __init__(self, chip, spoil: bool, seed: int) -> None:
+        self.chip, self.spoil, self.calls, self.reads = chip, spoil, 0, []
+        self.n_in, self.n_out = chip.n_in, chip.n_out
+        self.rng = np.random.default_rng(seed)
+
+    def program(self, targets):
+        self.calls += 1
+        if self.spoil and self.calls > 1:
+            dev = self.chip.crossbar.chip.device
+            wild = self.rng.uniform(dev.g_min, dev.g_max, size=targets.shape)
+            targets = wild
+        return self.chip.program(targets)
+
+    def read_back(self):
+        self.reads.append(self.chip.read_back())
+        return self.reads[-1]
+
+    def matvec(self, x, generator=None):
+        return self.chip.matvec(x, generator)
+
+    def read_outputs(self, x, outputs, generator=None):
+        return self.chip.read_outputs(x, outputs, generator)
+
+
+@pytest.mark.filterwarnings("ignore:.*fixed devices, never written")  # (the spoiling chip)
+@pytest.mark.parametrize(("spoil", "seed", "rounds"), [
+    (True, 0, 1), (True, 3, 2), (False, 0, 2), (False, 5, 1)])
+def test_adapt_keeps_the_round_of_the_best_mean_cosine(small_memory, spoil, seed, rounds):
+    """``adapt`` returned the last round's model (targets, read-back conductances, fault map)
+    even when an earlier round recalled better (a chip whose re-writes go wrong); it now keeps
+    the round of the best mean cosine, names it (``kept_round``, ``kept_cosine``) and its
+    model is that round's read-back and targets."""
+    import xbarmem as xm
+    from xbarmem.deploy.backend import simulated_backends
+    from xbarmem.deploy.chip_loop import adapt
+
+    pset, memory = small_memory
+    chip = _Recorded(simulated_backends(memory, seed=seed)[0], spoil, seed)
+    result = adapt(memory, [chip], pset, rounds=rounds, target=1.01,
+                   protocol=xm.Protocol(probes=4))
+    cosines = [r["cosine"] for r in result.rounds]
+    assert len(cosines) == rounds + 1
+    best = max(range(len(cosines)), key=lambda r: (cosines[r], result.rounds[r]["exact"], r))
+    if spoil:
+        assert cosines[-1] < cosines[0] and best < rounds  # (the case the defect showed)
+    summary = result.as_dict()
+    assert summary["kept_round"] == best == result.kept_round
+    assert summary["kept_cosine"] == cosines[best]
+    assert summary["final_cosine"] == cosines[-1]
+    assert np.array_equal(result.memory.layers[0].planes(), chip.reads[best])
+    assert result.memory.info["adapt"]["kept_round"] == best
+    if best == 0:  # the open loop: the model's own targets, nothing re-trained
+        for (w, _), (w0, _) in zip(result.memory.targets, memory.targets, strict=True):
+            assert np.array_equal(w.numpy(), w0.numpy())
+        assert "rule" not in result.memory.info["adapt"]
+
+
+@pytest.mark.parametrize(("kept", "count", "said"), [
+    (0, 3, "; kept round 0 (mean cosine 0.9100, the best)"),
+    (1, 3, "; kept round 1 (mean cosine 0.9100, the best)"),
+    (2, 3, ""), (0, 1, "")])
+def test_adapt_summary_line_names_the_round_kept(capsys, kept, count, said):
+    """The summary line of ``adapt`` said nothing of which round's model it saved; it names
+    the round kept when it is not the last, and the warning of a last round below the open
+    loop names it too."""
+    from xbarmem.cli.deploy import _kept_text, _warn_if_worse
+
+    summary = {"kept_round": kept, "kept_cosine": 0.91, "open_loop_cosine": 0.91,
+               "final_cosine": 0.5, "gain": -0.41, "settings": {"rule": "adaptive"}}
+    assert _kept_text(summary, count) == said
+    _warn_if_worse(summary, None)
+    err = capsys.readouterr().err
+    assert f"the adapted model is round {kept}'s, of the best mean cosine (0.9100)" in err
+    assert err.count("\n") == 1

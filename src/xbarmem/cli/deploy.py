@@ -281,15 +281,19 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
 
 def _warn_if_worse(summary: dict, out_path: Path | None) -> None:
     """Warn when the last round recalls less than the open loop (``summary["gain"] < 0``):
-    the saved model is the last round's, and the model as given, programmed once, did
-    better (a small memory re-trained around many pinned devices can lose recall)."""
+    the model as given, programmed once, did better (a small memory re-trained around many
+    pinned devices can lose recall); the adapted model is the kept round's
+    (``summary["kept_round"]``, the best), which the line names."""
     if not summary["gain"] < 0:
         return
-    saved = f"the model saved to {out_path} is the last round's; " if out_path else ""
+    kept = summary.get("kept_round")
+    model = f"the model saved to {out_path}" if out_path else "the adapted model"
+    saved = "" if kept is None else (
+        f"{model} is round {kept}'s, of the best mean cosine ({summary['kept_cosine']:.4f}); ")
     warn(f"adaptation lowered the mean cosine from {summary['open_loop_cosine']:.4f} (open loop) "
-         f"to {summary['final_cosine']:.4f}: {saved}the model as given, programmed once, "
-         f"recalled better (re-training by the {summary['settings']['rule']} rule around the "
-         f"pinned devices did not help)")
+         f"to {summary['final_cosine']:.4f} (last round): {saved}the model as given, programmed "
+         f"once, recalled better than the re-trained rounds (re-training by the "
+         f"{summary['settings']['rule']} rule around the pinned devices did not help)")
 
 
 def _adapt_read_back(model, source, memory, stored, read, chip, protocol, trainer, tolerance,
@@ -473,7 +477,18 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
               f"{counted(len(result.rounds) - 1, 'round')} "
               f"({summary['gain']:+.4f}; {trained}); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
+              + _kept_text(summary, len(result.rounds))
               + (f"; adapted model saved to {out_path}" if out_path else ""))
+
+
+def _kept_text(summary: dict, count: int) -> str:
+    """What the summary line says of the round kept (``summary["kept_round"]``, the best
+    mean cosine) when it is not the last of the ``count`` rounds: ``; kept round 1 (mean
+    cosine 0.9712, the best)``; nothing when it is the last."""
+    kept = summary.get("kept_round")
+    if kept is None or kept == count - 1:
+        return ""
+    return f"; kept round {kept} (mean cosine {summary['kept_cosine']:.4f}, the best)"
 
 
 def _say_removed(folder: Path, manifest: dict) -> None:

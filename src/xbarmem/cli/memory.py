@@ -111,7 +111,6 @@ def train(
                                 map_file=fault_map, data=data)
     _why_not_fixed(rule, pset, info)
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
-
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **_trained(memory, info),

@@ -18,7 +18,10 @@ twin: chip spec, known fault map, placement) and a chip behind a
   and re-program only free devices whose read value is more than ``tolerance`` from their new
   target; fixed devices are never re-written (counted);
 * after each round recall is scored through the backend (mean cosine, exact-recall rate) and the
-  loop stops early once the mean cosine reaches ``target``.
+  loop stops early once the mean cosine reaches ``target``;
+* the adapted model is the round of the best mean cosine (``kept_round``; a re-trained round
+  can recall less than an earlier one: its re-written devices carry new write error), round 0
+  included -- the backends hold what the last round wrote.
 
 Every round is a dict (see :class:`AdaptResult`), so callers log it as JSON lines.
 
@@ -97,13 +100,18 @@ class AdaptResult:
             pinned, read further than tolerance from the value they were held at: held at
             that reading from then on), ``write_error_rms_uS`` (read - target over the
             devices written), ``cosine``, ``exact``, ``train_seconds``.
-        memory: the adapted model: fault map with the pinned devices, the last trained target
-            weights, conductances as read back in the last round.
+        memory: the adapted model of the kept round (``kept_round``): its fault map (the
+            pinned devices as of its read-back), trained target weights and conductances as
+            read back in that round. The backends hold what the last round wrote: program the
+            model's targets (e.g. :func:`~xbarmem.deploy.export.export_memory`) to put the
+            kept round's on a chip.
         faults: that fault map (known stuck devices plus pinned ones at their read values).
         reached_target: the mean cosine reached ``target``.
         settings: what the loop ran with: ``rounds``, ``target``, ``tolerance_uS``
             (microsiemens), ``protocol`` (a dict), the re-training ``rule``'s name and its
             options (``trainer``).
+        kept_round: the round whose model :attr:`memory` is: the highest mean cosine, then
+            exact-recall rate, of the rounds (a tie: the later one); None: the last round.
     """
 
     rounds: list[dict[str, Any]]
@@ -111,30 +119,40 @@ class AdaptResult:
     faults: FaultMap
     reached_target: bool
     settings: dict[str, Any] = field(default_factory=dict)
+    kept_round: int | None = None
+
+    @property
+    def kept(self) -> dict[str, Any]:
+        """The round's dict of :attr:`kept_round` (the last round's when None)."""
+        return self.rounds[-1 if self.kept_round is None else self.kept_round]
 
     def __repr__(self) -> str:
         """How many rounds ran (round 0, the open loop, included: ``len(rounds)``), the first
-        and last round's cosine, whether the target was reached, the adapted memory and its
-        fault map (:meth:`as_dict` holds every round)."""
+        and last round's cosine, whether the target was reached, the round kept, the adapted
+        memory and its fault map (:meth:`as_dict` holds every round)."""
         return result_repr("AdaptResult", {
             "rounds": len(self.rounds), "open_loop_cosine": self.rounds[0]["cosine"],
             "final_cosine": self.rounds[-1]["cosine"], "reached_target": self.reached_target,
-            "memory": self.memory, "faults": self.faults})
+            "kept_round": self.kept["round"], "memory": self.memory, "faults": self.faults})
 
     def as_dict(self) -> dict[str, Any]:
         """Every round and setting as a JSON-able dict: ``rounds``, ``open_loop_cosine``,
-        ``final_cosine``, ``gain`` (final - open loop), ``open_loop_exact``, ``final_exact``,
-        ``reached_target``, ``settings`` (rounds, target, tolerance, protocol, the re-training
-        ``rule``'s name and its options, ``trainer``), and the adapted model: ``memory`` (its
+        ``final_cosine`` (the last round's), ``gain`` (final - open loop), ``open_loop_exact``,
+        ``final_exact``, ``kept_round`` (the round whose model :attr:`memory` is: the best
+        mean cosine), ``kept_cosine``, ``kept_exact``, ``reached_target``, ``settings``
+        (rounds, target, tolerance, protocol, the re-training ``rule``'s name and its options,
+        ``trainer``), and the adapted model: ``memory`` (its
         ``layer_sizes``, ``chip`` name, ``bias``; on a chip with levels ``levels`` and
         ``through_levels``) and ``faults`` (its fault map's summary: stuck ON /
         OFF, ``pinned``). The model itself is :attr:`memory` (saved by
         :func:`~xbarmem.memory.io.save_memory`)."""
-        first, last = self.rounds[0], self.rounds[-1]
+        first, last, kept = self.rounds[0], self.rounds[-1], self.kept
         return {"rounds": self.rounds, "open_loop_cosine": first["cosine"],
                 "final_cosine": last["cosine"], "gain": last["cosine"] - first["cosine"],
                 "open_loop_exact": first["exact"], "final_exact": last["exact"],
-                "reached_target": self.reached_target, "settings": self.settings,
+                "kept_round": kept["round"], "kept_cosine": kept["cosine"],
+                "kept_exact": kept["exact"], "reached_target": self.reached_target,
+                "settings": self.settings,
                 **_model_entries(self.memory, self.faults)}
 
     def summary(self) -> dict[str, Any]:
@@ -314,15 +332,22 @@ class _Loop:
         return ((np.abs(read - dev.g_min) <= self.tolerance)
                 | (np.abs(read - dev.g_max) <= self.tolerance))
 
-    def adapted(self, params, info: dict[str, Any], twin: Memory | None = None) -> Memory:
-        """The adapted model: pinned devices in its fault map, the last read conductances and
-        target weights, ``info`` as its ``info["adapt"]``; with the ``twin`` the targets were
-        re-trained on, whether that training went through the chip's levels (its ``info``,
-        :func:`_retrain`) in place of the model's own. Warns of unsteady reads
-        (:func:`_warn_unsteady`)."""
+    def state(self) -> tuple[FaultMap, list[np.ndarray]]:
+        """What the loop holds after a read-back: its fault map (:meth:`faults`) and every
+        layer's reading (a round :func:`adapt` keeps is rebuilt from it)."""
+        return self.faults(), list(cast(list[np.ndarray], self.reads))
+
+    def adapted(self, params, info: dict[str, Any], twin: Memory | None = None,
+                state: tuple[FaultMap, list[np.ndarray]] | None = None) -> Memory:
+        """The adapted model: pinned devices in its fault map, the read conductances and
+        target weights ``params`` -- the last read-back's, or those of ``state`` (a round's
+        :meth:`state`, with its ``params``) --, ``info`` as its ``info["adapt"]``; with the
+        ``twin`` the targets were re-trained on, whether that training went through the
+        chip's levels (its ``info``, :func:`_retrain`) in place of the model's own. Warns of
+        unsteady reads (:func:`_warn_unsteady`)."""
         _warn_unsteady(self)  # (adapt's later rounds: adapt_read_back reads once)
-        adapted = self.memory.rebuild(self.faults())
-        reads = cast(list[np.ndarray], self.reads)  # every layer is read back by now
+        faults, reads = self.state() if state is None else state  # (read back by now)
+        adapted = self.memory.rebuild(faults)
         for layer, read in zip(adapted.layers, reads, strict=True):
             layer.set_conductances(read[0], read[1], layer.w_max)
         adapted.targets = [(w, b) for w, b in params]
@@ -467,8 +492,10 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             lacks).
         callback: called with each round's dict as soon as it is measured.
 
-    Warns once of tanh recalls under read noise that ran to their cap (every round's in one
-    line), as ``evaluate_memory``, and of reads varying by more than ``tolerance``.
+    Returns an :class:`AdaptResult` of the kept round's model (:class:`_Best`: the best mean
+    cosine, not necessarily the last round). Warns once of tanh recalls under read noise that
+    ran to their cap (every round's in one line), as ``evaluate_memory``, and of reads varying
+    by more than ``tolerance``.
     """
     tolerance = check_settings(memory, rounds, tolerance)
     patterns = memory_patterns(memory, patterns)
@@ -476,7 +503,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     kind, loop = patterns.kind, _Loop(memory, view, tolerance)
     params = target_parameters(memory)
     log: list[dict[str, Any]] = []
-    reached = False
+    reached, best = False, _Best()  # (the round kept)
     for rnd in range(rounds + 1):
         seconds = 0.0
         twin = memory.rebuild(loop.faults())
@@ -493,18 +520,51 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
                  "write_error_rms_uS": rms,
                  "cosine": score.cosine, "exact": score.exact, "train_seconds": seconds}
         log.append(entry)
+        best.offer(entry, params, loop, twin)
         if callback is not None:
             callback(entry)
-        if score.cosine >= target:
-            reached = True
+        if reached := score.cosine >= target:
             break
     options = checked_options(trainer, len(memory.layers), kind)
-    adapted = loop.adapted(params, {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"],
-                                    **(retrained(trainer, options) if len(log) > 1 else {})},
-                           twin)  # (round 0 alone: a twin that trained nothing, info {})
+    adapted = best.adapted(loop, log, retrained(trainer, options))
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
                 "protocol": protocol.as_dict(), "rule": trainer.name, "trainer": options}
-    return AdaptResult(log, adapted, adapted.faults, reached, settings)
+    return AdaptResult(log, adapted, adapted.faults, reached, settings, best.round)
+
+
+class _Best:
+    """The round :func:`adapt` keeps: the one of the highest mean cosine, then exact-recall
+    rate (a tie: the later round, the one nearer what the chip holds), with what it left --
+    target weights, the twin they were trained on, the loop's fault map and readings."""
+
+    def __init__(self) -> None:
+        self.key: tuple[float, float] | None = None
+        self.round, self.cosine, self.exact = 0, math.nan, math.nan
+        self.params: Any = None
+        self.twin: Any = None
+        self.state: Any = None
+
+    def offer(self, entry: dict[str, Any], params, loop: _Loop, twin: Memory) -> None:
+        """Keep round ``entry`` (its ``params``, ``twin`` and ``loop`` state) if it recalls
+        at least as well as the one kept (mean cosine, then exact)."""
+        key = (float(entry["cosine"]), float(entry["exact"]))
+        if self.key is None or key >= self.key:  # (a NaN cosine never replaces one)
+            self.key, self.round = key, int(entry["round"])
+            self.cosine, self.exact = entry["cosine"], entry["exact"]
+            self.params, self.twin, self.state = params, twin, loop.state()
+
+    def adapted(self, loop: _Loop, log: list[dict[str, Any]], trained: dict[str, Any]
+                ) -> Memory:
+        """The adapted model of the round kept (:meth:`_Loop.adapted`), its ``info["adapt"]``
+        saying how many ``rounds`` ran after round 0, the last one's cosine
+        (``final_cosine``), the round kept (``kept_round``, ``kept_cosine``, ``kept_exact``)
+        and, for a re-trained round, the rule that re-trained it (``trained``,
+        :func:`retrained`)."""
+        info = {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"],
+                "kept_round": self.round, "kept_cosine": self.cosine, "kept_exact": self.exact,
+                **(trained if self.round > 0 else {})}
+        return loop.adapted(self.params, info, self.twin, self.state)  # (round 0: a twin
+        # that trained nothing, info {})
 
 
 @value_equality
