@@ -558,11 +558,11 @@ class _Best:
         """The adapted model of the round kept (:meth:`_Loop.adapted`), its ``info["adapt"]``
         saying how many ``rounds`` ran after round 0, the last one's cosine
         (``final_cosine``), the round kept (``kept_round``, ``kept_cosine``, ``kept_exact``)
-        and, for a re-trained round, the rule that re-trained it (``trained``,
-        :func:`retrained`)."""
+        and, when rounds re-trained the model, the rule that did (``trained``,
+        :func:`retrained`; also when round 0 is the one kept)."""
         info = {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"],
                 "kept_round": self.round, "kept_cosine": self.cosine, "kept_exact": self.exact,
-                **(trained if self.round > 0 else {})}
+                **(trained if len(log) > 1 else {})}
         return loop.adapted(self.params, info, self.twin, self.state)  # (round 0: a twin
         # that trained nothing, info {})
 
