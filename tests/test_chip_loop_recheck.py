@@ -108,7 +108,6 @@ def test_adapt_keeps_the_round_of_the_best_mean_cosine(small_memory, spoil, seed
     if best == 0:  # the open loop: the model's own targets, nothing re-trained
         for (w, _), (w0, _) in zip(result.memory.targets, memory.targets, strict=True):
             assert np.array_equal(w.numpy(), w0.numpy())
-        assert "rule" not in result.memory.info["adapt"]
 
 
 @pytest.mark.parametrize(("kept", "count", "said"), [
@@ -128,3 +127,65 @@ def test_adapt_summary_line_names_the_round_kept(capsys, kept, count, said):
     err = capsys.readouterr().err
     assert f"the adapted model is round {kept}'s, of the best mean cosine (0.9100)" in err
     assert err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- a backend's narrower window
+@pytest.mark.parametrize(("low", "high", "clipped"), [
+    (0.0, 0.5, True),    # upper half of the window missing
+    (0.3, 1.0, True),    # lower part missing
+    (0.2, 0.8, True),    # both edges inside
+    (0.0, 1.0, False),   # the model chip's own window
+    (-0.5, 1.5, False),  # wider: every target fits
+])
+def test_programming_a_backend_of_a_narrower_window_is_warned_once(small_memory, low, high,
+                                                                   clipped):
+    """A :class:`SimulatedChip` of a chip whose window is narrower than the model's clipped
+    the model's targets to its edges without a word (adapt then pinned them there); a
+    warning now names both windows and how many targets are clipped, once per backend
+    however many rounds program it."""
+    import warnings
+
+    import xbarmem as xm
+    from xbarmem.deploy.backend import BackendMemory, SimulatedChip
+    from xbarmem.deploy.chip_loop import adapt
+    from xbarmem.errors import XbarmemWarning
+    from xbarmem.hardware.crossbar import Crossbar
+
+    pset, memory = small_memory
+    layer, dev = memory.layers[0], memory.chip.device
+    g_min = max(dev.g_min + low * dev.g_range, 0.0)
+    other = memory.chip.replace_device(g_min=g_min, g_max=dev.g_min + high * dev.g_range)
+
+    def backend():
+        return SimulatedChip(Crossbar(other, layer.n_out, layer.n_in, layer.faults,
+                                      bias=layer.has_bias, first_array=layer.first_array),
+                             w_max=layer.w_max)
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        BackendMemory(memory, [backend()]).program_targets()
+        adapt(memory, [backend()], pset, rounds=1, target=1.01, tolerance=5e-6,
+              protocol=xm.Protocol(probes=2))
+    said = [str(w.message) for w in seen if issubclass(w.category, XbarmemWarning)
+            and "is narrower than the model chip's" in str(w.message)]
+    assert len(said) == (2 if clipped else 0), said  # (one per backend)
+    if clipped:
+        assert f"model chip's [{dev.g_min * 1e6:.4g}, {dev.g_max * 1e6:.4g}] uS" in said[0]
+        assert " targets programmed are clipped to its edges" in said[0]
+
+
+def test_a_backend_whose_window_misses_the_model_chips_is_refused(small_memory):
+    """A backend of a window that does not overlap the model chip's cannot hold any target:
+    refused (one line) before anything is programmed."""
+    from xbarmem.deploy.backend import BackendMemory, SimulatedChip
+    from xbarmem.errors import ConfigError
+    from xbarmem.hardware.crossbar import Crossbar
+
+    _, memory = small_memory
+    layer, dev = memory.layers[0], memory.chip.device
+    other = memory.chip.replace_device(g_min=dev.g_max * 2, g_max=dev.g_max * 3)
+    chip = SimulatedChip(Crossbar(other, layer.n_out, layer.n_in, layer.faults,
+                                  bias=layer.has_bias, first_array=layer.first_array),
+                         w_max=layer.w_max)
+    with pytest.raises(ConfigError, match="do not overlap: none of the model's targets"):
+        BackendMemory(memory, [chip])

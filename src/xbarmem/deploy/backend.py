@@ -42,7 +42,14 @@ from xbarmem.checks import (
     is_bool,
     shown,
 )
-from xbarmem.errors import ArgumentError, ConfigError, PatternError, XbarmemError, warn
+from xbarmem.errors import (
+    ArgumentError,
+    ConfigError,
+    PatternError,
+    XbarmemError,
+    caller_stacklevel,
+    warn,
+)
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap, highest_reading
@@ -498,6 +505,10 @@ class CheckedReads:
         self.n_in, self.n_out = layer.n_in, layer.n_out
         #: the targets of the last ``program`` call (NaN: not written), ``(2, n_out, n_rows)``
         self.sent: np.ndarray | None = None
+        #: the backend's own programmable window where narrower than the layer's chip's
+        #: (:func:`narrower_window`), None otherwise; warned of once (:meth:`program`)
+        self.window = narrower_window(backend, layer, self.who)
+        self._clip_warned = False
 
     @property
     def who(self) -> str:
@@ -555,7 +566,12 @@ class CheckedReads:
                              "read_outputs(x, outputs)", (len(x),), x)
 
     def program(self, targets: np.ndarray) -> int:
-        """The backend's ``program``, its count checked (an integer >= 0)."""
+        """The backend's ``program``, its count checked (an integer >= 0). On a backend of a
+        narrower window than the layer's chip (:attr:`window`), warns once
+        (:class:`~xbarmem.errors.XbarmemWarning`) when targets fall outside it: the backend
+        clips them to its edges, where read-back then pins them."""
+        if self.window is not None and not self._clip_warned:
+            self._clip_warned = _warn_clipped(targets, self.window, self.layer, self.who)
         count = self._call("program(targets)", self.backend.program, targets)
         if is_bool(count) or not isinstance(count, numbers.Integral) or count < 0:
             raise ConfigError(self._need("program(targets)", "the number of devices written "
@@ -568,6 +584,48 @@ class CheckedReads:
         last ``program`` call's targets by :func:`check_follows`); float64."""
         return check_read_back(self._call("read_back()", self.backend.read_back), self.layer,
                                self.who, self.sent)
+
+
+def narrower_window(backend: Any, layer: Crossbar, who: str) -> tuple[float, float] | None:
+    """The programmable window ``(g_min, g_max)`` (siemens) of a backend that holds its own
+    :class:`Crossbar` (``backend.crossbar``, as :class:`SimulatedChip`) when it is narrower
+    than ``layer``'s chip's, whose window the model's targets span; None when it is not (or
+    the backend states none). :class:`ConfigError` naming ``who`` when the two windows do not
+    overlap: no target of the model can be programmed."""
+    own = getattr(backend, "crossbar", None)
+    if not isinstance(own, Crossbar):
+        return None
+    mine, spec = own.chip.device, layer.chip.device
+    window = (max(mine.g_min, spec.g_min), min(mine.g_max, spec.g_max))
+    if window[1] <= window[0]:
+        raise ConfigError(
+            f"{who}: its chip's window [{mine.g_min * 1e6:.4g}, {mine.g_max * 1e6:.4g}] uS and "
+            f"the model chip's [{spec.g_min * 1e6:.4g}, {spec.g_max * 1e6:.4g}] uS do not "
+            "overlap: none of the model's targets can be programmed; give a backend of the "
+            "model's chip (SimulatedChip.like)")
+    return None if window == (spec.g_min, spec.g_max) else window
+
+
+def _warn_clipped(targets: Any, window: tuple[float, float], layer: Crossbar,
+                  who: str) -> bool:
+    """Warn once that ``targets`` (siemens, NaN = leave) outside a backend's narrower
+    ``window`` are clipped to its edges, naming both windows and how many; returns whether
+    it warned (targets the backend refuses are left to its own check)."""
+    try:
+        t = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    outside = int(((t < window[0]) | (t > window[1])).sum())  # (NaN: neither)
+    if not outside:
+        return False
+    dev = layer.chip.device
+    written = int((~np.isnan(t)).sum())
+    warn(f"{who}: its chip's window [{window[0] * 1e6:.4g}, {window[1] * 1e6:.4g}] uS is "
+         f"narrower than the model chip's [{dev.g_min * 1e6:.4g}, {dev.g_max * 1e6:.4g}] uS: "
+         f"{outside} of the {counted(written, 'target')} programmed are clipped to its edges "
+         "(and pinned there by read-back); train the model for the backend's chip",
+         stacklevel=caller_stacklevel())
+    return True
 
 
 #: read-noise standard deviations a product may be off by before it is taken as another unit
