@@ -189,3 +189,60 @@ def test_a_backend_whose_window_misses_the_model_chips_is_refused(small_memory):
                          w_max=layer.w_max)
     with pytest.raises(ConfigError, match="do not overlap: none of the model's targets"):
         BackendMemory(memory, [chip])
+
+
+# ---------------------------------------------------------------- --key: one array of an .npz
+def _two_arrays(folder):
+    """An .npz of two pattern arrays, ``train`` (5 x 16) and ``test`` (3 x 16), +-1."""
+    rng = np.random.default_rng(0)
+    path = folder / "two.npz"
+    np.savez(path, train=rng.choice([-1, 1], size=(5, 16)).astype(np.int8),
+             test=rng.choice([-1, 1], size=(3, 16)).astype(np.int8))
+    return path
+
+
+def _model(folder, run_cli):
+    path = folder / "m.safetensors"
+    code, _, err = run_cli("train", "--data", folder / "two.npz", "--key", "train", "--rule",
+                           "hebb", "--chip", "ideal", "-o", path)
+    assert code == 0, err
+    return path
+
+
+#: every command reading a pattern file: its arguments before the file's, and after
+_READERS = {
+    "train": lambda f, m: ["train", "--rule", "hebb", "--chip", "ideal", "-o",
+                           f / "out.safetensors", "--data"],
+    "capacity": lambda f, m: ["capacity", "--rule", "hebb", "--chip", "ideal", "--trials", "1",
+                              "--probes", "2", "--data"],
+    "recall": lambda f, m: ["recall", m],
+}
+
+
+@pytest.mark.parametrize("command", list(_READERS))
+@pytest.mark.parametrize(("key", "refused"), [
+    ("test", None), ("train", None),
+    ("nope", "no array named 'nope' (arrays: 'train', 'test')"),
+    (None, "choose one with --key NAME")])
+def test_key_picks_one_array_of_a_pattern_npz(run_cli, tmp_path, command, key, refused):
+    """A pattern ``.npz`` of several arrays (``train``, ``test``) could not be read by any
+    command (refused, "save the one to load as 'patterns'"); ``--key NAME`` picks one, an
+    unknown name is refused naming the arrays the file holds."""
+    data = _two_arrays(tmp_path)
+    model = _model(tmp_path, run_cli)
+    args = [*_READERS[command](tmp_path, model), data, *(["--key", key] if key else [])]
+    code, out, err = run_cli(*args)
+    if refused is None:
+        assert code == 0, err
+        if command == "recall":
+            assert f"{3 if key == 'test' else 5} cues" in out, out
+    else:
+        assert code == 2 and refused in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("command", ["train", "capacity"])
+def test_key_is_refused_for_a_built_in_source(run_cli, tmp_path, command):
+    """``--key`` names an array of a --data file: refused (one line) for a built-in set."""
+    code, _, err = run_cli(*_READERS[command](tmp_path, None)[:-1], "--data", "digits",
+                           "--key", "x")
+    assert code == 2 and "--key applies to --data FILE only" in err, err

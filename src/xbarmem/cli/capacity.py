@@ -115,6 +115,7 @@ def capacity_cmd(
     kind: data_options.Kind = "binary",
     pool: data_options.Pool = None,
     zero_one: data_options.ZeroOne = False,
+    key: data_options.DataKey = None,
     rule: training_options.Rule = "adaptive",
     corruption: recall_options.Corruption = None,
     level: CapacityLevel = None,
@@ -131,7 +132,7 @@ def capacity_cmd(
     fault_map: CapacityFaultMap = None,
 ) -> None:
     given.check_data_options(ctx, data)
-    n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side))
+    n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side), key)
     thresholds = parsers.thresholds(threshold)
     configs = architectures(ctx, arch, hidden, rule, options)
     n_pool = given.drawn_pool(data, pool)
@@ -139,7 +140,7 @@ def capacity_cmd(
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed,
-                               zero_one=zero_one, ctx=ctx, counted_by="--pool")
+                               zero_one=zero_one, ctx=ctx, counted_by="--pool", key=key)
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
@@ -150,11 +151,10 @@ def capacity_cmd(
 
     def search(a: str, h: list[int] | None, progress: Callable[[int, float], None],
                measured: dict | None) -> CapacityResult:
-        return find_capacity(
-            patterns, arch=a, chip=spec, rule=rule, hidden=h or None,  # (None: the default)
-            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed, start=start,
-            resolution=resolution, rule_options=options or None, faults=fmap, progress=progress,
-            measured=measured)
+        return find_capacity(  # (hidden None: the default)
+            patterns, arch=a, chip=spec, rule=rule, hidden=h or None, thresholds=thresholds,
+            protocol=protocol, trials=trials, seed=seed, start=start, resolution=resolution,
+            rule_options=options or None, faults=fmap, progress=progress, measured=measured)
 
     estimate = dict(trials=trials, rule=rule, kind=patterns.kind, probes=protocol.probes,
                     seed=seed, spec=spec, options=options)

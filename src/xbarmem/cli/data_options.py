@@ -51,6 +51,14 @@ NEURONS_HELP = ("Neurons N (pattern length); image data is resized to side sqrt(
                 "then be a perfect square. A file of patterns keeps its own N unless this is "
                 "given.")
 Neurons = Annotated[str, typer.Option("--neurons", metavar="N", help=NEURONS_HELP)]
+DataKey = Annotated[str | None, typer.Option(
+    "--key", metavar="NAME", help="The array of a --data .npz file to read (default: its only "
+    "array, else the one named patterns or images); an unknown name is refused, naming the "
+    "arrays the file holds.")]
+CuesKey = Annotated[str | None, typer.Option(
+    "--key", metavar="NAME", help="The array of a CUES .npz file to read (default: its only "
+    "array, else the one named patterns or images); an unknown name is refused, naming the "
+    "arrays the file holds.")]
 Kind = Annotated[str, choice(
     "--kind", metavar="KIND", choices=lambda: KINDS,
     help="binary (+-1 patterns; 8-bit images binarised at each image's mean) or continuous "

@@ -68,12 +68,12 @@ def tanh_only(ctx: typer.Context, activation: str | None,
 
 
 def check_data_options(ctx: typer.Context, data: str) -> None:
-    """``--zero-one`` reads files only; ``--one-per-class`` needs classes, which drawn sources
-    (random, correlated-R) have not."""
+    """``--zero-one`` and ``--key`` (an .npz array) read files only; ``--one-per-class`` needs
+    classes, which drawn sources (random, correlated-R) have not."""
     from xbarmem.data.sources import is_drawn, reads_zero_one
 
     # the rules of xbarmem.data.sources.check_source_options, named by the flags
-    applies_only(ctx, "to --data FILE", "zero_one", applies=reads_zero_one(data))
+    applies_only(ctx, "to --data FILE", "zero_one", "key", applies=reads_zero_one(data))
     applies_only(ctx, "to --data of an image set or file", "one_per_class",
                  applies=not is_drawn(data))
 
@@ -206,12 +206,13 @@ def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
     return None
 
 
-def data_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int:
+def data_neurons(ctx: typer.Context, data: str, n_neurons: int, key: str | None = None) -> int:
     """The N of the memories ``--data`` gives: ``n_neurons`` (``--neurons``, ``--side`` or
     their default), except for a file when neither was given (:func:`file_neurons`): the
     file's own N, read from its array's shape. The checks before any work (memory, hidden
     widths such as ``1n``, a fault map's arrays) then size the memory the file gives, not
-    one of the default N; a file that cannot be read is refused as loading it would be."""
+    one of the default N; a file that cannot be read is refused as loading it would be.
+    ``key``: the array of an .npz file (``--key``)."""
     if file_neurons(ctx, data, n_neurons) is not None:
         return n_neurons
     from xbarmem.data.readers import file_neuron_count
@@ -220,19 +221,21 @@ def data_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int:
     path = Path(data)
     if not path.is_file():  # (refused by the reading, naming the file)
         patterns_for(data, None)
-    return file_neuron_count(path) or n_neurons
+    return file_neuron_count(path, key) or n_neurons
 
 
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False,
-              ctx: typer.Context | None = None, counted_by: str = "--patterns") -> PatternSet:
+              ctx: typer.Context | None = None, counted_by: str = "--patterns",
+              key: str | None = None) -> PatternSet:
     """Patterns from ``--data`` (:func:`xbarmem.data.sources.patterns_for`): built-in sets
     and image files are resized to side sqrt(N); ``random`` and ``correlated-R`` draw
     ``count`` patterns of N neurons; a file's other patterns must have N neurons, unless the
     command's ``ctx`` shows that neither ``--neurons`` nor ``--side`` was given
     (:func:`file_neurons`: the file's own N). Images and files give their first ``count``
     (after one per class), the option ``counted_by`` (``--patterns``, capacity's ``--pool``)
-    refused in one line above what they hold."""
+    refused in one line above what they hold. ``key``: the array of an .npz file
+    (``--key``; refused for a built-in or drawn source)."""
     from xbarmem.data.builtin import IMAGE_SETS
     from xbarmem.data.sources import is_drawn, patterns_for
 
@@ -242,12 +245,12 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
     check_image_neurons(source, n_neurons)
     name = source.strip().lower()
     if name in IMAGE_SETS:
-        check_data_count(source, count, counted_by, one_per_class)
+        check_data_count(source, count, counted_by, one_per_class, key)
     if is_drawn(source) or name in IMAGE_SETS:
         return patterns_for(source, n_neurons, kind=kind, n_patterns=count, seed=seed,
                             one_per_class=one_per_class)
     pset = patterns_for(source, n_neurons, kind=kind, zero_one=zero_one,
-                        one_per_class=one_per_class)
+                        one_per_class=one_per_class, key=key)
     if count is None:
         return pset
     _check_count(counted_by, count, source, pset.n_patterns, one_per_class)
@@ -255,11 +258,12 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
 
 
 def check_data_count(source: str, count: int | None, option: str = "--patterns",
-                     one_per_class: bool = False) -> None:
+                     one_per_class: bool = False, key: str | None = None) -> None:
     """Refuse ``option`` (``count`` patterns) above what ``--data`` ``source`` holds, before
     any work: a built-in image set by its size, a file by its array's header
     (:func:`xbarmem.data.readers.file_pattern_count`); nothing for drawn patterns, a count of
-    None or a file that is not there (its reading refuses it)."""
+    None or a file that is not there (its reading refuses it). ``key``: the array of an .npz
+    file (``--key``)."""
     from xbarmem.data.builtin import IMAGE_SETS, image_set_size
     from xbarmem.data.readers import file_pattern_count
     from xbarmem.data.sources import is_drawn
@@ -271,7 +275,7 @@ def check_data_count(source: str, count: int | None, option: str = "--patterns",
     if name in IMAGE_SETS:
         held = IMAGE_SETS[name] if one_per_class else image_set_size(name)
     else:
-        held = file_pattern_count(source) if Path(source).is_file() else None
+        held = file_pattern_count(source, key) if Path(source).is_file() else None
     if held is not None:
         _check_count(option, count, source, held, one_per_class)
 

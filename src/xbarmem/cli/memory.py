@@ -77,6 +77,7 @@ def train(
     kind: data_options.Kind = "binary",
     one_per_class: data_options.OnePerClass = False,
     zero_one: data_options.ZeroOne = False,
+    key: data_options.DataKey = None,
     fault_map: hardware_options.FaultMapFile = None,
     rule: training_options.Rule = "adaptive",
     arch: training_options.Arch = "single",
@@ -94,7 +95,7 @@ def train(
     given.check_arch(ctx, arch, rule)
     data, count = given.data_and_count(ctx, data, patterns, "--n", n)
     _check_options(ctx, data, rule, fault_map, out_path)
-    n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side))
+    n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side), key)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
         options = {"seed": seed, **given.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
@@ -104,13 +105,12 @@ def train(
                     hidden=widths if arch == "multilayer" else None)
     fmap = given.load_map(fault_map, spec) if fault_map else None
     pset = given.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
-                       zero_one=zero_one, one_per_class=one_per_class, ctx=ctx)
-    if count is None and not one_per_class:
-        _not_too_many(pset, data)
+                       zero_one=zero_one, one_per_class=one_per_class, ctx=ctx, key=key)
+    _not_too_many(pset, data, count is None and not one_per_class)
     memory, info, stages = _fit(pset, spec, fmap, arch, hidden, rule, options, seed,
                                 map_file=fault_map, data=data)
-    _why_not_fixed(rule, pset, info)
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
+
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **_trained(memory, info),
@@ -119,9 +119,9 @@ def train(
     if json_out:
         emit_json(summary)
     else:
-        shape = f" ({memory.layout})" if arch == "multilayer" else ""
-        out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
-                  f"N={pset.n_neurons}{shape}, {_steps_text(memory.info | info, stages)}"
+        out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, N={pset.n_neurons}"
+                  f"{f' ({memory.layout})' if arch == 'multilayer' else ''}, "
+                  f"{_steps_text(memory.info | info, stages)}"
                   f"{_levels_text(rule, memory.info)}{_variation_text(memory.info)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
@@ -264,11 +264,12 @@ def _check_options(ctx: typer.Context, data: str, rule: str,
                                            "--chip": paths.chip_file(ctx.params.get("chip"))})
 
 
-def _not_too_many(pset: PatternSet, data: str) -> None:
-    """Without ``--patterns``, train stores all of ``--data`` up to N patterns: more is
-    refused (``--data mnist`` would be all 10,000 digits), the count left to the user, who
-    may give it above N (a multilayer memory stores more patterns than neurons)."""
-    if pset.n_patterns > pset.n_neurons:
+def _not_too_many(pset: PatternSet, data: str, all_of: bool = True) -> None:
+    """Without ``--patterns`` (``all_of``: nor ``--one-per-class``), train stores all of
+    ``--data`` up to N patterns: more is refused (``--data mnist`` would be all 10,000
+    digits), the count left to the user, who may give it above N (a multilayer memory stores
+    more patterns than neurons)."""
+    if all_of and pset.n_patterns > pset.n_neurons:
         raise ConfigError(
             f"--data {data} holds {pset.n_patterns} patterns, more than N = {pset.n_neurons}: "
             f"without --patterns, train stores all of a source only when they are at most N; "
@@ -281,7 +282,9 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
          data: str | None = None) -> tuple[Any, dict[str, Any], list[tuple[str, int]]]:
     """Build the memory for ``spec`` (on ``fmap``, read from ``map_file``, when given, for
     patterns of ``data``: ``--data``, which a refusal of the map names the N of), train
-    ``rule`` on ``pset`` and program it (multilayer memories: the hardware-adaptive rule)."""
+    ``rule`` on ``pset`` and program it (multilayer memories: the hardware-adaptive rule);
+    a closed-form rule's patterns not all stored are warned of where the reason is known
+    (:func:`_why_not_fixed`)."""
 
     from xbarmem.learning.classic import rule_from_options
     from xbarmem.learning.fit import fit_memories
@@ -305,6 +308,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
         work_begins()
         with console.status(f"training {what} on {counted(pset.n_patterns, 'pattern')}{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
+        _why_not_fixed(rule, pset, info)
         return memory, info, []
     total = step_budget(rule_obj.options(len(memory.layers), pset.kind), pset.kind)
     with work_bar(console, transient=True) as bar:
@@ -540,18 +544,19 @@ def _print_spread(summary: dict[str, dict[str, float]], exact: str, unit: str) -
 
 # ---------------------------------------------------------------------------------- recall
 def _file_cues(cues: Path, model: Path, meta: ModelMeta, zero_one: bool,
-               activation: str) -> np.ndarray:
-    """The cues of the file ``cues`` for the model ``model`` (its header ``meta``), checked
-    for ``activation``: images as training read them (resized to the model's N; 28x28 ones
-    cut first as a cropped MNIST source cut the model's patterns), other values in [-1, 1]
-    as every recall takes them (noisy, occluded cues of binary patterns)."""
+               activation: str, key: str | None = None) -> np.ndarray:
+    """The cues of the file ``cues`` (its .npz array ``key``) for the model ``model`` (its
+    header ``meta``), checked for ``activation``: images as training read them (resized to
+    the model's N; 28x28 ones cut first as a cropped MNIST source cut the model's patterns),
+    other values in [-1, 1] as every recall takes them (noisy, occluded cues of binary
+    patterns)."""
     from xbarmem.data.patterns import check_cue_values
     from xbarmem.data.readers import load_file_neurons
     from xbarmem.data.sources import pattern_set_crop
 
     crop = pattern_set_crop(meta.extra.get("patterns", {}).get("name", ""))
     x = load_file_neurons(cues, meta.n_neurons, meta.kind or "binary", zero_one, cues=True,
-                          crop=crop).patterns
+                          crop=crop, key=key).patterns
     if x.shape[1] != meta.n_neurons:
         raise ConfigError(f"{cues}: its cues have N = {counted(x.shape[1], 'neuron')}, but "
                           f"the model {model} has N = {meta.n_neurons}")
@@ -583,6 +588,7 @@ def recall(
     max_iterations: recall_options.MaxIterations = 100,
     tol: recall_options.Tol = DEFAULT_TOL,
     zero_one: data_options.CuesZeroOne = False,
+    key: data_options.CuesKey = None,
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
 ) -> None:
@@ -591,7 +597,7 @@ def recall(
     kind = meta.kind or "binary"
     activation = activation or ("sign" if kind == "binary" else "tanh")
     given.tanh_only(ctx, activation)
-    x = _file_cues(cues, model, meta, zero_one, activation)
+    x = _file_cues(cues, model, meta, zero_one, activation, key)
     import torch
 
     from xbarmem.memory.io import load_memory

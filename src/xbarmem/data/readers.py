@@ -260,8 +260,8 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
 
 
 #: how a user chooses the array of an .npz holding several, none of the names read by default
-_HOW = ("none is named 'patterns' or 'images': save the one to load as 'patterns' (Python: "
-        "load_file(key=...)), one of")
+_HOW = ("none is named 'patterns' or 'images': choose one with --key NAME (train, capacity, "
+        "recall; Python: load_file(key=...)), or save the one to load as 'patterns'; one of")
 
 
 def _chosen(keys: list[str], key: str | None) -> str | None:
@@ -325,7 +325,7 @@ def load_file(
 
 def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "binary",
                       zero_one: bool = False, *, cues: bool = False,
-                      crop: int | None = None) -> PatternSet:
+                      crop: int | None = None, key: str | None = None) -> PatternSet:
     """The patterns of the file at ``path`` for a memory of ``n_neurons`` neurons (None: as
     the file holds them), read as :func:`load_file` reads them: 8-bit grayscale square images
     resized to side sqrt(N) by the one rule of every command (:meth:`ImageStack.side_for`: N
@@ -338,11 +338,12 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     occluded cues of binary patterns; :func:`~xbarmem.data.patterns.check_cue_values` says
     which a recall takes). ``crop``: 8-bit 28 x 28 images (MNIST's) are first cut to their
     centred ``crop x crop`` window, as a cropped MNIST source (``mnist-crop24``) made the
-    patterns of the memory these are cues for (:func:`centre_crop`). Raises
-    :class:`FileFormatError` or :class:`PatternError` naming the file."""
+    patterns of the memory these are cues for (:func:`centre_crop`). ``key``: the array of
+    an .npz to read, as :func:`load_file` takes it (an unknown one refused naming those the
+    file holds). Raises :class:`FileFormatError` or :class:`PatternError` naming the file."""
     kind = check_kind(kind)
     path = as_path(path)
-    arr, labels, is_idx = _read_array(path, None)
+    arr, labels, is_idx = _read_array(path, key)
     is_idx = _idx_images(arr, is_idx, zero_one)
     arr = centre_crop(arr, crop) if _is_grayscale(arr, is_idx) else arr
     cues_of = kind if cues and not _is_grayscale(arr, is_idx) else None
@@ -383,7 +384,7 @@ def centre_crop(images: np.ndarray, crop: int | None) -> np.ndarray:
     return images.reshape(-1, 28, 28)[:, lo:lo + crop, lo:lo + crop]
 
 
-def file_neuron_count(path: str | Path) -> int | None:
+def file_neuron_count(path: str | Path, key: str | None = None) -> int | None:
     """The N of the patterns the file at ``path`` holds as :func:`load_file_neurons` reads
     them with ``n_neurons=None`` (the length of a row, or H*W of an image), from its array's
     shape alone: its values are not checked (the reading does that). None for an array of no
@@ -392,30 +393,32 @@ def file_neuron_count(path: str | Path) -> int | None:
     the file raises (:class:`FileFormatError`, :class:`~xbarmem.limits.TooLargeError`, the
     same messages) for everything its header, its size and the memory limit tell, before the
     reading would; only a fault in the data's bytes themselves (a corrupt compressed .npz
-    member) is left to the reading."""
-    shape = _file_shape(path)
+    member) is left to the reading. ``key``: the array of an .npz, as :func:`load_file` takes
+    it."""
+    shape = _file_shape(path, key)
     return int(math.prod(shape[1:])) if len(shape) in (2, 3) and shape[0] else None
 
 
-def file_pattern_count(path: str | Path) -> int | None:
-    """The number of patterns (rows, or images) the file at ``path`` holds, read as
-    :func:`file_neuron_count` reads N: from its array's header where it has one, with the
-    same refusals; None for an array of no such shape."""
-    shape = _file_shape(path)
+def file_pattern_count(path: str | Path, key: str | None = None) -> int | None:
+    """The number of patterns (rows, or images) the file at ``path`` holds (its .npz array
+    ``key``), read as :func:`file_neuron_count` reads N: from its array's header where it has
+    one, with the same refusals; None for an array of no such shape."""
+    shape = _file_shape(path, key)
     return int(shape[0]) if len(shape) in (2, 3) and shape[0] else None
 
 
-def _file_shape(path: str | Path) -> tuple[int, ...]:
-    """The shape of the array of the file at ``path`` (:func:`file_neuron_count`)."""
+def _file_shape(path: str | Path, key: str | None = None) -> tuple[int, ...]:
+    """The shape of the array (``key`` of an .npz) of the file at ``path``
+    (:func:`file_neuron_count`)."""
     path = as_path(path)
     name = path.name.lower()
     if name.endswith((".gz", ".csv")):
-        return tuple(_read_array(path, None)[0].shape)
-    return tuple(_header_shape(path, name))
+        return tuple(_read_array(path, key)[0].shape)
+    return tuple(_header_shape(path, name, key))
 
 
-def _header_shape(path: Path, name: str) -> tuple[int, ...]:
-    """The shape of the array :func:`_read_array` ``(path, None)`` reads from the file at
+def _header_shape(path: Path, name: str, key: str | None = None) -> tuple[int, ...]:
+    """The shape of the array :func:`_read_array` ``(path, key)`` reads from the file at
     ``path`` (lower-case ``name``, not gzip'd nor CSV), from its headers alone: every refusal
     it makes from them, the file's size and the memory limit, in its order and words."""
     with opened(path, expand=_EXPAND_BINARY) as (handle, size):
@@ -425,8 +428,10 @@ def _header_shape(path: Path, name: str) -> tuple[int, ...]:
         magic = struct.unpack(">I", head[:4])[0] if len(head) >= 4 else None
         if name.endswith((".npy", ".npz")):
             arrays = ArrayFile.of_file(handle, size, str(path))
-            key = _chosen(arrays.names, None) if arrays.is_npz else None
+            key = _chosen(arrays.names, key) if arrays.is_npz else key
             shape, dtype = arrays.header(key, _HOW)
+        elif key is not None:  # (IDX or unknown: refused as the reading refuses it)
+            return tuple(_read_array(path, key)[0].shape)
         elif _is_idx_name(name) or magic in _IDX_MAGICS:
             shape, dtype, _ = _idx_header(head, size, path)
             if len(shape) == 1:

@@ -178,7 +178,7 @@ def image_side(source: str | ImageStack, n_neurons: int) -> int:
 @renamed_keywords(n="n_patterns")
 def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str = "binary",
                  n_patterns: int | None = None, seed: int = 0, zero_one: bool = False,
-                 one_per_class: bool = False) -> PatternSet:
+                 one_per_class: bool = False, key: str | None = None) -> PatternSet:
     """Patterns of ``n_neurons`` neurons from ``source``: what :func:`load_patterns` gives,
     asked for by the number of neurons N instead of an image side.
 
@@ -190,7 +190,10 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
     one a memory can store (:func:`check_storable`). ``n_patterns``: the first ``n_patterns``
     patterns (drawn sources: how many to draw; its earlier name ``n`` still works, with a
     ``DeprecationWarning``); ``one_per_class``: the first pattern of each class (files: needs
-    an .npz ``labels`` array). Raises :class:`PatternError`.
+    an .npz ``labels`` array); ``key``: the array of an .npz file to read
+    (:func:`~xbarmem.data.readers.load_file`'s; refused for a source that is no file). Raises
+    :class:`PatternError` (:class:`~xbarmem.errors.FileFormatError` for a file's unknown
+    ``key``, naming the arrays it holds).
     """
     kind = check_kind(kind)
     if n_neurons is not None:
@@ -201,6 +204,9 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
         return _selected(pset, source.name, n_patterns, one_per_class)
     name = str(source).strip().lower()
     check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
+    if key is not None and (name in IMAGE_SETS or is_drawn(name)):
+        raise PatternError(f"key {shown(key)} names an array of an .npz file; source "
+                           f"{shown(source)} is no file")
     if name in IMAGE_SETS or is_drawn(name):
         if n_neurons is None:
             raise PatternError(f"source {shown(source)} needs the number of neurons N")
@@ -217,7 +223,8 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
         if kind != "binary":
             raise PatternError(f"source {shown(source)} gives binary patterns only (kind='binary')")
         return correlated_patterns(n_patterns, n_neurons, overlap, seed=seed)
-    pset = load_file_neurons(_existing_file(source), n_neurons, kind=kind, zero_one=zero_one)
+    pset = load_file_neurons(_existing_file(source), n_neurons, kind=kind, zero_one=zero_one,
+                             key=key)
     if n_neurons is not None and pset.n_neurons != n_neurons:
         raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
                            f"{n_neurons}")
