@@ -131,7 +131,7 @@ def _check_drivers(measurement: Measurement, energy_key: str) -> None:
             layer.inputs == "binary" or layer.bias_rows for layer in measurement.layers):
         why, fix = {"tanh": ("its tanh neurons drive", "sign neurons"),
                     "sign": ("its cues hold values other than +-1, which drive", "cues of +-1")
-                    }.get(measurement.info.get("activation"),
+                    }.get(str(measurement.info.get("activation")),
                           ("its layers' inputs (analog) drive", "binary inputs"))
         raise ConfigError(f"energy_key drivers.binary_energy is the energy of the 1-bit row "
                           f"drivers, and this measurement uses none: {why} every row through "

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import torch
 
 from xbarmem.checks import (
+    ArrayLike,
     checked_keywords,
     choice_key,
     choices_text,
@@ -83,7 +84,7 @@ def _incremental(patterns: torch.Tensor, update) -> tuple[torch.Tensor, torch.Te
     return _finish(w)
 
 
-def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
+def _as_patterns(patterns: ArrayLike) -> torch.Tensor:
     x = tensor_of(patterns, dtype=torch.float64)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ConfigError(f"patterns must be a non-empty (P, N) matrix, got {tuple(x.shape)}")
@@ -228,7 +229,7 @@ class PseudoInverse(ClassicRule):
         return _finish(x.T @ torch.linalg.pinv(x @ x.T) @ x)
 
     @staticmethod
-    def identity_reason(patterns: torch.Tensor) -> str | None:
+    def identity_reason(patterns: ArrayLike) -> str | None:
         """Why the rule stores none of ``patterns`` (``(P, N)``, any real values) when they
         span all N dimensions (N linearly independent among them, as P = N independent
         patterns are): the projection onto them is the identity, all zero once its diagonal
