@@ -4,6 +4,8 @@ the fix."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -216,6 +218,8 @@ _READERS = {
     "capacity": lambda f, m: ["capacity", "--rule", "hebb", "--chip", "ideal", "--trials", "1",
                               "--probes", "2", "--data"],
     "recall": lambda f, m: ["recall", m],
+    "energy": lambda f, m: ["energy", "--rule", "hebb", "--chip", "ideal", "--patterns", "3",
+                            "--probes", "2", "--data"],
 }
 
 
@@ -240,9 +244,38 @@ def test_key_picks_one_array_of_a_pattern_npz(run_cli, tmp_path, command, key, r
         assert code == 2 and refused in err and err.count("\n") == 1, err
 
 
-@pytest.mark.parametrize("command", ["train", "capacity"])
+_SCALING = ["scaling", "--arch", "single", "--rule", "hebb", "--sizes", "16,36", "--trials",
+            "1", "--probes", "2", "--json"]
+
+
+@pytest.mark.parametrize("command", ["train", "capacity", "energy", "scaling"])
 def test_key_is_refused_for_a_built_in_source(run_cli, tmp_path, command):
     """``--key`` names an array of a --data file: refused (one line) for a built-in set."""
-    code, _, err = run_cli(*_READERS[command](tmp_path, None)[:-1], "--data", "digits",
-                           "--key", "x")
+    before = ([*_SCALING, "--out", tmp_path / "o"] if command == "scaling"
+              else _READERS[command](tmp_path, None)[:-1])
+    code, _, err = run_cli(*before, "--data", "digits", "--key", "x")
     assert code == 2 and "--key applies to --data FILE only" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("key", "refused"), [
+    ("small", None), ("large", None),
+    ("nope", "no array named 'nope' (arrays: 'small', 'large')"),
+    (None, "choose one with --key NAME")])
+def test_scaling_reads_the_images_of_the_array_key_names(run_cli, tmp_path, key, refused):
+    """``scaling --data FILE.npz`` of two image arrays: ``--key`` picks the one whose images
+    every N resizes (the arrays differ, so do the capacities found); unknown or none chosen:
+    refused in one line before any work, naming the arrays."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "imgs.npz", small=rng.integers(0, 256, (12, 8, 8), dtype=np.uint8),
+             large=np.kron(rng.integers(0, 2, (12, 3, 3), dtype=np.uint8) * 255,
+                           np.ones((4, 4), np.uint8)))
+    args = [*_SCALING, "--out", tmp_path / "o", "--data", tmp_path / "imgs.npz"]
+    code, out, err = run_cli(*args, *(["--key", key] if key else []))
+    if refused is not None:
+        assert code == 2 and refused in err and err.count("\n") == 1, err
+        assert not (tmp_path / "o").exists()
+        return
+    assert code == 0, err
+    other = run_cli(*args, "--key", "large" if key == "small" else "small")
+    assert json.loads(out)["capacity"] != json.loads(other[1])["capacity"]

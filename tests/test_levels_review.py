@@ -157,7 +157,8 @@ def test_adaptation_results_say_the_levels_and_whether_retraining_went_through_t
         trained, quantize):
     """``adapt`` / ``adapt_read_back`` results (``--json``, ``--log``'s summary) said nothing
     of the chip's levels, nor whether the re-training went through them, which ``train
-    --json`` and the adapted model's ``info`` say: their ``memory`` entry now holds both."""
+    --json`` and the adapted model's ``info`` say: their ``memory`` entry now holds both (of
+    the round kept: when that is round 0, the model as trained before adaptation)."""
     chip, pset, memory = trained
     trainer = AdaptiveTrainer(**FAST, quantize=quantize)
     with warnings.catch_warnings():
@@ -166,10 +167,12 @@ def test_adaptation_results_say_the_levels_and_whether_retraining_went_through_t
                      target=1.5, trainer=trainer)
         again = adapt_read_back(done.memory, SimulatedChip.like(done.memory.crossbar, seed=2),
                                 pset, trainer=trainer)
-    for result in (done, again):
+    for result in (done, again):  # (adapt keeps its best round: round 0 is not re-trained)
         entry = result.as_dict()["memory"]
+        retrained = getattr(result, "kept_round", 1) != 0
+        expected = quantize if retrained else memory.info["through_levels"]
         assert entry["levels"] == chip.device.levels
-        assert entry["through_levels"] is quantize is result.memory.info["through_levels"]
+        assert entry["through_levels"] is expected is result.memory.info["through_levels"]
 
 
 def test_adapt_on_a_continuous_chip_says_nothing_of_levels():

@@ -296,6 +296,7 @@ def scaling_cmd(
     threshold: recall_options.Threshold = "0.99",
     trials: recall_options.Trials = 1,
     pool: data_options.Pool = None,
+    key: data_options.DataKey = None,
     resolution: recall_options.Resolution = 0.05,
     seed: run_options.Seed = 0,
     out_dir: ScalingOut = Path("xbarmem-out"),
@@ -303,7 +304,7 @@ def scaling_cmd(
 ) -> None:
     given.check_arch(ctx, arch, rule)
     thresholds, rules_h = parsers.thresholds(threshold), hidden_rules_of(hidden)
-    source, pool = given.sized_data(data, kind, pool)  # (a file: its images read once)
+    source, pool = given.sized_data(ctx, data, kind, pool, key)  # (a file: images read once)
     n_all = parsers.neuron_sizes(sizes, data=source)
     widths = {n: layers_width(rules_h, n) if arch == "multilayer" else None for n in n_all}
     layouts = {n: [n, *([w] if isinstance(w, int) else w or []), n] for n, w in widths.items()}
@@ -327,7 +328,6 @@ def scaling_cmd(
             progress=lambda n, p, s: bar.tested(n, tested_line(f"N={n}", p, s, thresholds), p, s))
     warn_pool_limit([(f"N={run['n_neurons']}", run["lower_bound"],
                       run["settings"].get("pool_distinct")) for run in res["runs"]])
-    # (images: what tells another file of the same name, warn_replacing)
     res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
     res.update(recalled_means=RECALLED, **run_options.run_record(threads))
     make_folder(out_dir)

@@ -121,7 +121,7 @@ EnergyRule = Annotated[str | None, option_types.choice(
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "
-    "--data, --zero-one, --kind, --arch, --hidden, --activation, --max-iterations, --tol or "
+    "--data, --zero-one, --key, --kind, --arch, --hidden, --activation, --max-iterations, --tol or "
     "--calibrate.")]
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
@@ -139,10 +139,10 @@ EnergyModel = Annotated[Path | None, typer.Option(
     "--model", metavar="FILE", parser=option_types.input_path,
     help="Measure this model (xbarmem train / adapt -o, with its stored patterns) on its own "
          "chip and fault map instead of training one: not with --sizes or the options that "
-         "train (--neurons, --arch, --hidden, --data, --zero-one, --kind, --patterns, --rule, "
-         "trainer options, --chip, --faults, --on-fraction, --fault-model).")]
+         "train (--neurons, --arch, --hidden, --data, --zero-one, --key, --kind, --patterns, "
+         "--rule, trainer options, --chip, --faults, --on-fraction, --fault-model).")]
 #: the options ``--model`` replaces (the memory they would build is the model's)
-MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "kind", "patterns", "rule",
+MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "key", "kind", "patterns", "rule",
                "recipe", "rule_options", "rule_option", "chip", "faults", "on_fraction",
                "fault_model", "sizes", "load", "n", "count", "max_steps")
 EnergyHidden = Annotated[str | None, typer.Option(
@@ -170,6 +170,7 @@ def energy(
     circuit: Circuit = DEFAULT_CIRCUIT,
     data: data_options.Data = "mnist",
     zero_one: data_options.ZeroOne = False,
+    key: data_options.DataKey = None,
     kind: data_options.Kind = "binary",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
@@ -204,15 +205,14 @@ def energy(
     if sizes is not None:
         return _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load,
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
-    data, number = given.data_and_count(ctx, data, patterns, "--count", count)
-    n_neurons, activation = _neurons(ctx, neurons, n, activation, (data, number, kind),
-                                     (do_calibrate, rule or "adaptive", options))
+    n_neurons, activation, data, number = _neurons(ctx, neurons, n, activation, (
+        data, patterns, count, kind, key), (do_calibrate, rule or "adaptive", options))
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options, kind)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                         data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
     with _training_bar(rule or "adaptive", options, arch, json_out, kind) as (show, stage):
-        m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one,
+        m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one, key=key,
                     kind=kind, n_patterns=number, chip=chip_spec, rule=rule or "adaptive",
                     corruption=corruption, level=level, probes=probes, seed=seed, tol=tol,
                     activation=activation, max_iterations=max_iterations, progress=show,
@@ -304,8 +304,8 @@ def _check_mode(ctx: typer.Context, model: bool, sizes: bool, calibrate: bool,
     given.applies_only(ctx, "without --model", *MODEL_FIXES, applies=not model)
     given.applies_only(ctx, "with --sizes", "load", applies=sizes)
     given.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
-                   "zero_one", "kind", "patterns", "activation", "max_iterations", "tol", "n",
-                   "count", applies=not sizes)
+                   "zero_one", "key", "kind", "patterns", "activation", "max_iterations", "tol",
+                   "n", "count", applies=not sizes)
     given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
     given.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
                    applies=calibrate)
@@ -355,14 +355,17 @@ def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: boo
 
 
 def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None,
-             patterns: tuple[str, int | None, str],
-             trained: tuple[bool, str, dict[str, Any]]) -> tuple[int, str]:
+             patterns: tuple[str, str | None, int | None, str, str | None],
+             trained: tuple[bool, str, dict[str, Any]]) -> tuple[int, str, str, int | None]:
     """``--neurons N`` (old: ``--n N``; neither: a ``--data`` file's own N,
     :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``; None:
-    the kind's), with the options of ``--data`` (``patterns``: data, ``number`` patterns of
-    it, kind; ``--zero-one``), ``--tol`` (tanh recall only) and ``--calibrate`` (``trained``:
-    it, the rule and its options; :func:`_check_drivers`) checked."""
-    data, number, kind = patterns
+    the kind's), with the options of ``--data`` (``patterns``: data, ``--patterns`` and the
+    old ``--count`` (:func:`given.data_and_count`), kind, ``--key``; ``--zero-one``),
+    ``--tol`` (tanh recall only) and ``--calibrate`` (``trained``: it, the rule and its
+    options; :func:`_check_drivers`) checked. Returns N, the activation, the data source and
+    the number of its patterns to store (None: the source's default)."""
+    data, patterns_given, count, kind, key = patterns
+    data, number = given.data_and_count(ctx, data, patterns_given, "--count", count)
     old = old_options.old_activation(neurons)
     legacy = old is not None
     if legacy:
@@ -372,16 +375,16 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     n_neurons = given.deprecated(ctx, "--n", n, n_neurons, new=None if legacy else "neurons",
                              use=f"--neurons {n}")
     if n is None:
-        n_neurons = given.data_neurons(ctx, data, n_neurons)
+        n_neurons = given.data_neurons(ctx, data, n_neurons, key)
     given.check_data_options(ctx, data)
     activation = activation or given.cues_for(kind, None, None)[2]
     given.tanh_only(ctx, activation)
-    given.check_data_count(data, number)
+    given.check_data_count(data, number, key=key)
     calibrate, rule, options = trained
     adaptive = rule == "adaptive"
     _check_drivers(calibrate, activation, adaptive and options.get("bias") is not False,
                    f"the {rule} memory{' (bias=false)' if adaptive else ''} has", kind)
-    return n_neurons, activation
+    return n_neurons, activation, data, number
 
 
 def _hidden(hidden: str | None, n: int, arch: str, rule: str,

@@ -298,13 +298,16 @@ def drawn_pool(data: str, pool: int | None) -> int | None:
     return DRAWN_POOL if pool is None and is_drawn(data) else pool
 
 
-def sized_data(data: str, kind: str, pool: int | None) -> tuple[str | ImageStack, int | None]:
+def sized_data(ctx: typer.Context, data: str, kind: str, pool: int | None,
+               key: str | None = None) -> tuple[str | ImageStack, int | None]:
     """``--data`` asked for at several N (:func:`xbarmem.data.sources.sized_source`: a file's
-    images read once) and its pool (``--pool``, refused above the images it holds; drawn
-    patterns: :func:`drawn_pool`) for ``kind`` patterns."""
+    images read once, its .npz array ``key``, ``--key``: the command's ``ctx`` refuses it for
+    no file, :func:`check_data_options`) and its pool (``--pool``, refused above the images
+    it holds; drawn patterns: :func:`drawn_pool`) for ``kind`` patterns."""
     from xbarmem.data.sources import sized_pool, sized_source
 
-    source = sized_source(data, kind)
+    check_data_options(ctx, data)
+    source = sized_source(data, kind, key=key)
     return source, sized_pool(source, pool, "--pool")
 
 

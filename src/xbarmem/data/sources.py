@@ -204,9 +204,8 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
         return _selected(pset, source.name, n_patterns, one_per_class)
     name = str(source).strip().lower()
     check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
-    if key is not None and (name in IMAGE_SETS or is_drawn(name)):
-        raise PatternError(f"key {shown(key)} names an array of an .npz file; source "
-                           f"{shown(source)} is no file")
+    if name in IMAGE_SETS or is_drawn(name):
+        _no_key(key, source)
     if name in IMAGE_SETS or is_drawn(name):
         if n_neurons is None:
             raise PatternError(f"source {shown(source)} needs the number of neurons N")
@@ -258,25 +257,37 @@ def _picked(pset: PatternSet, where: str, n_patterns: int | None, one_per_class:
 DRAWN_POOL = 2000
 
 
-def sized_source(source: str | os.PathLike | ImageStack, kind: str = "binary"
-                 ) -> str | ImageStack:
+def sized_source(source: str | os.PathLike | ImageStack, kind: str = "binary",
+                 key: str | None = None) -> str | ImageStack:
     """``source`` to be asked for at several N as ``kind`` patterns (:func:`patterns_for`,
     e.g. a scaling run): a built-in image set or drawn patterns by name (lower case), a stack
     as is, and a file read once (:func:`~xbarmem.data.readers.read_image_stack`: 8-bit
-    grayscale square images, so that every N resizes the same images). Raises
-    :class:`PatternError` for an unknown source or ``kind``, a file that holds no such
-    images, a malformed ``correlated-R`` name or one with continuous patterns,
-    :class:`~xbarmem.errors.FileFormatError` for a damaged file."""
+    grayscale square images, so that every N resizes the same images; ``key``: the array of
+    an .npz file, refused for a source that is no file). Raises :class:`PatternError` for an
+    unknown source or ``kind``, a file that holds no such images, a malformed
+    ``correlated-R`` name or one with continuous patterns, a ``key`` of no file,
+    :class:`~xbarmem.errors.FileFormatError` for a damaged file or an unknown ``key``."""
     kind = check_kind(kind)
     if isinstance(source, ImageStack):
+        _no_key(key, source.name)
         return source
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
+    if name in IMAGE_SETS or is_drawn(name):
+        _no_key(key, source)
     if correlated_overlap(name) is not None and kind != "binary":
         raise PatternError(f"source {shown(source)} gives binary patterns only, not {kind}")
     if name in IMAGE_SETS or is_drawn(name):
         return name
-    return read_image_stack(_existing_file(source))
+    return read_image_stack(_existing_file(source), key)
+
+
+def _no_key(key: str | None, source: str | os.PathLike) -> None:
+    """Refuse (:class:`PatternError`) a ``key`` (an .npz file's array) given with a
+    ``source`` that is no file: a built-in set, drawn patterns or a stack already read."""
+    if key is not None:
+        raise PatternError(f"key {shown(key)} names an array of an .npz file; source "
+                           f"{shown(str(source))} is no file")
 
 
 def source_name(source: str | ImageStack) -> str:

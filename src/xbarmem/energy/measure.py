@@ -406,15 +406,16 @@ def _matrix(patterns: Any, name: str) -> np.ndarray:
     return x
 
 
-def _patterns(source: str, n: int, count: int | None, seed: int,
-              zero_one: bool = False, kind: str = "binary") -> PatternSet:
+def _patterns(source: str, n: int, count: int | None, seed: int, zero_one: bool = False,
+              kind: str = "binary", key: str | None = None) -> PatternSet:
     """``count`` patterns of ``kind`` of ``source`` with ``n`` neurons (random: 10 when
     ``count`` is None; images and files: one per class when ``count`` is None; a ``count``
-    below 1 is refused); ``zero_one``: a file's values in [0, 1] (:class:`PatternError`)."""
+    below 1 is refused); ``zero_one``: a file's values in [0, 1]; ``key``: a file's .npz
+    array (:class:`PatternError`)."""
     drawn = is_drawn(source)
     number = (10 if count is None else count) if drawn else count
     return patterns_for(source, n, kind=kind, n_patterns=number, seed=seed, zero_one=zero_one,
-                        one_per_class=count is None and not drawn)
+                        one_per_class=count is None and not drawn, key=key)
 
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
@@ -502,7 +503,7 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
             corruption: str | None = None, level: float | None = None, probes: int = 20,
             seed: int = 0, activation: str | None = None, max_iterations: int = 100,
             tol: float = DEFAULT_TOL, max_steps: int | None = None, progress=None, stage=None,
-            rule_options: dict[str, Any] | None = None) -> Measurement:
+            rule_options: dict[str, Any] | None = None, key: str | None = None) -> Measurement:
     """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
 
     Args:
@@ -511,7 +512,8 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
             :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`).
         data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
             unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
-            10).
+            10); ``key``: the array of a ``data`` .npz file to read (refused for a source
+            that is no file; an unknown one refused naming the arrays the file holds).
         zero_one: a ``data`` file's values in [0, 1] (binary {0, 1}: 0 read as -1); ``kind``:
             ``"binary"`` or ``"continuous"`` patterns, read as
             :func:`~xbarmem.data.sources.patterns_for` reads them, trained and recalled as
@@ -544,7 +546,7 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     spec = load_chip(chip)
     if fault_rate is not None:
         spec = spec.with_faults(fault_rate)
-    pset = _patterns(data, n_neurons, n_patterns, seed, zero_one, kind)
+    pset = _patterns(data, n_neurons, n_patterns, seed, zero_one, kind, key)
     x = tensor_of(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
                           max_steps=max_steps, progress=progress, rule_options=rule_options,

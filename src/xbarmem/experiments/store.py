@@ -255,10 +255,12 @@ class ResultStore:
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Close the database connection (also on leaving a ``with`` block; again: nothing).
-        A closed store's methods raise :class:`ConfigError` saying so. A store opened to
-        write first moves every row out of its ``-wal`` file into the store file
-        (:func:`_checkpoint`), so that a copy of the file alone holds every row."""
-        if isinstance(self._db, sqlite3.Connection) and not self.readonly:
+        A closed store's methods raise :class:`ConfigError` saying so. A store that wrote
+        (rows, a schema) first moves every row out of its ``-wal`` file into the store file
+        (:func:`_checkpoint`), so that a copy of the file alone holds every row; one that
+        wrote nothing leaves the file as it found it."""
+        if (isinstance(self._db, sqlite3.Connection) and not self.readonly
+                and self._db.total_changes):
             _checkpoint(self._db, self.busy_timeout)
         self._db.close()
         self._db = _Closed(self.path)  # type: ignore[assignment]
