@@ -255,7 +255,8 @@ def _data_tag(source) -> str:
     else ``-`` and the set's name or the file's name, without its suffix when that is ``.npy``
     (the usual file: ``my-images.npy`` gives ``-my-images``; ``a.npz``, ``a.npy.gz`` or
     ``a.idx`` keep theirs, so that ``a.npy`` and ``a.npz`` are two names, as are ``set.v1.npy``
-    and ``set.v2.npy``), characters other than letters, digits, ``.``, ``_`` and ``-`` as
+    and ``set.v2.npy``), then ``-`` and the .npz array ``--key`` named (``a.npz-test``; none:
+    nothing), characters other than letters, digits, ``.``, ``_`` and ``-`` as
     ``_``, so that runs on other data into one folder neither overwrite each other's files
     nor take over each other's checkpoint. Names that still meet (one name in two folders,
     ``a b.npy`` and ``a_b.npy``): :func:`~xbarmem.cli.capacity_output.warn_replacing`."""
@@ -263,6 +264,8 @@ def _data_tag(source) -> str:
     if name == "mnist":
         return ""
     stem = name if isinstance(source, str) else re.sub(r"\.npy$", "", name, flags=re.I)
+    if not isinstance(source, str) and source.key is not None:
+        stem = f"{stem}-{source.key}"
     return "-" + re.sub(r"[^A-Za-z0-9._-]", "_", stem or "data")
 
 

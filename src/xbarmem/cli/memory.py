@@ -27,6 +27,7 @@ from xbarmem.cli.messages import work_begins
 from xbarmem.cli.progress import work_bar, working
 from xbarmem.cli.records import describe_devices, emit_json
 from xbarmem.cli.tables import console, out
+from xbarmem.data.sources import data_fields
 from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
@@ -112,7 +113,7 @@ def train(
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
 
     save_memory(memory, out_path, patterns=pset)
-    summary = {"model": str(out_path), "data": pset.name, "n_patterns": pset.n_patterns,
+    summary = {"model": str(out_path), **data_fields(pset), "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **_trained(memory, info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
                "faults": _faults(memory, spec), "seed": seed, **run_options.run_record(threads)}

@@ -338,7 +338,7 @@ class PatternSet:
     """An immutable, validated set of ``P`` patterns of ``N`` neurons: its arrays are its own
     copies, read-only (``pset.patterns[0, 0] = 5`` raises numpy's ``ValueError``; the array a
     set was made from stays the caller's, writable). Sets of the same patterns, kind, name,
-    labels and image shape are equal (``==``; a copy, a pickled set read back, the same
+    labels, image shape and key are equal (``==``; a copy, a pickled set read back, the same
     loader called twice) and share one hash.
 
     It reads as a sequence of rows and as its matrix: ``len(pset)``, ``for p in pset`` and
@@ -353,6 +353,9 @@ class PatternSet:
         name: human-readable name, e.g. ``"mnist8-binary"``.
         labels: optional int64 array ``(P,)`` (class of each pattern).
         image_shape: optional ``(h, w)`` with ``h * w == N`` (row-major flattening).
+        key: the array of an .npz file the set was read from when one was named
+            (``load_file(path, key=...)``, the CLI's ``--key``), else None; results record
+            it beside :attr:`name` as ``data_key`` (:func:`~xbarmem.data.sources.data_fields`).
     """
 
     patterns: np.ndarray
@@ -360,9 +363,11 @@ class PatternSet:
     name: str = "patterns"
     labels: np.ndarray | None = None
     image_shape: tuple[int, int] | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         check_type(self.name, str, "name", "a text")
+        check_type(self.key, (str, type(None)), "key", "an .npz array's name or None")
         object.__setattr__(self, "kind", check_kind(self.kind))
         pats = validate_patterns(self.patterns, self.kind)  # (a new array: the set's own)
         pats.flags.writeable = False
@@ -423,7 +428,7 @@ class PatternSet:
             raise PatternError(
                 f"bad subset indices for {self.n_patterns} patterns: {exc}"
             ) from None
-        return PatternSet(pats, self.kind, self.name, labels, self.image_shape)
+        return PatternSet(pats, self.kind, self.name, labels, self.image_shape, self.key)
 
     def __len__(self) -> int:
         return self.n_patterns
@@ -477,8 +482,9 @@ class PatternSet:
         return self.patterns.__dlpack_device__()
 
     def __repr__(self) -> str:
+        key = "" if self.key is None else f"key={self.key!r}, "
         return (
-            f"PatternSet(name={self.name!r}, kind={self.kind!r}, P={self.n_patterns}, "
+            f"PatternSet(name={self.name!r}, {key}kind={self.kind!r}, P={self.n_patterns}, "
             f"N={self.n_neurons}, image_shape={self.image_shape})"
         )
 
@@ -499,7 +505,7 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
     if isinstance(patterns, PatternSet):
         if kind is not None and check_kind(kind) != patterns.kind:
             patterns = PatternSet(patterns.patterns, kind, patterns.name, patterns.labels,
-                                  patterns.image_shape)
+                                  patterns.image_shape, patterns.key)
         if n_neurons is not None and patterns.n_neurons != n_neurons:
             raise PatternError(f"patterns have N={patterns.n_neurons} neurons but the "
                                f"memory/chip has {n_neurons}")

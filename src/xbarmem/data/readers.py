@@ -320,7 +320,7 @@ def load_file(
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, key)
     return _pattern_set(path, arr, labels, _idx_images(arr, is_idx, zero_one), kind, side,
-                        zero_one)
+                        zero_one, key=key)
 
 
 def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "binary",
@@ -355,7 +355,7 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     elif n_neurons is not None:
         root = math.isqrt(n_neurons)
         side = root if root * root == n_neurons and 4 <= root <= max_side("file") else None
-    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one, cues_of)
+    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one, cues_of, key)
 
 
 def _oblong_side(h: int, w: int, n_neurons: int, path: Path) -> int | None:
@@ -448,8 +448,9 @@ def _header_shape(path: Path, name: str, key: str | None = None) -> tuple[int, .
 
 def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx: bool,
                  kind: str, side: int | None, zero_one: bool,
-                 cues_of: str | None = None) -> PatternSet:
-    """A file's array (see :func:`load_file`) as its :class:`PatternSet`; ``cues_of``: the
+                 cues_of: str | None = None, key: str | None = None) -> PatternSet:
+    """A file's array (see :func:`load_file`) as its :class:`PatternSet` (named by the file,
+    holding the .npz array ``key`` it was read from when one was named); ``cues_of``: the
     kind of the model whose recall cues the array holds (not 8-bit images): values read as
     continuous ones (:func:`~xbarmem.data.patterns.file_cue_values`)."""
     if cues_of is not None:
@@ -464,7 +465,7 @@ def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx:
         raise PatternError(f"{path}: {exc}") from None
     if kind == "continuous" and not zero_one and not _is_grayscale(arr, is_idx):
         _warn_unit_interval(pats, path)
-    return PatternSet(pats, kind, path.name, labels, image_shape)
+    return PatternSet(pats, kind, path.name, labels, image_shape, key)
 
 
 def _warn_unit_interval(patterns: np.ndarray, path: Path) -> None:
@@ -691,11 +692,14 @@ class ImageStack:
         images: read-only uint8 array ``(M, H, H)``.
         name: the file's name, without its folder (what results record).
         labels: the .npz file's int64 ``labels`` ``(M,)``, or None.
+        key: the .npz array the images were read from when one was named, else None
+            (recorded beside :attr:`name`, as a :class:`PatternSet`'s ``key``).
     """
 
     images: np.ndarray
     name: str
     labels: np.ndarray | None = None
+    key: str | None = None
 
     @property
     def side(self) -> int:
@@ -738,10 +742,10 @@ class ImageStack:
 
     def patterns(self, side: int | None, kind: str = "binary") -> PatternSet:
         """Every image as a ``kind`` pattern of ``side * side`` neurons (``None``: the images'
-        own side), named :attr:`name`."""
+        own side), named :attr:`name` (with the stack's :attr:`key`)."""
         kind = check_kind(kind)
         pats, image_shape = _grayscale_patterns(self.images, kind, side)
-        return PatternSet(pats, kind, self.name, self.labels, image_shape)
+        return PatternSet(pats, kind, self.name, self.labels, image_shape, self.key)
 
 
 def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
@@ -761,16 +765,17 @@ def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
                    ".npy, .npz or IDX file")
     if problem is not None:
         raise PatternError(f"{path}: {problem}")
-    return _image_stack(arr, path, labels)
+    return _image_stack(arr, path, labels, key)
 
 
-def _image_stack(arr: np.ndarray, path: Path, labels: np.ndarray | None) -> ImageStack:
+def _image_stack(arr: np.ndarray, path: Path, labels: np.ndarray | None,
+                 key: str | None = None) -> ImageStack:
     """A file's array of 8-bit grayscale square images (:func:`_no_image_stack` found no
-    problem) as its :class:`ImageStack`."""
+    problem) as its :class:`ImageStack` (``key``: the .npz array it was read from, if named)."""
     side = math.isqrt(arr.shape[-1]) if arr.ndim == 2 else int(arr.shape[1])
     images = np.ascontiguousarray(arr.reshape(arr.shape[0], side, side))
     images.setflags(write=False)
-    return ImageStack(images, path.name, labels)
+    return ImageStack(images, path.name, labels, key)
 
 
 def _no_image_stack(arr: np.ndarray, is_idx: bool) -> str | None:

@@ -296,6 +296,16 @@ def source_name(source: str | ImageStack) -> str:
     return source.name if isinstance(source, ImageStack) else source
 
 
+def data_fields(source: PatternSet | ImageStack | str) -> dict[str, str]:
+    """What results record of where patterns came from, the one place it is built: ``data``,
+    the ``source``'s name (:func:`source_name`; a :class:`PatternSet`'s ``name``), then
+    ``data_key``, the .npz array it was read from, only when one was named (``key=``,
+    ``--key``), so that the records of sources read without one are as before."""
+    key = None if isinstance(source, str) else source.key
+    name = source if isinstance(source, str) else source.name
+    return {"data": name, **({} if key is None else {"data_key": key})}
+
+
 def sized_pool(source: str | ImageStack, pool: int | None, what: str = "pool") -> int | None:
     """The pool of a :func:`sized_source`: ``pool``, or :data:`DRAWN_POOL` for drawn patterns
     when it is None; :class:`PatternError` naming ``what`` (the option) when ``source`` holds

@@ -40,7 +40,7 @@ from xbarmem.checks import (
     value_equality,
 )
 from xbarmem.data.patterns import PatternSet, check_kind
-from xbarmem.data.sources import is_drawn, patterns_for
+from xbarmem.data.sources import data_fields, is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
     READ_VOLTAGE,
@@ -573,7 +573,7 @@ def _measure_cues(memory: Memory, pset: PatternSet, protocol: Protocol, tol: flo
     spec = memory.chip
     result.info.update({
         "arch": memory.architecture,
-        "layer_sizes": memory.sizes, "data": pset.name, "kind": pset.kind,
+        "layer_sizes": memory.sizes, **data_fields(pset), "kind": pset.kind,
         "n_patterns": pset.n_patterns, **_cue_settings(protocol), "probes": protocol.probes,
         "chip": spec.name, "fault_rate": spec.device.fault_rate, "levels": int(spec.device.levels),
         "fault_model": spec.array.fault_model, "rule": rule,

@@ -41,6 +41,7 @@ from xbarmem.checks import (
     value_equality,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
+from xbarmem.data.sources import data_fields
 from xbarmem.errors import ConfigError, caller_stacklevel
 from xbarmem.evaluation.capped import capped_recalls
 from xbarmem.evaluation.checkpoint import check_entry
@@ -334,10 +335,11 @@ def _options_of(rule: str | Rule, rule_options: dict[str, Any] | None, arch: str
 def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: FaultMap | None,
               **given: Any) -> dict[str, Any]:
     """A search's settings: ``given`` (arch, rule, hidden, trials, seed, resolution,
-    rule_options, cue_budget, thresholds), the chip, protocol, pool and fault map."""
+    rule_options, cue_budget, thresholds), the chip, protocol, pool (its ``data`` and
+    ``data_key``: :func:`~xbarmem.data.sources.data_fields`) and fault map."""
     return {"arch": given["arch"], "rule": given["rule"], "hidden": given["hidden"],
             "chip": chip.to_dict(), "protocol": protocol.as_dict(), "trials": given["trials"],
-            "seed": given["seed"], "data": pool.name, "pool": pool.n_patterns,
+            "seed": given["seed"], **data_fields(pool), "pool": pool.n_patterns,
             "pool_distinct": pool.n_distinct, "n_neurons": pool.n_neurons, "kind": pool.kind,
             **{k: given[k] for k in ("resolution", "rule_options", "cue_budget", "thresholds")},
             **({} if faults is None else {"fault_map": faults.summary(chip.device)})}

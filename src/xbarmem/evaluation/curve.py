@@ -39,6 +39,7 @@ from xbarmem.checks import (
     value_equality,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
+from xbarmem.data.sources import data_fields
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capped import warns_capped
 from xbarmem.evaluation.evaluate import (
@@ -248,7 +249,7 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
         "train_steps": [int(i["steps"]) for i in infos], "jobs": [c for c, _, _ in jobs],
         "scores": [s.as_dict() for s in scores], "infos": infos,
         "devices": memories[0].devices(), "chip": trained.chip.to_dict(),
-        "protocol": protocol.as_dict(), "seed": trained.seed, "data": pool.name})
+        "protocol": protocol.as_dict(), "seed": trained.seed, **data_fields(pool)})
 
 
 def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: int = 1,

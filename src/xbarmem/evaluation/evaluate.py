@@ -38,6 +38,7 @@ from xbarmem.checks import (
 )
 from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
 from xbarmem.data.patterns import PatternSet, as_pattern_set
+from xbarmem.data.sources import data_fields
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.evaluation.capped import note_capped, warns_capped
 from xbarmem.evaluation.metrics import (
@@ -601,11 +602,12 @@ def _settings(chip: ChipSpec, trials: int, fault_seed: int, program_seed: int,
               ) -> dict[str, Any]:
     """:func:`compare_rules`' ``settings``, named as every result names them: ``chip``,
     ``trials`` (the number of chips), ``fault_seed``, ``program_seed``, ``protocol``,
-    ``rule_options`` and the patterns' ``data`` (their name), ``kind``, ``n_patterns``,
+    ``rule_options`` and the patterns' ``data`` (their name; ``data_key``: their .npz array,
+    when named, :func:`~xbarmem.data.sources.data_fields`), ``kind``, ``n_patterns``,
     ``n_neurons``."""
     return {"chip": chip.to_dict(), "trials": trials, "fault_seed": fault_seed,
             "program_seed": program_seed, "protocol": protocol.as_dict(),
-            "rule_options": recorded, "data": patterns.name, "kind": patterns.kind,
+            "rule_options": recorded, **data_fields(patterns), "kind": patterns.kind,
             "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}
 
 

@@ -40,12 +40,12 @@ from xbarmem.checks import (
 from xbarmem.data.patterns import check_kind
 from xbarmem.data.readers import ImageStack
 from xbarmem.data.sources import (
+    data_fields,
     image_side,
     is_drawn,
     patterns_for,
     sized_pool,
     sized_source,
-    source_name,
 )
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
@@ -350,7 +350,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: arch single)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = as_protocol(protocol, _default_protocol(kind, seed), kind=kind)
-    settings = {"arch": arch, "kind": kind, "data": source_name(source),
+    settings = {"arch": arch, "kind": kind, **data_fields(source),
                 "hidden_rule": rules_h and layers_text(rules_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,

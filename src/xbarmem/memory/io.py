@@ -194,6 +194,8 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
         tensors["patterns"] = patterns.patterns
         extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
                              "image_shape": list(patterns.image_shape or [])}
+        if patterns.key is not None:  # (the .npz array read: only when one was named)
+            extra["patterns"]["key"] = patterns.key
         if patterns.labels is not None:
             extra["patterns"]["labels"] = patterns.labels.tolist()
     # threads: torch threads of the process writing the file (it trained and programmed the
@@ -267,7 +269,7 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
         return check_storable(PatternSet(
             tensors["patterns"], kind=p.kind, name=p.name,
             labels=None if p.labels is None else np.asarray(p.labels, np.int64),
-            image_shape=tuple(p.image_shape) or None))
+            image_shape=tuple(p.image_shape) or None, key=p.key))
     except XbarmemError as exc:
         raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
 

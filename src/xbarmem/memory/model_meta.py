@@ -185,6 +185,8 @@ class SavedPatterns(Spec, section="extra.patterns", noun="model metadata"):
         kind: ``binary`` or ``continuous``.
         image_shape: ``[]`` or ``[h, w]`` with ``h * w == N``.
         labels: the class of each pattern (``P`` integers), or None for a set without labels.
+        key: the array of the .npz file they were read from when one was named (``--key``),
+            else None (not written).
     """
 
     name: Annotated[str, Text()] = "patterns"
@@ -192,6 +194,7 @@ class SavedPatterns(Spec, section="extra.patterns", noun="model metadata"):
     image_shape: Annotated[list, ListOf(_Size, nonempty=False)] = field(default_factory=list)
     labels: Annotated[list | None, Maybe(ListOf(Number(integer=True, ge=-2**63,
                                                        lt=2**63)))] = None  # (int64)
+    key: Annotated[str | None, Maybe(Text())] = None
 
     def validate(self) -> None:
         if len(self.image_shape) not in (0, 2):
