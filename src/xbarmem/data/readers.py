@@ -261,7 +261,7 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
 
 #: how a user chooses the array of an .npz holding several, none of the names read by default
 _HOW = ("none is named 'patterns' or 'images': choose one with --key NAME (Python: "
-        "key=...), or save the one to load as 'patterns'; one of")
+        "key=...; sweep file: data_key = NAME), or save the one to load as 'patterns'; one of")
 
 
 def _chosen(keys: list[str], key: str | None) -> str | None:

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
                 "max_iterations", "tol")
 #: options that change a network's patterns or faults but not what can share its batch
-DATA_KEYS = ("data", "data_sha256", "zero_one", "patterns", "selection", "pool", "fault_rate",
-             "on_fraction")
+DATA_KEYS = ("data", "data_sha256", "data_key", "zero_one", "patterns", "selection", "pool",
+             "fault_rate", "on_fraction")
 
 
 def train_key(config: dict[str, Any]) -> str:

@@ -20,10 +20,10 @@ from xbarmem.names import DEFAULT_TOL, RULE_NAMES, hidden_from_words
 from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
 
 _OPS = ("!=", ">=", "<=", "=", ">", "<", "~")
-#: config keys a row holds only when not their default (a trial's ``tol`` and ``zero_one``:
-#: :func:`~xbarmem.experiments.sweep.keyed_when_set`), with that default: a row without one is read
-#: as holding it (``--where``, ``--group-by``, ``--columns``)
-KEYED_WHEN_SET: dict[str, Any] = {"tol": DEFAULT_TOL, "zero_one": False}
+#: config keys a row holds only when not their default (a trial's ``tol``, ``zero_one`` and
+#: ``data_key``: :func:`~xbarmem.experiments.sweep.keyed_when_set`), with that default: a row
+#: without one is read as holding it (``--where``, ``--group-by``, ``--columns``)
+KEYED_WHEN_SET: dict[str, Any] = {"tol": DEFAULT_TOL, "zero_one": False, "data_key": None}
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 

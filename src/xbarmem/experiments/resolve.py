@@ -169,6 +169,9 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         raise ConfigError(f"zero_one = true: reads a pattern file's values in [0, 1]; data "
                           f"{data!r} is {'built in' if data in BUILTIN_DATA else 'drawn'} "
                           f"(its patterns are +-1 already)")
+    if c["data_key"] is not None and (data in BUILTIN_DATA or is_drawn(data)):
+        raise _fail("data_key", c["data_key"], f"names an array of a pattern .npz file; data "
+                    f"{data!r} is {'built in' if data in BUILTIN_DATA else 'drawn'}, no file")
     if data in BUILTIN_DATA:
         try:
             image_side(data, n)
@@ -181,7 +184,8 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
             raise _fail("kind", c["kind"], f"data {data!r} is binary only")
         available, classes = None, 0
     else:
-        available, classes, digest = _file_info(data, c["kind"], n, c["zero_one"])
+        available, classes, digest = _file_info(data, c["kind"], n, c["zero_one"],
+                                                c["data_key"])
         c["data_sha256"] = digest
     if c["trial"] == "evaluate":
         sel, p = c["selection"], c["patterns"]
@@ -215,19 +219,21 @@ def _stamp(path: str) -> tuple[int, int, int] | None:
     return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-def _file_info(path: str, kind: str, n: int, zero_one: bool = False
+def _file_info(path: str, kind: str, n: int, zero_one: bool = False, key: str | None = None
                ) -> tuple[int, int, str]:
     """``(patterns, classes, sha256)`` of a pattern file read as its trials read it (``kind``;
     ``zero_one``: values in [0, 1] mapped by 2*x - 1, other values refused as every command
-    refuses them; ``classes``: its distinct labels, 0 without labels; a file holding an
+    refuses them; ``key``: the .npz array read, an unknown one refused naming the file's;
+    ``classes``: its distinct labels, 0 without labels; a file holding an
     all-zero pattern refused, as ``train`` refuses it), read again once the file changed (its
     size or modification time: a file rewritten in one Python session is a new data set)."""
-    return _file_info_of(path, kind, n, zero_one, _stamp(path))
+    return _file_info_of(path, kind, n, zero_one, _stamp(path), key)
 
 
 @functools.lru_cache(maxsize=32)
 def _file_info_of(path: str, kind: str, n: int, zero_one: bool,
-                  stamp: tuple[int, int, int] | None) -> tuple[int, int, str]:
+                  stamp: tuple[int, int, int] | None, key: str | None = None
+                  ) -> tuple[int, int, str]:
     from xbarmem.data.readers import load_file_neurons
 
     p = Path(path)
@@ -235,7 +241,7 @@ def _file_info_of(path: str, kind: str, n: int, zero_one: bool,
         raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
                     "random, correlated-R) and no such file")
     # (resized as every trial resizes: patterns_for)
-    pset = load_file_neurons(p, n, kind=kind, zero_one=zero_one)
+    pset = load_file_neurons(p, n, kind=kind, zero_one=zero_one, key=key)
     if pset.n_neurons != n:
         raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}; set "
                     f"n_neurons = {pset.n_neurons} (its default is 64)")

@@ -27,9 +27,9 @@ Every option, its default, its rule and its meaning are declared on :class:`Tria
 configuration -- defaults filled in, the chip resolved to its full device/array description
 (``chip_spec``), the rule's options resolved with the rule's own defaults (``rule_options``; the
 trainer seed defaults to the trial seed), the xbarmem version, and for pattern files the file's
-SHA-256; ``tol`` only when not the default and ``zero_one`` only when true,
-:func:`keyed_when_set` -- and keyed by the SHA-256 of that configuration (:func:`trial_key`; a
-trial whose
+SHA-256; ``tol`` only when not the default, ``zero_one`` only when true and ``data_key``
+only when given, :func:`keyed_when_set` -- and keyed by the SHA-256 of that configuration
+(:func:`trial_key`; a trial whose
 numbers depend on the networks trained beside it also by its batch,
 :func:`xbarmem.experiments.batches.batch_keyed`). Unknown keys and
 impossible values raise :class:`~xbarmem.errors.ConfigError` naming the file, the table and the
@@ -563,7 +563,8 @@ def _check_unread_axes(spec: SweepSpec, unread: dict[tuple[int, str], list[str |
 def keyed_when_set(config: dict[str, Any]) -> dict[str, Any]:
     """A resolved trial ``config`` holding each key of
     :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET` only when it is not that key's default
-    (``zero_one`` only when true; ``tol`` as :func:`~xbarmem.names.tol_entry` records one): the
+    (``zero_one`` only when true, ``data_key`` only when given; ``tol`` as
+    :func:`~xbarmem.names.tol_entry` records one): the
     configurations, keys and rows of trials that set none are those of sweeps planned before
     trials had them, so their stores resume with no trial run again (a row without one is
     read as holding its default). A trial recalling with ``sign`` reads no ``tol``: it keeps

@@ -83,13 +83,14 @@ from xbarmem.seeds import random_subset, subset_seed
 # --------------------------------------------------------------------------- data
 @functools.lru_cache(maxsize=32)
 def _source(data: str, kind: str, n: int, first: int | None, seed: int,
-            digest: str | None = None, zero_one: bool = False) -> PatternSet:
+            digest: str | None = None, zero_one: bool = False, key: str | None = None
+            ) -> PatternSet:
     """The first ``first`` patterns of a data source (random data: drawn from ``seed``; a file
-    of values in [0, 1] with ``zero_one``: mapped by 2*x - 1); a file
-    is cached by its contents' ``digest`` too (the trial's ``data_sha256``), so a file rewritten
-    in one Python session is read again. A file whose contents no longer have ``digest`` (it
-    changed after the sweep was planned) is refused: its trials would train on other patterns
-    than their key says."""
+    of values in [0, 1] with ``zero_one``: mapped by 2*x - 1; ``key``: a file's .npz array);
+    a file is cached by its contents' ``digest`` too (the trial's ``data_sha256``), so a file
+    rewritten in one Python session is read again. A file whose contents no longer have
+    ``digest`` (it changed after the sweep was planned) is refused: its trials would train on
+    other patterns than their key says."""
     if digest is not None:
         with open(data, "rb") as handle:
             now = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -98,22 +99,23 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int,
                                "SHA-256 is not the one in the trials' keys): run the sweep "
                                "again to plan it on the file as it is now")
     return patterns_for(data, n, kind=kind, n_patterns=first, seed=seed if is_drawn(data) else 0,
-                        zero_one=zero_one)
+                        zero_one=zero_one, key=key)
 
 
 def _pool(c: dict[str, Any], first: int | None) -> PatternSet:
     """:func:`_source` of a trial's data: its first ``first`` patterns (a trial holds
-    ``zero_one`` only when true: :func:`~xbarmem.experiments.sweep.keyed_when_set`)."""
+    ``zero_one`` only when true, ``data_key`` only when given:
+    :func:`~xbarmem.experiments.sweep.keyed_when_set`)."""
     return _source(c["data"], c["kind"], c["n_neurons"], first, c["seed"], c.get("data_sha256"),
-                   c.get("zero_one", False))
+                   c.get("zero_one", False), c.get("data_key"))
 
 
 def _one_per_class(data: str, kind: str, n: int, digest: str | None = None,
-                   zero_one: bool = False) -> PatternSet:
+                   zero_one: bool = False, key: str | None = None) -> PatternSet:
     if data in IMAGE_SETS:
         return load_image_set(data, kind, side=math.isqrt(n), one_per_class=True)
     # the first of classes 0, 1, ... in order
-    pset = _source(data, kind, n, None, 0, digest, zero_one)
+    pset = _source(data, kind, n, None, 0, digest, zero_one, key)
     return pset.subset(select_indices(pset.labels, pset.n_patterns, one_per_class=True))
 
 
@@ -122,7 +124,7 @@ def stored_patterns(c: dict[str, Any]) -> PatternSet:
     p, n, seed = c["patterns"], c["n_neurons"], c["seed"]
     if c["selection"] == "one-per-class":
         return _one_per_class(c["data"], c["kind"], n, c.get("data_sha256"),
-                              c.get("zero_one", False)).subset(slice(0, p))
+                              c.get("zero_one", False), c.get("data_key")).subset(slice(0, p))
     if c["selection"] == "first":
         return _pool(c, p)
     pool = _pool(c, c["pool"])

@@ -201,6 +201,10 @@ class TrialOptions(Spec, noun="trial"):
         "a pattern file's values are in [0, 1], read as 2*x - 1 (binary {0, 1}: 0 as -1), as "
         "the commands' --zero-one; a pattern file only (built-in sets and drawn patterns are "
         "+-1 already); in a trial's key only when true"))
+    data_key: str | None = text(default=None, nonempty=True, optional=True, help=(
+        "the array of a pattern .npz file to read (one holding several, e.g. 'train' and "
+        "'test'), as the commands' --key; a pattern file only; in a trial's key only when "
+        "given"))
     n_neurons: int = integer(default=64, ge=2,
                              help="N, neurons per pattern (a square for mnist, glyphs: side^2)")
     patterns: int = integer(default=10, ge=1, help="number of stored patterns P",
