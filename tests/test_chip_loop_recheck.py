@@ -131,6 +131,31 @@ def test_adapt_summary_line_names_the_round_kept(capsys, kept, count, said):
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("kept", "kept_cosine"), [(None, None), (0, 0.8), (1, 0.9), (3, 0.8)])
+def test_adapt_warning_of_a_worse_last_round_does_not_contradict_the_round_kept(
+        capsys, kept, kept_cosine):
+    """``adapt -o`` whose round 1 recalled 0.8667, above the open loop's 0.7583, and whose last
+    round 0.7500 warned that it saved round 1's model and that "the model as given,
+    programmed once, recalled better than the re-trained rounds": a re-trained round did
+    better. That is said only when the round kept is round 0 (or none is named); a
+    re-trained round kept is said to be at least the open loop's, the rounds after it worse."""
+    from xbarmem.cli.deploy import _warn_if_worse
+
+    summary = {"open_loop_cosine": 0.8, "final_cosine": 0.7, "gain": -0.1,
+               "settings": {"rule": "adaptive"}}
+    if kept is not None:
+        summary.update(kept_round=kept, kept_cosine=kept_cosine)
+    _warn_if_worse(summary, None)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "0.8000 (open loop) to 0.7000 (last round)" in err, err
+    as_given = "the model as given, programmed once, recalled better" in err
+    assert as_given is (not kept), err
+    if kept:
+        assert f"round {kept}'s, of the best mean cosine ({kept_cosine:.4f}); the rounds " \
+               "after it, re-trained by the adaptive rule around more pinned devices, " \
+               "recalled less" in err, err
+
+
 # ---------------------------------------------------------------- a backend's narrower window
 @pytest.mark.parametrize(("low", "high", "clipped"), [
     (0.0, 0.5, True),    # upper half of the window missing

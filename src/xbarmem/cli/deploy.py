@@ -280,20 +280,25 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
 
 
 def _warn_if_worse(summary: dict, out_path: Path | None) -> None:
-    """Warn when the last round recalls less than the open loop (``summary["gain"] < 0``):
-    the model as given, programmed once, did better (a small memory re-trained around many
-    pinned devices can lose recall); the adapted model is the kept round's
-    (``summary["kept_round"]``, the best), which the line names."""
+    """Warn when the last round recalls less than the open loop (``summary["gain"] < 0``).
+    The adapted model is the kept round's (``summary["kept_round"]``, the best), which the
+    line names: round 0's when the model as given, programmed once, did better than every
+    re-trained round (a small memory re-trained around many pinned devices can lose recall);
+    a re-trained round's, at least as good as the open loop, when only the rounds after it
+    lost recall."""
     if not summary["gain"] < 0:
         return
     kept = summary.get("kept_round")
     model = f"the model saved to {out_path}" if out_path else "the adapted model"
     saved = "" if kept is None else (
         f"{model} is round {kept}'s, of the best mean cosine ({summary['kept_cosine']:.4f}); ")
+    rule = summary["settings"]["rule"]
+    why = (f"the rounds after it, re-trained by the {rule} rule around more pinned devices, "
+           f"recalled less" if kept else
+           f"the model as given, programmed once, recalled better than the re-trained rounds "
+           f"(re-training by the {rule} rule around the pinned devices did not help)")
     warn(f"adaptation lowered the mean cosine from {summary['open_loop_cosine']:.4f} (open loop) "
-         f"to {summary['final_cosine']:.4f} (last round): {saved}the model as given, programmed "
-         f"once, recalled better than the re-trained rounds (re-training by the "
-         f"{summary['settings']['rule']} rule around the pinned devices did not help)")
+         f"to {summary['final_cosine']:.4f} (last round): {saved}{why}")
 
 
 def _adapt_read_back(model, source, memory, stored, read, chip, protocol, trainer, tolerance,
