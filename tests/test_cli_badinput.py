@@ -705,3 +705,42 @@ def test_a_number_no_float_holds_is_refused(refused, small_store, given, number)
     line = refused(*given(number, small_store), names=(number.lstrip("-"),))
     assert ("reads as 0" if "e-" in number else "reads as infinity") in line or (
         "reads as -infinity" in line), line
+
+
+def _spec_file(noun: str, suffix: str, number: str) -> list[str]:
+    """``xbarmem chip|circuit show FILE`` of a preset's file whose first ``= <float>`` value
+    is ``number``."""
+    import json
+    import re
+
+    from xbarmem import load_preset
+    from xbarmem.energy.circuit import load_circuit
+
+    spec = load_preset("ideal") if noun == "chip" else load_circuit("generic-rram")
+    if suffix == ".toml":
+        text = re.sub(r"= \d[\d.]*e-\d+", f"= {number}", spec.to_toml(), count=1)
+    else:
+        text = re.sub(r": \d[\d.]*e-\d+", f": {number}", json.dumps(spec.to_dict()), count=1)
+    assert number in text
+    with open(f"s{suffix}", "w") as f:
+        f.write(text)
+    return [noun, "show", f"s{suffix}"]
+
+
+@pytest.mark.parametrize("number", ["1e-400", "1e400"])
+@pytest.mark.parametrize("given", [
+    lambda x: _spec_file("chip", ".toml", x),
+    lambda x: _spec_file("chip", ".json", x),
+    lambda x: _spec_file("circuit", ".toml", x),
+    lambda x: _spec_file("circuit", ".json", x),
+    lambda x: _sweep_file(x),
+    lambda x: [*_CAPACITY, "--rule-options", f'{{"lr": {x}}}'],
+], ids=["chip-toml", "chip-json", "circuit-toml", "circuit-json", "sweep", "rule-options"])
+def test_a_number_no_float_holds_is_not_called_invalid_text(refused, given, number):
+    """A chip, circuit or sweep file holding ``1e-400`` was refused as ``c.toml: not valid TOML
+    (the number 1e-400 is too small ...)`` and ``--rule-options '{"lr": 1e-400}'`` as
+    ``--rule-options must be a JSON object: the number ...``: the text is valid TOML / a JSON
+    object, only the number is not a float's. The refusal names the file or option and the
+    number alone (:func:`xbarmem.files.unparsed`)."""
+    line = refused(*given(number), names=(f"the number {number} is",))
+    assert "not valid" not in line and "must be a JSON object" not in line, line

@@ -140,6 +140,8 @@ def rule_options(text: str | None, pairs: list[str] | None,
                               "'{\"cue_flip\": 0.05}'")
         try:
             value = parse_text(json.loads, text)
+        except NumberError as exc:  # (valid JSON: 1e-400, read as 0)
+            raise ConfigError(f"--rule-options: {exc}") from None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
         if not isinstance(value, dict):

@@ -26,6 +26,7 @@ from xbarmem.files import (
     folder_member,
     read_bytes,
     read_text,
+    unparsed,
 )
 from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, device_at, highest_reading
@@ -73,7 +74,7 @@ def _manifest(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         if isinstance(exc, FileFormatError):
             raise
-        raise FileFormatError(f"{path}: not valid JSON ({exc})") from None
+        raise FileFormatError(f"{path}: {unparsed(exc, 'JSON')}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         name, _, reads = FORMAT.rpartition("/")

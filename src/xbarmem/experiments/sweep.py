@@ -61,7 +61,7 @@ from xbarmem.experiments.trial_options import (
     _checked,
     printable_name,
 )
-from xbarmem.files import as_path, parse_text, read_text
+from xbarmem.files import as_path, parse_text, read_text, unparsed
 from xbarmem.limits import check_bytes
 from xbarmem.names import (
     BIT_CORRUPTIONS,
@@ -147,7 +147,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     try:
         data = parse_text(tomllib.loads, text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: {unparsed(exc, 'TOML')}") from None
     if not data:  # an empty (or comments-only) file would run one default trial
         raise ConfigError(f"{path}: the sweep file is empty (no tables, no keys); its "
                           f"options: `xbarmem sweep --list-options`")

@@ -47,6 +47,7 @@ from xbarmem.files.reading import (
     parse_text,
     read_bytes,
     read_text,
+    unparsed,
 )
 from xbarmem.files.writing import (
     fingerprint,
@@ -61,5 +62,6 @@ __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "Num
            "broken_link", "check_members_writable", "check_outputs_in", "decode", "fingerprint",
            "folder_member", "gunzip", "home_expanded", "link_target", "make_folder", "missing",
            "npy_size", "opened", "output_file", "output_folder", "parse_text", "read_bytes",
-           "read_text", "same_file", "undone_on_failure", "undone_on_failure_of", "what_is",
-           "write_atomically", "write_file", "write_npy", "write_replacing", "written_together"]
+           "read_text", "same_file", "undone_on_failure", "undone_on_failure_of", "unparsed",
+           "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
+           "written_together"]

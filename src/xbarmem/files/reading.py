@@ -241,6 +241,15 @@ def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def unparsed(exc: Exception, what: str) -> str:
+    """What a refusal of JSON or TOML text (``what``: ``"JSON"``, ``"TOML"``) that
+    :func:`parse_text` could not read says after the file or option it names: ``not valid
+    TOML (...)`` for text that is not ``what`` (``exc``, its parse error); for a
+    :class:`NumberError` (the text is valid, a number of it no float holds) that alone: ``the
+    number 1e-400 is too small for a float to hold ...``."""
+    return str(exc) if isinstance(exc, NumberError) else f"not valid {what} ({exc})"
+
+
 def parse_text(parse: Callable[..., Any], text: str | bytes, **options: Any) -> Any:
     """``parse(text, **options)`` (``json.loads``, ``tomllib.loads``, ...) for text from a
     file or a user: text nested deeper than :data:`MAX_NESTING` lists / tables -- which would

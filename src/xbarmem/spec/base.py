@@ -17,7 +17,7 @@ import tomli_w
 
 from xbarmem.checks import checked_keywords, shown, unknown_argument
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import parse_text
+from xbarmem.files import parse_text, unparsed
 from xbarmem.spec.fields import FieldInfo, _attribute_docs, _help_section, _missing, unknown_key
 from xbarmem.spec.rules import _META, Rule
 
@@ -188,7 +188,7 @@ def _parse(loads: Callable[[str], Any], error: type[Exception], what: str, text:
     try:
         return parse_text(loads, text)
     except error as exc:
-        raise FileFormatError(f"not valid {what} ({exc})") from None
+        raise FileFormatError(unparsed(exc, what)) from None
 
 
 def _info(key: str, f: dataclasses.Field, hint: Any, doc: str) -> FieldInfo:

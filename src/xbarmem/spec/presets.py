@@ -13,7 +13,7 @@ from typing import Any
 
 from xbarmem.checks import choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.files import home_expanded, missing, parse_text, read_text
+from xbarmem.files import home_expanded, missing, parse_text, read_text, unparsed
 from xbarmem.spec.base import Spec
 from xbarmem.spec.rules import Name
 
@@ -176,11 +176,11 @@ class Presets:
             try:
                 return parse_text(tomllib.loads, text)
             except tomllib.TOMLDecodeError as exc:
-                raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
+                raise FileFormatError(f"{path}: {unparsed(exc, 'TOML')}") from exc
         try:
             data = parse_text(json.loads, text)
         except json.JSONDecodeError as exc:
-            raise FileFormatError(f"{path}: not valid JSON ({exc})") from exc
+            raise FileFormatError(f"{path}: {unparsed(exc, 'JSON')}") from exc
         if not isinstance(data, dict):
             raise FileFormatError(f"{path}: a JSON {self.noun} file holds one object, as "
                                   f"`show --json` prints it, got {type(data).__name__}")
