@@ -185,6 +185,12 @@ def _image_stack(tmp_path):
     return read_image_stack(tmp_path / "images.npy")
 
 
+def _keyed_image_stack(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 8, 8)).astype(np.uint8)
+    np.savez(tmp_path / "images.npz", small=images, other=images[:2])
+    return read_image_stack(tmp_path / "images.npz", key="small")
+
+
 def _trained_curve(tmp_path):
     return train_curve(xm.random_patterns(10, 64, seed=0), [3, 5], "ideal", "hebb", trials=2)
 
@@ -197,6 +203,8 @@ def _trained_curve(tmp_path):
      "Measurement(target=shape (1, 2, 64, 64), read=shape (1, 2, 64, 64), "
      "source='devices.csv', known_stuck=None, listed=None)"),
     (_image_stack, "ImageStack(images=shape (100, 28, 28), name='images.npy', labels=None)"),
+    (_keyed_image_stack, "ImageStack(images=shape (5, 8, 8), name='images.npz', labels=None, "
+                         "key='small')"),
     (lambda tmp_path: make_cues(xm.random_patterns(10, 64, seed=0), xm.Protocol(probes=3)),
      "Cues(cues=shape (30, 64), target=shape (30, 64), probes=3, binary=True, "
      "generator=Generator)"),

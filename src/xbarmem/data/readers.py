@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, reads_as_number, value_equality
+from xbarmem.checks import checked_keywords, reads_as_number, result_repr, value_equality
 from xbarmem.data.builtin import max_side, nearest_squares
 from xbarmem.data.patterns import (
     PatternSet,
@@ -700,6 +700,13 @@ class ImageStack:
     name: str
     labels: np.ndarray | None = None
     key: str | None = None
+
+    def __repr__(self) -> str:
+        """One line: the images' shape, the file's name, its labels and, when one was named,
+        the .npz array read (``key``, left out otherwise, as a :class:`PatternSet` does)."""
+        keyed = {} if self.key is None else {"key": self.key}
+        return result_repr("ImageStack", {"images": self.images, "name": self.name,
+                                          "labels": self.labels, **keyed})
 
     @property
     def side(self) -> int:
