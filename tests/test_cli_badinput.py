@@ -741,6 +741,16 @@ def test_a_number_no_float_holds_is_not_called_invalid_text(refused, given, numb
     (the number 1e-400 is too small ...)`` and ``--rule-options '{"lr": 1e-400}'`` as
     ``--rule-options must be a JSON object: the number ...``: the text is valid TOML / a JSON
     object, only the number is not a float's. The refusal names the file or option and the
-    number alone (:func:`xbarmem.files.unparsed`)."""
-    line = refused(*given(number), names=(f"the number {number} is",))
+    number alone (:func:`xbarmem.files.unparsed`), and the key the number sits under (``lr:
+    the number ...``, ``grid.fault_rate[1]: the number ...``, ``device.g_min: ...``)."""
+    import re
+
+    args = given(number)
+    line = refused(*args, names=(f"the number {number} is",))
     assert "not valid" not in line and "must be a JSON object" not in line, line
+    key = re.search(r"([\w.\[\]]+): the number", line)
+    assert key is not None and key.group(1) not in ("s.toml", "s.json", "--rule-options"), line
+    if args[0] == "sweep":
+        assert key.group(1) == "grid.fault_rate[1]", line
+    elif "--rule-options" in args:
+        assert key.group(1) == "lr", line

@@ -221,13 +221,43 @@ class NumberError(json.JSONDecodeError, tomllib.TOMLDecodeError):
         return self.msg
 
 
-def _float(text: str) -> float:
-    """A float of JSON or TOML text, as the parsers read it; :class:`NumberError` for one that
-    no float holds."""
-    lost = lost_number(text)
-    if lost is not None:
-        raise NumberError(f"the number {lost}")
-    return float(text)
+class _Lost:
+    """What :func:`parse_text` reads a number of JSON or TOML text as that no float holds
+    (``why``: :func:`~xbarmem.checks.lost_number`'s words), found after the parse with the
+    key it sits under (:func:`_lost_path`) and refused; never returned."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _floats(lost: list[_Lost]) -> Callable[[str], Any]:
+    """The parsers' ``parse_float``: a float of the text, or a :class:`_Lost` (kept in
+    ``lost``) for one no float holds."""
+    def read(text: str) -> Any:
+        why = lost_number(text)
+        if why is None:
+            return float(text)
+        lost.append(_Lost(why))
+        return lost[-1]
+
+    return read
+
+
+def _lost_path(value: Any, marker: _Lost, path: str = "") -> str | None:
+    """Where ``marker`` sits in parsed ``value``: its keys joined by dots, list positions in
+    brackets (``grid.fault_rate[1]``; "" at the top), or None when it is not there."""
+    if value is marker:
+        return path
+    items = (value.items() if isinstance(value, dict)
+             else ((f"[{i}]", v) for i, v in enumerate(value)) if isinstance(value, list)
+             else ())
+    for key, item in items:
+        step = key if str(key).startswith("[") and isinstance(value, list) else (
+            f"{'.' if path else ''}{key}")
+        found = _lost_path(item, marker, path + step)
+        if found is not None:
+            return found
+    return None
 
 
 def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -258,12 +288,14 @@ def parse_text(parse: Callable[..., Any], text: str | bytes, **options: Any) -> 
     its last value, silently; TOML refuses it) raises :class:`RepeatedKeyError`, unless
     ``options`` give an ``object_pairs_hook``; a number of JSON or TOML that no float holds
     (``1e400``, read as infinity; ``1e-400``, read as 0: :func:`~xbarmem.checks.lost_number`)
-    raises :class:`NumberError`, unless ``options`` give a ``parse_float``; other parse errors
-    pass through unchanged."""
+    raises :class:`NumberError` naming the key it sits under (``device.g_min: the number
+    ...``), unless ``options`` give a ``parse_float``; other parse errors pass through
+    unchanged."""
     if parse is json.loads:
         options.setdefault("object_pairs_hook", _keys_once)
+    lost: list[_Lost] = []
     if parse in (json.loads, tomllib.loads):
-        options.setdefault("parse_float", _float)
+        options.setdefault("parse_float", _floats(lost))
     try:
         value = parse(text, **options)
     except RecursionError:
@@ -273,4 +305,7 @@ def parse_text(parse: Callable[..., Any], text: str | bytes, **options: Any) -> 
         deep = _depth(value) > MAX_NESTING
     if deep:
         raise NestingError(f"lists / tables nested more than {MAX_NESTING} deep")
+    if lost:
+        where = _lost_path(value, lost[0])
+        raise NumberError(f"{f'{where}: ' if where else ''}the number {lost[0].why}")
     return value
