@@ -198,7 +198,9 @@ def test_programming_a_backend_of_a_narrower_window_is_warned_once(small_memory,
     assert len(said) == (2 if clipped else 0), said  # (one per backend)
     if clipped:
         assert f"model chip's [{dev.g_min * 1e6:.4g}, {dev.g_max * 1e6:.4g}] uS" in said[0]
-        assert " targets programmed are clipped to its edges" in said[0]
+        assert " targets programmed fall outside it and are clipped to its edges" in said[0]
+        shared = (max(g_min, dev.g_min), min(dev.g_min + high * dev.g_range, dev.g_max))
+        assert f"(they share [{shared[0] * 1e6:.4g}, {shared[1] * 1e6:.4g}] uS)" in said[0]
 
 
 def test_a_backend_whose_window_misses_the_model_chips_is_refused(small_memory):

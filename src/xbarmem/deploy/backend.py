@@ -608,9 +608,10 @@ def narrower_window(backend: Any, layer: Crossbar, who: str) -> tuple[float, flo
 
 def _warn_clipped(targets: Any, window: tuple[float, float], layer: Crossbar,
                   who: str) -> bool:
-    """Warn once that ``targets`` (siemens, NaN = leave) outside a backend's narrower
-    ``window`` are clipped to its edges, naming both windows and how many; returns whether
-    it warned (targets the backend refuses are left to its own check)."""
+    """Warn once that ``targets`` (siemens, NaN = leave) outside ``window``, the part of the
+    model chip's window a backend's narrower one shares, are clipped to its edges, naming the
+    model chip's window, the shared one and how many; returns whether it warned (targets the
+    backend refuses are left to its own check)."""
     try:
         t = np.asarray(targets, dtype=np.float64)
     except (TypeError, ValueError):
@@ -620,11 +621,11 @@ def _warn_clipped(targets: Any, window: tuple[float, float], layer: Crossbar,
         return False
     dev = layer.chip.device
     written = int((~np.isnan(t)).sum())
-    warn(f"{who}: its chip's window [{window[0] * 1e6:.4g}, {window[1] * 1e6:.4g}] uS is "
-         f"narrower than the model chip's [{dev.g_min * 1e6:.4g}, {dev.g_max * 1e6:.4g}] uS: "
-         f"{outside} of the {counted(written, 'target')} programmed are clipped to its edges "
-         "(and pinned there by read-back); train the model for the backend's chip",
-         stacklevel=caller_stacklevel())
+    warn(f"{who}: its chip's window is narrower than the model chip's [{dev.g_min * 1e6:.4g}, "
+         f"{dev.g_max * 1e6:.4g}] uS (they share [{window[0] * 1e6:.4g}, "
+         f"{window[1] * 1e6:.4g}] uS): {outside} of the {counted(written, 'target')} programmed "
+         "fall outside it and are clipped to its edges (and pinned there by read-back); train "
+         "the model for the backend's chip", stacklevel=caller_stacklevel())
     return True
 
 
