@@ -251,3 +251,65 @@ def test_a_stored_row_holds_its_data_key(tmp_path):
     with ResultStore(tmp_path / "s.sqlite") as db:
         assert sorted(r["config"]["data_key"] for r in db.rows()) == ["test", "train"]
     assert run_sweep(spec, tmp_path / "s.sqlite", jobs=1).inserted == 0
+
+
+def _toml_of(tables: dict) -> str:
+    """Sweep tables (two levels, values JSON-able) as TOML text."""
+    return "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in t.items())
+                     for name, t in tables.items()) + "\n"
+
+
+@pytest.mark.parametrize(("data", "base", "grid", "said"), [
+    ("two.npz", {}, {"data_key": ["train", "test"]}, ["test", "train"]),
+    ("two.npz", {}, {"data_key": ["test"], "probes": [2, 3]}, ["test"]),
+    ("two.npz", {"data_key": "train"}, {"probes": [2, 3]}, ["train"]),
+    ("one.npy", {}, {"probes": [2, 3]}, None),
+])
+def test_a_dry_run_says_the_arrays_its_trials_read(tmp_path, run_cli, data, base, grid, said):
+    """``sweep --dry-run`` names the .npz arrays its trials read (``data_keys``; ``arrays
+    read (data_key)``), as it counts the trials read with ``zero_one``: a grid over two
+    arrays planned as many trials as a grid over anything else, and said nothing of them.
+    A sweep without the field says nothing of it."""
+    np.save(tmp_path / "one.npy", np.load(_two(tmp_path))["train"])
+    (tmp_path / "s.toml").write_text(_toml_of(_sweep(tmp_path / data, grid=grid, **base)))
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--dry-run", "--json")
+    assert code == 0, err
+    assert json.loads(out).get("data_keys") == said, out
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--dry-run")
+    assert code == 0, err
+    if said:
+        assert f"arrays read (data_key)   {', '.join(said)}" in out, out
+    else:
+        assert "data_key" not in out, out
+
+
+def test_results_and_figures_say_the_array_of_their_rows(tmp_path, run_cli):
+    """``results`` shows ``data_key`` as a column where rows differ in it and in its caption
+    where every row shown names one (it said ``data=two.npz`` alone: which array?); a
+    figure's legend and title say the array (``array train``), and rows without one say
+    nothing of it."""
+    from xbarmem.experiments.runner import run_sweep
+    from xbarmem.viz.series import facet_label, shared_settings
+
+    store = tmp_path / "s.sqlite"
+    run_sweep(parse_sweep(_sweep(_two(tmp_path), grid={"data_key": ["train", "test"]})),
+              store, jobs=1)
+    np.save(tmp_path / "one.npy", np.load(tmp_path / "two.npz")["train"])
+    run_sweep(parse_sweep(_sweep(tmp_path / "one.npy") | {"sweep": {"name": "one"}}), store,
+              jobs=1)
+    code, out, err = run_cli("results", store, "--where", "sweep=k")
+    header = next(line for line in out.splitlines() if "cosine" in line)
+    assert code == 0 and "data_key" in header and "│ test" in out and "│ train" in out, out
+    code, out, err = run_cli("results", store, "--where", "data_key=train")
+    words = " ".join(out.split())
+    assert code == 0 and "two.npz, data_key=train, kind=binary" in words, out
+    code, out, err = run_cli("results", store, "--where", "sweep=one")
+    assert code == 0 and "data_key" not in out, out
+    with ResultStore(store) as db:
+        rows = db.rows()
+    keyed = [r for r in rows if r["config"].get("data_key") == "train"]
+    assert "two.npz patterns (array train, the first of the set)" in " ".join(
+        shared_settings(keyed, "patterns").split())
+    assert "array" not in shared_settings([r for r in rows if r["sweep"] == "one"], "patterns")
+    assert {facet_label((("data_key", json.dumps(r["config"].get("data_key"))),))
+            for r in rows} == {"array train", "array test", "no array named"}

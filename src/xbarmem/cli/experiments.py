@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -202,6 +202,7 @@ def _sweep_key(option: str, rest: str) -> str | None:
 
 FILE_KEYS["sweep"] = _sweep_key
 FIELD_LABELS["zero_one_trials"] = "trials with zero_one"
+FIELD_LABELS["data_keys"] = "arrays read (data_key)"
 
 
 def _list_options() -> None:
@@ -281,11 +282,16 @@ def _dry_run(spec, store: Path, json_out: bool) -> None:
     emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
 
 
-def _file_keys_set(spec) -> dict[str, int]:
-    """What a dry run says of the keys a trial holds only when set (a file read with
-    ``zero_one``): ``zero_one_trials``, how many of the sweep's trials set it, when any does."""
+def _file_keys_set(spec) -> dict[str, Any]:
+    """What a dry run says of the keys a trial holds only when set: ``zero_one_trials``, how
+    many of the sweep's trials read their file with ``zero_one``, when any does;
+    ``data_keys``, the .npz arrays its trials name (``data_key``, sorted), when any does (a
+    grid over two arrays planned as many trials as one of a single file, and said neither)."""
     count = sum(bool(t.config.get("zero_one")) for t in spec.trials)
-    return {"zero_one_trials": count} if count else {}
+    keys = sorted({t.config["data_key"] for t in spec.trials
+                   if t.config.get("data_key") is not None})
+    return {**({"zero_one_trials": count} if count else {}),
+            **({"data_keys": keys} if keys else {})}
 
 
 def _print_sweep(name: str, store: Path, report) -> None:

@@ -50,7 +50,7 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 #: settings shown as columns, after the rule, when they vary among the rows shown of one trial
 #: kind (a sweep of single-layer and multilayer memories showed two rows alike at each fault
 #: rate and seed; a store resumed by a later xbarmem, rows of two versions alike)
-_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "zero_one", "selection", "pool", "chip",
+_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "data_key", "zero_one", "selection", "pool", "chip",
                     "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
                     "max_iterations", "tol", "version")
 #: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
@@ -293,11 +293,12 @@ def _in_table_order(rows: list[dict]) -> list[dict]:
 def _with_said(columns: Sequence[str], rows: list[dict]) -> list[str]:
     """``columns`` with each setting of :data:`_SAID_BEFORE` they lack, before its default
     column (a setting left out of the columns is one every row of a trial kind shares: the
-    caption says it where every row shown does), and ``zero_one`` before ``patterns`` where a
-    row of ``rows`` sets it (rows without it, the default, say nothing of it)."""
+    caption says it where every row shown does), ``data_key`` after ``data`` and ``zero_one``
+    before ``patterns`` where a row of ``rows`` sets them (rows without them, the default,
+    say nothing of them; rows of one .npz array said the file but not the array)."""
     out = list(columns)
-    said = {**_SAID_BEFORE, **({"zero_one": "patterns"} if any(
-        _value(r, "zero_one") for r in rows) else {})}
+    said = {**_SAID_BEFORE, **{name: before for name, before in (
+        ("data_key", "kind"), ("zero_one", "patterns")) if any(_value(r, name) for r in rows)}}
     for name, before in said.items():
         if name not in out:
             out.insert(out.index(before) if before in out else len(out), name)

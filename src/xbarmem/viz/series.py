@@ -23,8 +23,9 @@ KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation
 _IGNORED = {"seed", "chip_spec", "data_sha256", "trial", "rule", "counts", "thresholds",
             "rule_options"}
 #: settings shown first in facet labels (the rest alphabetically)
-_PREFERRED = ("arch", "hidden", "kind", "data", "zero_one", "selection", "chip", "fault_rate",
-              "variation", "level", "corruption", "activation", "n_neurons", "patterns")
+_PREFERRED = ("arch", "hidden", "kind", "data", "data_key", "zero_one", "selection", "chip",
+              "fault_rate", "variation", "level", "corruption", "activation", "n_neurons",
+              "patterns")
 #: most panels drawn; more facets are pooled
 MAX_FACETS = 6
 
@@ -149,6 +150,7 @@ _WORDS = {
     "max_iterations": lambda v: f"at most {v} recall steps",
     "version": lambda v: f"xbarmem {v}",
     "zero_one": lambda v: "values in [0, 1] read as 2x - 1" if v else "values as stored",
+    "data_key": lambda v: f"array {v}",
     "corruption": lambda v: {"flip": "flipped", "gaussian": "Gaussian-noise",
                              "occlude": "occluded", "salt-pepper": "salt-and-pepper"
                              }.get(str(v), str(v)) + " cues",
@@ -171,6 +173,8 @@ def setting_words(key: str, value: Any) -> str:
         return _WORDS["arch"]("single")
     if key == "zero_one" and value is None:  # (a sweep's row holds it only when true)
         value = False
+    if key == "data_key" and value is None:  # (a row holds it only when an array was named)
+        return "no array named"
     if value is None:
         return f"{SETTING_NAMES.get(key, key)} default"
     if key in _WORDS:
@@ -435,11 +439,10 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
     kind, data = s.pop("kind", ""), s.pop("data", "")
     count = s.pop("patterns", "")
     what = " ".join(str(v) for v in (count, kind, DATA_WORDS.get(str(data), data)) if v != "")
-    selection = s.pop("selection", "")
-    if what:
+    said = [setting_words(k, s.pop(k)) for k in ("data_key", "selection") if k in s]
+    if what:  # (the .npz array read, then the selection: "(array train, a random subset)")
         noun = "pattern" if str(count) == "1" else "patterns"
-        out.append(f"{what} {noun}" + (f" ({setting_words('selection', selection)})"
-                                       if selection else ""))
+        out.append(f"{what} {noun}" + (f" ({', '.join(said)})" if said else ""))
     if not s.get("variation", 1):
         s.pop("variation")  # 0: the default, not said
     cues = (describe_corruption(s.pop("corruption"), float(s.pop("level")))
