@@ -14,7 +14,7 @@ import pytest
 from conftest import model_parts, refused
 
 from xbarmem.data.readers import load_file, read_image_stack
-from xbarmem.data.sources import data_fields, patterns_for, sized_source
+from xbarmem.data.sources import data_fields, load_patterns, patterns_for, sized_source
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.batches import batch_key, train_key
 from xbarmem.experiments.store import ResultStore
@@ -123,6 +123,8 @@ def test_the_array_read_is_recorded_beside_the_file(tmp_path, run_cli, writer, k
 @pytest.mark.parametrize(("read", "key"), [
     (lambda p, k: load_file(p, key=k), "test"),
     (lambda p, k: patterns_for(p, 16, key=k), "train"),
+    (lambda p, k: load_patterns(p, key=k), "test"),
+    (lambda p, k: load_patterns(_images(p.parent), side=4, key=k), "b"),
     (lambda p, k: patterns_for(p, 16, key=k).subset([0, 1]), "test"),
     (lambda p, k: read_image_stack(_images(p.parent), key=k).patterns(4), "b"),
     (lambda p, k: sized_source(_images(p.parent), key=k), "a"),
@@ -313,3 +315,30 @@ def test_results_and_figures_say_the_array_of_their_rows(tmp_path, run_cli):
     assert "array" not in shared_settings([r for r in rows if r["sweep"] == "one"], "patterns")
     assert {facet_label((("data_key", json.dumps(r["config"].get("data_key"))),))
             for r in rows} == {"array train", "array test", "no array named"}
+
+
+@pytest.mark.parametrize("read", [load_patterns, load_file,
+                                  lambda p, **k: patterns_for(p, 16, **k)])
+def test_every_python_reader_of_a_file_takes_the_key_its_refusal_names(tmp_path, read):
+    """A file of several arrays refused by a Python reader says ``Python: key=...``: each
+    reader of a file path takes ``key`` (``xm.load_patterns`` refused it as an unknown
+    keyword, so the file could not be read with it at all); an unknown array is refused
+    naming the file's arrays."""
+    from xbarmem.errors import FileFormatError
+
+    path = _two(tmp_path)
+    with pytest.raises(FileFormatError, match=r"Python: key=\.\.\."):
+        read(path)
+    assert read(path, key="test").key == "test"
+    with pytest.raises(FileFormatError, match="no array named 'nope' .arrays: 'train', 'test'"):
+        read(path, key="nope")
+
+
+@pytest.mark.parametrize("source", ["mnist", "random", "correlated-0.5"])
+def test_load_patterns_refuses_a_key_of_a_source_that_is_no_file(source):
+    """``xm.load_patterns(source, key=...)`` of a built-in set or drawn patterns: refused
+    naming the key, as ``patterns_for`` refuses it."""
+    from xbarmem.errors import PatternError
+
+    with pytest.raises(PatternError, match="key 'train' names an array of an .npz file"):
+        load_patterns(source, n_patterns=2, key="train")

@@ -50,9 +50,9 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 #: settings shown as columns, after the rule, when they vary among the rows shown of one trial
 #: kind (a sweep of single-layer and multilayer memories showed two rows alike at each fault
 #: rate and seed; a store resumed by a later xbarmem, rows of two versions alike)
-_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "data_key", "zero_one", "selection", "pool", "chip",
-                    "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
-                    "max_iterations", "tol", "version")
+_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "data_key", "zero_one", "selection",
+                    "pool", "chip", "fault_model", "on_fraction", "corruption", "activation",
+                    "mode", "probes", "max_iterations", "tol", "version")
 #: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
 #: each before the default column named: what the rows store (a continuous sweep's caption read
 #: as a binary one's; one multilayer architecture's as a single layer's: single-layer rows have

@@ -54,6 +54,7 @@ def load_patterns(
     seed: int = 0,
     zero_one: bool = False,
     one_per_class: bool = False,
+    key: str | None = None,
 ) -> PatternSet:
     """Resolve ``source`` to a pattern set.
 
@@ -66,16 +67,20 @@ def load_patterns(
     ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
     anything else is a file path for :func:`load_file`
     (8-bit images resized to ``side``; ``None``: kept at their size; ``zero_one`` maps a
-    {0, 1} file to +-1), then first ``n_patterns`` / ``one_per_class`` (needs .npz labels;
+    {0, 1} file to +-1; ``key``: the array of an .npz file to read, refused for a source that
+    is no file), then first ``n_patterns`` / ``one_per_class`` (needs .npz labels;
     ``n``, the earlier name of ``n_patterns``, still works with a ``DeprecationWarning``).
     ``kind``: ``"binary"`` or ``"continuous"``. Raises :class:`PatternError` for an unknown
-    source or bad selection, :class:`~xbarmem.errors.FileFormatError` for a corrupt file.
+    source or bad selection, :class:`~xbarmem.errors.FileFormatError` for a corrupt file or
+    an unknown ``key`` (naming the arrays the file holds).
     """
     kind = check_kind(kind)
     seed = check_seed(seed)
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
     check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
+    if name in IMAGE_SETS or is_drawn(name):
+        _no_key(key, source)
     if name in IMAGE_SETS:
         # side None is refused there (check_side), naming side
         return load_image_set(name, kind, side,  # type: ignore[arg-type]
@@ -94,7 +99,7 @@ def load_patterns(
                                f"patterns)")
         return correlated_patterns(n_patterns, _synthetic_side(side, name) ** 2, overlap,
                                    seed=seed)
-    pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side)
+    pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side, key=key)
     return _picked(pset, str(source), n_patterns, one_per_class)
 
 
