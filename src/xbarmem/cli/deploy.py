@@ -36,7 +36,9 @@ Model = Annotated[Path, typer.Argument(
     help="Model file from `xbarmem train` (with its stored patterns).")]
 ExportOut = Annotated[Path, output_options.out("folder to write", folder=True)]
 AdaptOut = Annotated[Path | None, output_options.out(
-    "adapted model file (.safetensors; pinned devices in its fault map, read-back conductances)",
+    "adapted model file (.safetensors; pinned devices in its fault map, read-back "
+    "conductances): on the simulated chip, the round of the best mean cosine, round 0 "
+    "included (--json: kept_round)",
     suffixes=(".safetensors",))]
 
 
