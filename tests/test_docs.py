@@ -488,7 +488,8 @@ def test_quoted_commands_name_options_that_exist():
 BAD_INPUT_KINDS = {"an option that the chosen mode does not read": "applies",
                    "an option that takes one value given twice": "more than once",
                    "an output that is the same file as": "is the same file as",
-                   "a file output of a fixed format": "the file name must end in"}
+                   "a file output of a fixed format": "the file name must end in",
+                   "a number no float holds": "for a float to hold"}
 
 
 def test_the_guides_bad_input_examples_are_refused_for_the_reason_given(tmp_path, monkeypatch,
