@@ -439,7 +439,8 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
     kind, data = s.pop("kind", ""), s.pop("data", "")
     count = s.pop("patterns", "")
     what = " ".join(str(v) for v in (count, kind, DATA_WORDS.get(str(data), data)) if v != "")
-    said = [setting_words(k, s.pop(k)) for k in ("data_key", "selection") if k in s]
+    said = [setting_words(k, v) for k in ("data_key", "selection")
+            if (v := s.pop(k, None)) not in (None, "")]  # (neither: nothing said)
     if what:  # (the .npz array read, then the selection: "(array train, a random subset)")
         noun = "pattern" if str(count) == "1" else "patterns"
         out.append(f"{what} {noun}" + (f" ({', '.join(said)})" if said else ""))
