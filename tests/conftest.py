@@ -8,11 +8,13 @@ import hashlib
 import json
 import os
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
 from xbarmem.data.builtin import load_mnist
 
@@ -261,3 +263,48 @@ def write_model(path: Path, tensors: dict[str, Any], meta: dict[str, Any]) -> Pa
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     path.write_bytes(save(arrays, metadata={"xbarmem": json.dumps(meta)}))
     return path
+
+
+class TorchCalls(TorchFunctionMode):
+    """Counts the torch functions called while it is active (each product, draw, tensor made):
+    work a refusal must not have begun (a count, where a clock would measure the machine)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.called: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.called.append(getattr(func, "__name__", repr(func)))
+        return func(*args, **(kwargs or {}))
+
+
+class Inflated:
+    """Counts the bytes zlib inflates while active (``with Inflated() as inflated:``,
+    ``inflated.bytes``): every gzip and zip member a reader decompresses goes through
+    ``zlib.decompressobj``, which this wraps for the block."""
+
+    def __enter__(self) -> "Inflated":
+        self.bytes, real, counter = 0, zlib.decompressobj, self
+
+        class Counted:
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self.inner = real(*args, **kwargs)
+
+            def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+                out = self.inner.decompress(data, max_length)
+                counter.bytes += len(out)
+                return out
+
+            def flush(self, *args: Any) -> bytes:
+                out = self.inner.flush(*args)
+                counter.bytes += len(out)
+                return out
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.inner, name)
+
+        self._real, zlib.decompressobj = real, Counted
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        zlib.decompressobj = self._real

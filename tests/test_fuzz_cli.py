@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import TorchCalls
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from torch.overrides import TorchFunctionMode
 
 from xbarmem.cli import apps
 from xbarmem.energy.circuit import load_circuit
@@ -468,18 +468,6 @@ def _huge_requests(model: Path) -> list[list[str]]:
     ]
 
 
-class _TorchCalls(TorchFunctionMode):
-    """Counts the torch functions called while it is active (each product, draw, tensor made)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.called: list[str] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.called.append(getattr(func, "__name__", repr(func)))
-        return func(*args, **(kwargs or {}))
-
-
 @pytest.mark.parametrize("index", range(13))
 def test_huge_requests_refused_before_any_work_naming_the_estimate(run_cli, tmp_path, monkeypatch,
                                                                    model, index):
@@ -495,7 +483,7 @@ def test_huge_requests_refused_before_any_work_naming_the_estimate(run_cli, tmp_
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     tracemalloc.start()
     try:
-        with _TorchCalls() as torch_calls:
+        with TorchCalls() as torch_calls:
             code, _, err = run_cli(*args)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -511,7 +499,7 @@ def test_huge_requests_refused_before_any_work_naming_the_estimate(run_cli, tmp_
 def test_the_torch_call_counter_sees_training(run_cli, tmp_path, monkeypatch):
     """The counter above is not blind: a small training run calls torch functions."""
     monkeypatch.chdir(tmp_path)
-    with _TorchCalls() as torch_calls:
+    with TorchCalls() as torch_calls:
         code, _, err = run_cli("train", "-o", "m.safetensors", "--data", "random", "--patterns",
                                "3", "--neurons", "16", "--rule", "hebb")
     assert code == 0, err

@@ -16,7 +16,6 @@ import io
 import json
 import math
 import os
-import time
 import tracemalloc
 import uuid
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
-from conftest import refused
+from conftest import Inflated, TorchCalls, refused
 from conftest import run_quietly as _run
 from conftest import tree_digest as _tree
 from hypothesis import HealthCheck, assume, given, settings
@@ -453,25 +452,36 @@ def _npy_bomb(path: Path, declared: int, members: int) -> Path:
     return path
 
 
-def _fast_and_small(run_cli, folder, *args, names=()):
-    """:func:`refused`, in under a second of this thread's CPU time and under 64 MiB of traced
-    allocations (on a second run: the first one also pays for importing the command's
-    modules). CPU time, not the clock: on a loaded machine the clock ran past a second
-    (1.0-1.7 s, under 0.25 s of CPU) while the refusal waited for a core; a refusal that waits
-    instead (for a lock, a timeout: no CPU) is caught by the clock's 10 s."""
+def _fast_and_small(run_cli, folder, *args, names=(), inflated=2**20):
+    """:func:`refused` before any work: no torch function called, at most ``inflated`` bytes
+    of compressed data inflated (a bomb's size known from its header: one chunk), under 64
+    MiB of traced allocations (on a second run: the first one also pays for importing the
+    command's modules). Counted, not timed: a CPU-time bound of 1 s failed at 1.01 s on a
+    loaded machine, whose load -- not the refusal -- decided it."""
     refused(run_cli, folder, *args, names=names)
     tracemalloc.start()
-    start, cpu = time.perf_counter(), time.thread_time()
     try:
-        line = refused(run_cli, folder, *args, names=names)
-        cpu, seconds = time.thread_time() - cpu, time.perf_counter() - start
+        with Inflated() as unzipped, TorchCalls() as torch_calls:
+            line = refused(run_cli, folder, *args, names=names)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert cpu < 1.0, f"{cpu:.2f} s of CPU"
-    assert seconds < 10, f"{seconds:.1f} s"
+    assert torch_calls.called == [], torch_calls.called[:10]
+    assert unzipped.bytes <= inflated, unzipped.bytes
     assert peak < 64 * 2**20, peak
     return line
+
+
+def test_the_inflated_counter_sees_every_byte_a_reader_inflates(run_cli, tmp_path):
+    """The counts above are not blind: reading a gzip'd pattern file inflates all of it."""
+    body = b"1,-1,1,-1\n-1,1,-1,1\n1,1,-1,-1\n"
+    (tmp_path / "p.csv.gz").write_bytes(gzip.compress(body))
+    with Inflated() as unzipped, TorchCalls() as torch_calls:
+        code, _, err = run_cli("train", "--data", tmp_path / "p.csv.gz", "--rule", "hebb",
+                               "--out", tmp_path / "m.safetensors")
+    assert code == 0, err
+    assert unzipped.bytes >= len(body) and len(torch_calls.called) > 10  # (read for N, then
+    # its patterns: twice)
 
 
 def test_gzip_bomb_refused_by_its_header_quickly(run_cli, tmp_path, monkeypatch):
@@ -501,7 +511,8 @@ def test_gzip_bomb_without_header_refused_as_it_grows(run_cli, tmp_path, monkeyp
     bomb.write_bytes(gzip.compress(body, 9))
     assert bomb.stat().st_size < 2**20
     _fast_and_small(run_cli, tmp_path, "train", "--data", bomb, "--rule", "hebb", "--out",
-                    tmp_path / "m.safetensors", names=("bomb.csv.gz", "16 MiB"))
+                    tmp_path / "m.safetensors", names=("bomb.csv.gz", "16 MiB"),
+                    inflated=16 * 2**20)  # (at most the limit inflated, of the bomb's 40 MB)
 
 
 def test_forged_npz_header_refused(run_cli, tmp_path):
