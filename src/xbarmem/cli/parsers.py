@@ -24,7 +24,7 @@ def floats(text: str, what: str) -> list[float]:
     ``16,,25``) is refused, as in the lists of field names and ``--hidden``."""
     if not text.strip():
         raise ConfigError(f"{what} is empty")
-    lost = next((lost_number(v) for v in text.split(",") if lost_number(v)), None)
+    lost = next(filter(None, map(lost_number, text.split(","))), None)
     if lost is not None:
         raise ConfigError(f"{what}: {lost}")
     try:

@@ -248,13 +248,11 @@ def _lost_path(value: Any, marker: _Lost, path: str = "") -> str | None:
     brackets (``grid.fault_rate[1]``; "" at the top), or None when it is not there."""
     if value is marker:
         return path
-    items = (value.items() if isinstance(value, dict)
-             else ((f"[{i}]", v) for i, v in enumerate(value)) if isinstance(value, list)
-             else ())
-    for key, item in items:
-        step = key if str(key).startswith("[") and isinstance(value, list) else (
-            f"{'.' if path else ''}{key}")
-        found = _lost_path(item, marker, path + step)
+    steps = (((f"{path}.{k}" if path else str(k)), v) for k, v in value.items()
+             ) if isinstance(value, dict) else ((f"{path}[{i}]", v) for i, v in enumerate(
+                 value)) if isinstance(value, list) else ()
+    for where, item in steps:
+        found = _lost_path(item, marker, where)
         if found is not None:
             return found
     return None
