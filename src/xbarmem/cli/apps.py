@@ -99,7 +99,16 @@ class _Command(TyperCommand):
     b.safetensors``) is refused by :func:`extra_arguments`, naming what it takes; click's line
     ("Got unexpected extra argument(s) (a b)") named neither, nor told one argument holding a
     space from two. An option of one value given twice is refused by :func:`given_twice`, a
-    number no float holds by :func:`refuse_lost_numbers`."""
+    number no float holds by :func:`refuse_lost_numbers`. A pattern .npz of several arrays
+    is refused naming the command's ``--key NAME`` where it has one, else saying that none
+    can be chosen (:func:`~xbarmem.data.readers.arrays_chosen_by`)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from xbarmem.data.readers import arrays_chosen_by
+
+        has_key = any("--key" in getattr(p, "opts", ()) for p in self.params)
+        with arrays_chosen_by("--key NAME" if has_key else None):
+            return super().invoke(ctx)
 
     def make_parser(self, ctx: Any) -> Any:
         parser = super().make_parser(ctx)

@@ -3,11 +3,14 @@ gzip'd or not; 8-bit images are resized and binarised like the built-in sets."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
 import re
 import struct
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,7 +254,7 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
         return arrays.pick(key), None
     keys = arrays.names
     chosen = _chosen(keys, key)
-    arr = arrays.pick(chosen, _HOW)
+    arr = arrays.pick(chosen, _how())
     chosen = chosen if chosen is not None else keys[0]
     # (a 0-d array has no patterns to label: it is refused as no pattern array, not here)
     labels = (arrays.array("labels") if "labels" in keys and chosen != "labels" and arr.ndim
@@ -259,9 +262,34 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
     return arr, None if labels is None else _file_labels(labels, arr.shape[0], path)
 
 
-#: how a user chooses the array of an .npz holding several, none of the names read by default
-_HOW = ("none is named 'patterns' or 'images': choose one with --key NAME (Python: "
-        "key=...; sweep file: data_key = NAME), or save the one to load as 'patterns'; one of")
+#: how the caller of the readers names the array of an .npz to read, in its own words (the
+#: Python keyword by default; :func:`arrays_chosen_by` sets a command's option, a sweep's field)
+_ARRAY_CHOICE: ContextVar[str | None] = ContextVar("array_choice", default="key=NAME")
+
+
+@contextlib.contextmanager
+def arrays_chosen_by(words: str | None) -> Iterator[None]:
+    """Within this block, an .npz of several arrays, none of them named ``patterns`` or
+    ``images``, is refused saying how its caller chooses one: ``words`` such as ``--key NAME``
+    (a command's option) or ``data_key = NAME`` (a sweep's field); None: the caller has no
+    way to choose one, and the message says which single array it reads. Outside any block
+    the words are the Python keyword, ``key=NAME``. The reading itself is unchanged."""
+    token = _ARRAY_CHOICE.set(words)
+    try:
+        yield
+    finally:
+        _ARRAY_CHOICE.reset(token)
+
+
+def _how() -> str:
+    """How the user chooses the array of an .npz holding several, none of the names read by
+    default (:func:`arrays_chosen_by`), followed by the arrays' names."""
+    words = _ARRAY_CHOICE.get()
+    if words is None:
+        return ("none is named 'patterns' or 'images', the arrays read from a file of several "
+                "(no other can be chosen here): save the one to read as 'patterns'; it holds")
+    return (f"none is named 'patterns' or 'images': choose one with {words}, or save the one "
+            f"to load as 'patterns'; one of")
 
 
 def _chosen(keys: list[str], key: str | None) -> str | None:
@@ -429,7 +457,7 @@ def _header_shape(path: Path, name: str, key: str | None = None) -> tuple[int, .
         if name.endswith((".npy", ".npz")):
             arrays = ArrayFile.of_file(handle, size, str(path))
             key = _chosen(arrays.names, key) if arrays.is_npz else key
-            shape, dtype = arrays.header(key, _HOW)
+            shape, dtype = arrays.header(key, _how())
         elif key is not None:  # (IDX or unknown: refused as the reading refuses it)
             return tuple(_read_array(path, key)[0].shape)
         elif _is_idx_name(name) or magic in _IDX_MAGICS:

@@ -234,14 +234,15 @@ def _file_info(path: str, kind: str, n: int, zero_one: bool = False, key: str | 
 def _file_info_of(path: str, kind: str, n: int, zero_one: bool,
                   stamp: tuple[int, int, int] | None, key: str | None = None
                   ) -> tuple[int, int, str]:
-    from xbarmem.data.readers import load_file_neurons
+    from xbarmem.data.readers import arrays_chosen_by, load_file_neurons
 
     p = Path(path)
     if not p.is_file():
         raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
                     "random, correlated-R) and no such file")
     # (resized as every trial resizes: patterns_for)
-    pset = load_file_neurons(p, n, kind=kind, zero_one=zero_one, key=key)
+    with arrays_chosen_by("data_key = NAME (a sweep's field, in [base] or [grid])"):
+        pset = load_file_neurons(p, n, kind=kind, zero_one=zero_one, key=key)
     if pset.n_neurons != n:
         raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}; set "
                     f"n_neurons = {pset.n_neurons} (its default is 64)")
