@@ -262,25 +262,30 @@ def _toml_of(tables: dict) -> str:
 
 
 @pytest.mark.parametrize(("data", "base", "grid", "said"), [
-    ("two.npz", {}, {"data_key": ["train", "test"]}, ["test", "train"]),
-    ("two.npz", {}, {"data_key": ["test"], "probes": [2, 3]}, ["test"]),
-    ("two.npz", {"data_key": "train"}, {"probes": [2, 3]}, ["train"]),
+    ("two.npz", {}, {"data_key": ["train", "test"]}, {"test": 1, "train": 1}),
+    ("two.npz", {}, {"data_key": ["train", "test"], "probes": [2, 3]}, {"test": 2, "train": 2}),
+    ("two.npz", {}, {"data_key": ["test"], "probes": [2, 3]}, {"test": 2}),
+    ("two.npz", {"data_key": "train"}, {"probes": [2, 3, 4]}, {"train": 3}),
     ("one.npy", {}, {"probes": [2, 3]}, None),
 ])
 def test_a_dry_run_says_the_arrays_its_trials_read(tmp_path, run_cli, data, base, grid, said):
-    """``sweep --dry-run`` names the .npz arrays its trials read (``data_keys``; ``arrays
-    read (data_key)``), as it counts the trials read with ``zero_one``: a grid over two
-    arrays planned as many trials as a grid over anything else, and said nothing of them.
-    A sweep without the field says nothing of it."""
+    """``sweep --dry-run`` names the .npz arrays its trials read and counts the trials of
+    each (``data_keys``, ``data_key_trials``; a row ``trials of array (data_key): NAME``
+    each), as it counts the trials read with ``zero_one``: a grid over two arrays planned as
+    many trials as a grid over anything else, and said nothing of them; then it listed the
+    arrays and counted no trials of them. A sweep without the field says nothing of it."""
     np.save(tmp_path / "one.npy", np.load(_two(tmp_path))["train"])
     (tmp_path / "s.toml").write_text(_toml_of(_sweep(tmp_path / data, grid=grid, **base)))
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--dry-run", "--json")
     assert code == 0, err
-    assert json.loads(out).get("data_keys") == said, out
+    summary = json.loads(out)
+    assert summary.get("data_keys") == (sorted(said) if said else None), out
+    assert summary.get("data_key_trials") == said, out
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--dry-run")
     assert code == 0, err
     if said:
-        assert f"arrays read (data_key)   {', '.join(said)}" in out, out
+        rows = [" ".join(line.split()) for line in out.splitlines() if "data_key" in line]
+        assert rows == [f"trials of array (data_key): {k} {n}" for k, n in said.items()], out
     else:
         assert "data_key" not in out, out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -202,7 +203,7 @@ def _sweep_key(option: str, rest: str) -> str | None:
 
 FILE_KEYS["sweep"] = _sweep_key
 FIELD_LABELS["zero_one_trials"] = "trials with zero_one"
-FIELD_LABELS["data_keys"] = "arrays read (data_key)"
+FIELD_LABELS["data_key_trials"] = "trials of array (data_key)"
 
 
 def _list_options() -> None:
@@ -279,19 +280,27 @@ def _dry_run(spec, store: Path, json_out: bool) -> None:
     summary = {"sweep": spec.name, "total": len(spec.trials), "already": already,
                "groups": len(groups), "store": str(store),  # (keys of a run's summary)
                **_file_keys_set(spec)}
-    emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
+    if json_out:
+        emit_json(summary)
+    else:  # (the arrays read: the keys of their counts of trials, a row each)
+        print_fields({k: v for k, v in summary.items() if k != "data_keys"},
+                     "dry run: nothing was run")
 
 
 def _file_keys_set(spec) -> dict[str, Any]:
     """What a dry run says of the keys a trial holds only when set: ``zero_one_trials``, how
     many of the sweep's trials read their file with ``zero_one``, when any does;
     ``data_keys``, the .npz arrays its trials name (``data_key``, sorted), when any does (a
-    grid over two arrays planned as many trials as one of a single file, and said neither)."""
+    grid over two arrays planned as many trials as one of a single file, and said neither),
+    and ``data_key_trials``, how many trials read each of them (by name, sorted), as the
+    trials with ``zero_one`` are counted (the arrays were listed, their trials not)."""
     count = sum(bool(t.config.get("zero_one")) for t in spec.trials)
-    keys = sorted({t.config["data_key"] for t in spec.trials
-                   if t.config.get("data_key") is not None})
+    per_key = Counter(t.config["data_key"] for t in spec.trials
+                      if t.config.get("data_key") is not None)
+    keys = sorted(per_key)
     return {**({"zero_one_trials": count} if count else {}),
-            **({"data_keys": keys} if keys else {})}
+            **({"data_keys": keys, "data_key_trials": {k: per_key[k] for k in keys}}
+               if keys else {})}
 
 
 def _print_sweep(name: str, store: Path, report) -> None:
