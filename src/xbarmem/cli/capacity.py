@@ -161,15 +161,16 @@ def capacity_cmd(
     results = _run_searches(configs, n, kept, search, json_out, thresholds, estimate)
     warn_pool_limit([(lb, r.lower_bound, r.settings.get("pool_distinct")) for lb, r in results])
     report_capacity(results, kept, json_out, threads, thresholds, _capacity_title(
-        patterns.kind, data, rule if "single" in arch else "adaptive",
+        patterns.kind, data_words(data, patterns.key), rule if "single" in arch else "adaptive",
         _chip_words(spec, fault_map), protocol, trials))
 
 
 def _capacity_title(kind: str, data: str, rule: str, chip: str, protocol: Protocol,
                     trials: int) -> str:
-    """The capacity table's title: the patterns, the rule of its one-layer memories (else
-    ``adaptive``), the chip in words, the cues, a ``tol`` not the default, the trials."""
-    return (f"capacity on {'continuous ' * (kind == 'continuous')}{data_words(data)} patterns "
+    """The capacity table's title: the patterns (``data``, in words: :func:`data_words`, the
+    .npz array read with it), the rule of its one-layer memories (else ``adaptive``), the
+    chip in words, the cues, a ``tol`` not the default, the trials."""
+    return (f"capacity on {'continuous ' * (kind == 'continuous')}{data} patterns "
             f"({rule}, {chip}, {protocol.corruption} {protocol.level:g}{tol_words(protocol)}, "
             f"{counted(trials, 'trial')})")
 

@@ -429,7 +429,7 @@ def _print_report(r: dict[str, Any]) -> None:
     out.print(("" if "model" not in s else f"model {s['model']}: ") +
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
               f"{s['n_patterns']} {'continuous ' if s.get('kind') == 'continuous' else ''}"
-              f"{pattern_set_words(s['data'])} patterns, "
+              f"{pattern_set_words(s['data'], s.get('data_key'))} patterns, "
               f"{s['rule']} rule, {chip_words(s['chip'], s['fault_rate'], s.get('levels', 0))}, "
               f"{s['cues']} cues ({corruption_words(s['corruption'], s['level'])}), circuit "
               f"{r['circuit']['name']}")

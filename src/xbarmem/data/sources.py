@@ -332,16 +332,21 @@ DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": 
               "random": "random", "glyphs": "glyph"}
 
 
-def data_words(source: str | os.PathLike | ImageStack) -> str:
+def data_words(source: str | os.PathLike | ImageStack, key: str | None = None) -> str:
     """The data source ``source`` (as the user named it: ``--data``, a sweep's ``data``) in
     words for people: a built-in set's :data:`DATA_WORDS`, a file's name (no folder), else
-    as given (``correlated-0.3``). Not a pattern set's internal name (``random-binary``)."""
+    as given (``correlated-0.3``). Not a pattern set's internal name (``random-binary``).
+    ``key``: the .npz array read (``--key``; an :class:`ImageStack`'s own ``key`` when not
+    given), said after the file's name, ``two.npz (array test)``; None: the words without
+    it, as a source read without a key is described."""
     if isinstance(source, ImageStack):
-        return source.name
-    name = os.fspath(source)
-    if name.strip().lower() in DATA_WORDS:
-        return DATA_WORDS[name.strip().lower()]
-    return Path(name).name if isinstance(source, os.PathLike) or os.sep in name else name
+        name, key = source.name, key if key is not None else source.key
+    else:
+        name = os.fspath(source)
+        if name.strip().lower() in DATA_WORDS:
+            return DATA_WORDS[name.strip().lower()]
+        name = Path(name).name if isinstance(source, os.PathLike) or os.sep in name else name
+    return name if key is None else f"{name} (array {key})"
 
 
 #: the names built-in sets give their patterns (:mod:`xbarmem.data.builtin`: ``mnist8-binary``,
@@ -358,14 +363,15 @@ def pattern_set_crop(name: str) -> int | None:
     return None if match is None or match.group(2) is None else int(match.group(2))
 
 
-def pattern_set_words(name: str) -> str:
+def pattern_set_words(name: str, key: str | None = None) -> str:
     """A pattern set's name (:attr:`PatternSet.name`, as results and model files record it)
     in the words of :func:`data_words`, as the user names the source: ``mnist8-binary`` is
     ``MNIST``, ``mnist12c24-binary`` ``MNIST (24x24 crop)``, ``digits8-binary`` ``8x8 digit``;
-    a file's name and ``correlated-0.3`` as they are."""
+    a file's name and ``correlated-0.3`` as they are, a file's with the .npz array ``key``
+    it was read from (``data_key``; None: none said)."""
     match = _SET_NAME.match(name)
     if match is None:
-        return data_words(name)
+        return data_words(name, key)
     source, crop, drawn = match.groups()
     if drawn:
         return data_words(drawn)

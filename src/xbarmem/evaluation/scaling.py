@@ -41,6 +41,7 @@ from xbarmem.data.patterns import check_kind
 from xbarmem.data.readers import ImageStack
 from xbarmem.data.sources import (
     data_fields,
+    data_words,
     image_side,
     is_drawn,
     patterns_for,
@@ -223,8 +224,8 @@ def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
 def _pool_text(source: str | ImageStack) -> str:
     """What a scaling run's patterns are, for its settings."""
     if isinstance(source, ImageStack):
-        return (f"{source.name}: {source.count} images of {source.side}x{source.side} resized "
-                "to side sqrt(N)")
+        return (f"{data_words(source)}: {source.count} images of {source.side}x{source.side} "
+                "resized to side sqrt(N)")  # (its .npz array said when one was named)
     if is_drawn(source):
         return f"{source} patterns of N neurons drawn from the seed"
     return f"bundled {'MNIST' if source == 'mnist' else source} resized to side sqrt(N)"
