@@ -113,13 +113,18 @@ def test_adapt_keeps_the_round_of_the_best_mean_cosine(small_memory, spoil, seed
 
 
 @pytest.mark.parametrize(("kept", "count", "said"), [
-    (0, 3, "; kept round 0 (mean cosine 0.9100, the best)"),
-    (1, 3, "; kept round 1 (mean cosine 0.9100, the best)"),
+    (0, 3, "; kept round 0 (mean cosine 0.9100, the best): the model is round 0's, the chip "
+           "was last written in round 2"),
+    (1, 3, "; kept round 1 (mean cosine 0.9100, the best): the model is round 1's, the chip "
+           "was last written in round 2"),
+    (1, 4, "; kept round 1 (mean cosine 0.9100, the best): the model is round 1's, the chip "
+           "was last written in round 3"),
     (2, 3, ""), (0, 1, "")])
 def test_adapt_summary_line_names_the_round_kept(capsys, kept, count, said):
     """The summary line of ``adapt`` said nothing of which round's model it saved; it names
-    the round kept when it is not the last, and the warning of a last round below the open
-    loop names it too."""
+    the round kept when it is not the last, and that the simulated chip was last written in
+    the last round (it holds that round's writes, not the saved model's; it said only the
+    round kept), and the warning of a last round below the open loop names it too."""
     from xbarmem.cli.deploy import _kept_text, _warn_if_worse
 
     summary = {"kept_round": kept, "kept_cosine": 0.91, "open_loop_cosine": 0.91,

@@ -490,12 +490,15 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
 
 def _kept_text(summary: dict, count: int) -> str:
     """What the summary line says of the round kept (``summary["kept_round"]``, the best
-    mean cosine) when it is not the last of the ``count`` rounds: ``; kept round 1 (mean
-    cosine 0.9712, the best)``; nothing when it is the last."""
-    kept = summary.get("kept_round")
-    if kept is None or kept == count - 1:
+    mean cosine) when it is not the last of the ``count`` rounds (round 0 the open loop):
+    ``; kept round 1 (mean cosine 0.9712, the best): the model is round 1's, the chip was
+    last written in round 3`` (the simulated chip holds the last round's writes, not the
+    model's: :mod:`xbarmem.deploy.chip_loop`); nothing when it is the last."""
+    kept, last = summary.get("kept_round"), count - 1
+    if kept is None or kept == last:
         return ""
-    return f"; kept round {kept} (mean cosine {summary['kept_cosine']:.4f}, the best)"
+    return (f"; kept round {kept} (mean cosine {summary['kept_cosine']:.4f}, the best): the "
+            f"model is round {kept}'s, the chip was last written in round {last}")
 
 
 def _say_removed(folder: Path, manifest: dict) -> None:
