@@ -51,8 +51,8 @@ _COMMANDS = {
     "train --neurons": ["train", "--rule", "hebb", "--neurons", "16", "-o", "out.safetensors",
                         "--data"],
     "capacity": ["capacity", "--rule", "hebb", "--trials", "1", "--probes", "2", "--data"],
-    "scaling": ["scaling", "--arch", "single", "--rule", "hebb", "--sizes", "16", "--trials", "1", "--out", "o",
-                "--data"],
+    "scaling": ["scaling", "--arch", "single", "--rule", "hebb", "--sizes", "16", "--trials",
+                "1", "--out", "o", "--data"],
     "energy": ["energy", "--rule", "hebb", "--probes", "2", "--data"],
     "energy --patterns": ["energy", "--rule", "hebb", "--patterns", "3", "--data"],
 }
