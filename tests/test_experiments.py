@@ -611,6 +611,24 @@ def test_fields_and_sweeps_no_row_has_are_refused(tmp_path, run_cli, args, line)
     assert not (tmp_path / "f.png").exists()
 
 
+@pytest.mark.parametrize("name", ["rule", "host", "sweep", "fault_rate", "version"])
+def test_a_metric_no_row_has_names_the_result_values_not_config_keys(tmp_path, run_cli, name):
+    """``results --group-by rule --metric rule`` said "no row has this field (fields: a
+    config key (rule, fault_rate, ...), ..., host, pid)": it listed the very name it refused,
+    as a field to give; a metric is a result value, and the message now lists those the rows
+    hold (the metrics first), in Python (``check_fields`` with ``prefix``) too."""
+    store = tmp_path / "f.sqlite"
+    run_sweep(parse_sweep(tiny(seeds=1)), store)
+    code, _, err = run_cli("results", store, "--group-by", "rule", "--metric", name)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "a config key" not in err and f"--metric {name}: no row of" in err, err
+    assert "the result values rows hold: converged, cosine, exact" in err, err
+    with ResultStore(store, readonly=True) as db, pytest.raises(
+            ConfigError, match="the result values rows hold: converged, cosine") as info:
+        db.check_fields([name], "metric", prefix="result.")
+    assert "a config key" not in str(info.value)
+
+
 def test_where_reads_fields_whose_keys_hold_dots(tmp_path):
     """``result.capacity.0.99`` names the threshold key "0.99", as ``--metric`` does; a
     field no row has raises ConfigError in Python too."""

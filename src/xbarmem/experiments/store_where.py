@@ -29,6 +29,7 @@ from xbarmem.experiments.fields import (
     json_paths,
     parse_condition,
 )
+from xbarmem.experiments.grouping import NOT_METRICS
 from xbarmem.experiments.store_file import COLUMNS, MEMBERS, has_members
 from xbarmem.experiments.store_rows import row_error, rows_of_keys, selected, stored_row
 
@@ -91,9 +92,26 @@ def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
     known = sorted(k.removeprefix(prefix) for k in known_fields(db, path)
                    if k.startswith(prefix))
     close = difflib.get_close_matches(shown or field, known, n=1)
-    hint = f"did you mean {close[0]}?" if close else (
-        "fields: a config key (rule, fault_rate, ...), result.KEY, " + ", ".join(COLUMNS))
+    hint = f"did you mean {close[0]}?" if close else _fields_hint(known, prefix)
     raise ConfigError(f"{what}: no row of {path} has this field ({hint})")
+
+
+#: names listed by :func:`_fields_hint` before ``...``
+_HINT_NAMES = 12
+
+
+def _fields_hint(known: list[str], prefix: str) -> str:
+    """The fields a name may be, for the message refusing one no row has: without a
+    ``prefix``, any config key, ``result.KEY`` or store column; with one (``result.``, the
+    metrics of ``--metric``), the names under it the rows hold -- not the config keys and
+    columns, which a name under the prefix cannot be), the metrics
+    (:func:`~xbarmem.experiments.grouping.metric_names`) first."""
+    if not prefix:
+        return "fields: a config key (rule, fault_rate, ...), result.KEY, " + ", ".join(COLUMNS)
+    known = sorted(known, key=lambda k: (k.split(".")[0] in NOT_METRICS or "seconds" in k, k))
+    more = f", ... ({len(known)} in all)" if len(known) > _HINT_NAMES else ""
+    return (f"the {prefix.rstrip('.')} values rows hold: "
+            f"{', '.join(known[:_HINT_NAMES]) or 'none'}{more}")
 
 
 def known_fields(db: sqlite3.Connection, path: Path) -> set[str]:
