@@ -415,6 +415,34 @@ def test_an_output_folder_that_is_a_file_is_refused_before_writing(tmp_path, cal
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
+_FOLDER_OUTPUTS = {
+    "reproduce": lambda out: reproduce(out, run=_no_run),
+    "run_demo": lambda out: run_demo(out_dir=out, trials=1),
+    "export_memory": lambda out: export_memory(MEM, out)}
+_FILE_OUTPUTS = {
+    "save_memory": lambda out: xm.save_memory(MEM, out + ".safetensors"),
+    "FaultMap.save": lambda out: MEM.faults.save(out + ".npz"),
+    "ResultStore.export": lambda out: ResultStore("db.sqlite").export(out + ".csv")}
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("name, out", [
+    *((k, "/proc/xbarmem-x") for k in {**_FOLDER_OUTPUTS, **_FILE_OUTPUTS}),
+    *((k, "/proc/xbarmem-x/sub") for k in _FOLDER_OUTPUTS)])
+def test_an_output_where_no_file_can_be_made_is_refused_before_writing(tmp_path, monkeypatch,
+                                                                        name, out):
+    """/proc takes no new files although its permission bits (and os.access, for root) say it
+    does: the command line refused it (its check tries a file), but the library's checks
+    trusted the bits or, for a folder, did not look: export_memory(mem, "/proc/x") and
+    save_memory(mem, "/proc/x.safetensors") raised a raw FileNotFoundError naming an internal
+    ``.partial`` file. Both now try a file as the command line does (one helper,
+    ``files.can_create_in``): a one-line error naming the folder, before any work."""
+    monkeypatch.chdir(tmp_path)
+    call = {**_FOLDER_OUTPUTS, **_FILE_OUTPUTS}[name]
+    message = _refused(lambda: call(out), "the folder /proc is not writable")
+    assert ".partial" not in message and not Path("/proc/xbarmem-x").exists()
+
+
 def test_export_checks_its_path_and_filters_before_writing(store, tmp_path):
     _refused(lambda: store.export(tmp_path), "cannot write the export .*: it is a folder",
              FileFormatError)

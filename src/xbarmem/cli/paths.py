@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from xbarmem.errors import ConfigError
-from xbarmem.files import ArrayFile, broken_link, link_target, missing, read_bytes, same_file
+from xbarmem.files import (
+    ArrayFile,
+    broken_link,
+    can_create_in,
+    link_target,
+    missing,
+    read_bytes,
+    same_file,
+)
 from xbarmem.hardware.chip import is_chip_preset
 
 
@@ -77,14 +85,14 @@ def _writable(path: Path, flag: str, folder: bool) -> Path:
             raise ConfigError(f"{flag} {path}: exists and is not a folder")
         if not folder and target.is_dir():
             raise ConfigError(f"{flag} {path}: is a folder, expected a file name")
-        if not os.access(target, os.W_OK) or (folder and not _can_create(target)):
+        if not os.access(target, os.W_OK) or (folder and not can_create_in(target)):
             raise ConfigError(f"{flag} {path}: the {noun} is not writable")
         return path
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
         raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
+    if not os.access(parent, os.W_OK | os.X_OK) or not can_create_in(parent):
         raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
     return path
 
@@ -119,21 +127,6 @@ def _name_max(folder: Path) -> int:
         return int(os.pathconf(folder, "PC_NAME_MAX"))
     except (AttributeError, OSError, ValueError):
         return 255
-
-
-def _can_create(folder: Path) -> bool:
-    """Whether a file can be created in ``folder``, found by creating (and at once removing) an
-    empty temporary file: permission bits do not tell for root, read-only mounts or virtual
-    file systems such as /proc."""
-    import tempfile
-
-    try:
-        handle, name = tempfile.mkstemp(prefix=".xbarmem-check-", dir=folder)
-    except OSError:
-        return False
-    os.close(handle)
-    os.unlink(name)
-    return True
 
 
 def check_members(folder: Path, names: list[str], flag: str = "--out",

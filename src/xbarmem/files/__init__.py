@@ -26,6 +26,7 @@ from xbarmem.files.locks import FileLock
 from xbarmem.files.paths import (
     as_path,
     broken_link,
+    can_create_in,
     check_members_writable,
     check_outputs_in,
     folder_member,
@@ -58,8 +59,8 @@ from xbarmem.files.writing import (
 )
 
 __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "NumberError",
-           "as_path",
-           "broken_link", "check_members_writable", "check_outputs_in", "decode", "fingerprint",
+           "as_path", "broken_link", "can_create_in", "check_members_writable", "check_outputs_in",
+           "decode", "fingerprint",
            "folder_member", "gunzip", "home_expanded", "link_target", "make_folder", "missing",
            "npy_size", "opened", "output_file", "output_folder", "parse_text", "read_bytes",
            "read_text", "same_file", "undone_on_failure", "undone_on_failure_of", "unparsed",

@@ -93,16 +93,18 @@ def broken_link(target: Path) -> str:
 def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     """The one check of a file to write, before anything is written: :func:`as_path` (``name`` names
     the argument), then :class:`FileFormatError` ``cannot write the {what} to {path}: ...`` when it
-    is a folder, its folder does not exist, or the folder or an existing file is not writable
-    (judged where a symbolic link leads, :func:`link_target`; links in a loop are refused, and a
-    broken link, which would create a file elsewhere: :func:`broken_link`)."""
+    is a folder, its folder does not exist, or the folder (:func:`can_create_in`) or an existing
+    file is not writable (judged where a symbolic link leads, :func:`link_target`; links in a
+    loop are refused, and a broken link, which would create a file elsewhere:
+    :func:`broken_link`)."""
     given = as_path(path, name)
     target = _followed(given, f"cannot write the {what} to {given}", FileFormatError)
     why = ("it is a folder" if target.is_dir()
            else f"no folder {target.parent}" if not target.parent.is_dir()
            else "no permission to write it" if (
-               not os.access(target.parent, os.W_OK)
-               or (target.exists() and not os.access(target, os.W_OK))) else "")
+               target.exists() and not os.access(target, os.W_OK))
+           else f"the folder {target.parent} is not writable" if not can_create_in(
+               target.parent) else "")
     if why:
         raise FileFormatError(f"cannot write the {what} to {given}: {why}")
     return given
@@ -124,14 +126,36 @@ def output_folder(path: object, what: str = "output folder", name: str = "out_di
     """The one check of a folder to write in (created if missing), before anything is written:
     :func:`as_path` (``name`` names the argument), then :class:`FileFormatError` ``cannot write the
     {what} in {path}: ...`` (or ``error``) when it, or a folder above it, is a file (or not a
-    folder), or a broken symbolic link (:func:`broken_link`)."""
+    folder), or a broken symbolic link (:func:`broken_link`), or when no file can be created in
+    it (or, still to be made, in the nearest folder above it that exists: :func:`can_create_in`).
+    A folder above is named as ``path`` names it (``a`` of ``a/sub``)."""
     target = as_path(path, name)
     reached = _followed(target, f"cannot write the {what} in {target}", error)
-    existing = next((p for p in (reached, *reached.absolute().parents) if p.exists()), None)
+    existing = next((p for p in (reached, *reached.parents, *reached.absolute().parents)
+                     if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise error(f"cannot write the {what} in {target}: {existing} exists and is not a "
                     f"folder")
+    if existing is not None and not can_create_in(existing):
+        raise error(f"cannot write the {what} in {target}: the folder {existing} is not "
+                    f"writable")
     return target
+
+
+def can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in the existing folder ``folder``, found by creating (and
+    at once removing) an empty temporary file: permission bits do not tell for root, read-only
+    mounts or virtual file systems such as /proc. The one test of a folder to write in, of the
+    command line's checks and the library's."""
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(prefix=".xbarmem-check-", dir=folder)
+    except OSError:
+        return False
+    os.close(handle)
+    os.unlink(name)
+    return True
 
 
 def folder_member(folder: str | Path, name: str, what: str = "file") -> Path:
