@@ -383,6 +383,29 @@ def test_a_list_of_texts_is_checked(store, call, name, value):
     _refused(lambda: call(store, value), f"{name} must be a list of", ArgumentError)
 
 
+@pytest.mark.parametrize("call, dtype", [
+    (lambda: xm.FaultMap.from_codes(np.zeros((2, 4, 4), complex), xm.load_preset("rram").device),
+     "complex128"),
+    (lambda: xm.FaultMap.from_codes(np.array([["a"]]), xm.load_preset("rram").device), "<U1"),
+    (lambda: xm.fit_power_law(np.array([1j, 2j]), [1, 2]), "complex128"),
+    (lambda: MEM.layers[0].read_outputs(torch.zeros(2, MEM.n_neurons), np.zeros(2)), "float64"),
+    (lambda: MEM.layers[0].read_outputs(torch.zeros(2, MEM.n_neurons),
+                                        np.zeros(2, np.float32)), "float32"),
+], ids=["codes-complex", "codes-text", "sizes-complex", "outputs-float64", "outputs-float32"])
+def test_an_array_of_the_wrong_dtype_names_its_dtype_once(call, dtype):
+    """``chip import c.npy`` of complex codes said "got an ndarray of shape (2, 16, 16),
+    complex128 of dtype complex128": the value's words already name the dtype of an array
+    (``shown``), and the readers added it again; ``checks.shown_typed`` names it once (a 0-d
+    array, shown by its value, still gets it)."""
+    message = _refused(call, "must be")
+    assert message.count(dtype) == 1 and "of dtype" not in message, message
+
+
+def test_a_0d_array_of_the_wrong_dtype_still_names_its_dtype():
+    message = _refused(lambda: xm.fit_power_law(np.array(1j), [1, 2]), "must be")
+    assert message.endswith("holding 1j of dtype complex128"), message
+
+
 @pytest.mark.parametrize("value", [None, 3, b"s.sqlite", BIG, ""], ids=lambda v: shown(v)[:20])
 @pytest.mark.parametrize("call", [
     lambda v: run_sweep(SPEC, v), ResultStore.check,

@@ -78,7 +78,16 @@ from xbarmem.checks.widths import (
     resolve_hidden,
     several_widths,
 )
-from xbarmem.checks.words import beside, brief, counted, seconds_text, shown, spanned, with_article
+from xbarmem.checks.words import (
+    beside,
+    brief,
+    counted,
+    seconds_text,
+    shown,
+    shown_typed,
+    spanned,
+    with_article,
+)
 
 __all__ = ["ArrayLike", "DEFAULT_HIDDEN", "MAX_COUNT", "MAX_RUN_SEED", "MAX_SEED", "ResultDict",
            "SEED_STRIDE", "WALL_TIMES", "as_real_array", "as_written", "beside", "brief",
@@ -89,5 +98,6 @@ __all__ = ["ArrayLike", "DEFAULT_HIDDEN", "MAX_COUNT", "MAX_RUN_SEED", "MAX_SEED
            "hidden_layer_widths", "hidden_word", "is_bool", "is_choice", "is_number", "listed",
            "lost_number", "not_numbers", "numeric_array", "plain_scalar", "ratio_width",
            "reads_as_number", "renamed_keywords", "resolve_hidden", "result_repr", "same_value",
-           "seconds_text", "several_widths", "shown", "spanned", "tensor_of", "unknown_argument",
+           "seconds_text", "several_widths", "shown", "shown_typed", "spanned", "tensor_of",
+           "unknown_argument",
            "value_equality", "with_article"]

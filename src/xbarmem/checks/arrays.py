@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
     import torch
 
 from xbarmem.checks.kinds import _NARROW_FLOATS, _shortest, as_written
-from xbarmem.checks.words import shown
+from xbarmem.checks.words import shown, shown_typed
 
 #: the type hint of a numeric array argument (patterns, cues): what :func:`check_tensor` and
 #: :func:`as_real_array` read -- a tensor, a numpy array (``PatternSet.patterns``) or nested
@@ -139,8 +139,7 @@ def as_real_array(value: Any, name: str, *, error: type[XbarmemError] = ConfigEr
         raise not_numbers(value, name, "an array of real numbers", error=error) from None
     if (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)) or np.issubdtype(
             arr.dtype, np.complexfloating):
-        raise error(f"{name} must be an array of real numbers, got {shown(value)}"
-                    + (f" of dtype {arr.dtype}" if hasattr(value, "dtype") else ""))
+        raise error(f"{name} must be an array of real numbers, got {shown_typed(value)}")
     if not copy:
         return arr if dtype is None else arr.astype(dtype, copy=False)
     return np.array(arr, dtype=dtype, copy=True)  # (dtype None: its own)

@@ -47,6 +47,15 @@ def shown(value: Any) -> str:
     return with_article(kind)
 
 
+def shown_typed(value: Any) -> str:
+    """``value`` as :func:`shown` shows it, its dtype named once: ``an ndarray of shape (2, 3),
+    complex128`` as it is (its dtype is in it), ``a 0-d ndarray holding 1j of dtype complex128``
+    (a 0-d array shows its value alone); a value without a dtype as :func:`shown`."""
+    text = shown(value)
+    dtype = getattr(value, "dtype", None)
+    return text if dtype is None or str(dtype) in text else f"{text} of dtype {dtype}"
+
+
 def with_article(name: str) -> str:
     """``name`` (a type's name) after its article: ``an ndarray``, ``an OrderedDict``,
     ``a Tensor``."""

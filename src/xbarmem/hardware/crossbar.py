@@ -42,6 +42,7 @@ from xbarmem.checks import (
     counted,
     is_bool,
     shown,
+    shown_typed,
     spanned,
     tensor_of,
 )
@@ -435,8 +436,7 @@ class Crossbar:
             arr = as_real_array(outputs, "outputs", error=PatternError, dtype=None)
             if arr.dtype.kind not in "iu" and arr.size:  # ([] is read as floats)
                 raise PatternError(f"outputs must be integer indices of outputs, got "
-                                   f"{shown(outputs)}" + (f" of dtype {arr.dtype}"
-                                                          if hasattr(outputs, "dtype") else ""))
+                                   f"{shown_typed(outputs)}")
             outputs = torch.as_tensor(arr.astype(np.int64))
         else:
             check_tensor(outputs, "outputs", error=PatternError)
