@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import struct
 
 import numpy as np
@@ -278,3 +279,52 @@ def test_utf16_text_without_its_mark_is_refused_naming_the_nul_bytes(tmp_path):
     path.write_bytes("1,-1\n-1,1\n".encode("utf-16-le"))
     with pytest.raises(FileFormatError, match=r"p\.csv holds NUL bytes .* save it as UTF-8$"):
         xm.load_file(path)
+
+
+def _binary_files(tmp_path):
+    """A model, an .npy, an .npz, a SQLite store and unknown binary bytes, as files."""
+    from xbarmem.data.patterns import PatternSet
+
+    x = np.where(np.random.default_rng(3).random((2, 16)) < 0.5, -1.0, 1.0)
+    model = tmp_path / "m.safetensors"
+    xm.save_memory(xm.train(x, chip="ideal", rule="hebb"), model,
+                   patterns=PatternSet(x, kind="binary"))
+    np.save(tmp_path / "a.npy", x)
+    np.savez(tmp_path / "a.npz", x=x)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        db.execute("CREATE TABLE t (x)")
+    db.close()
+    (tmp_path / "b.bin").write_bytes(bytes(range(256)))
+    return {"m.safetensors": "a safetensors file", "a.npy": "a NumPy .npy array",
+            "a.npz": "a zip archive (.npz)", "s.sqlite": "a SQLite database",
+            "b.bin": "it holds NUL bytes (offset 0), as a binary file does"}
+
+
+@pytest.mark.parametrize("given", ["m.safetensors", "a.npy", "a.npz", "s.sqlite", "b.bin"])
+@pytest.mark.parametrize("suffix, args", [
+    (".toml", ("chip", "show")), (".toml", ("sweep", "--dry-run")),
+    (".csv", ("chip", "import", "-o", "f.npz")), (".csv", ("train", "-o", "t.safetensors",
+                                                          "--data"))],
+    ids=["chip-show", "sweep", "chip-import", "train-data"])
+def test_a_binary_file_given_as_text_is_said_to_be_one(tmp_path, run_cli, monkeypatch, given,
+                                                       suffix, args):
+    """A model file, an array, a store given where text is read (a chip TOML, a sweep, a
+    measured .csv, a pattern .csv) was "text saved as UTF-16 without its byte-order mark?
+    save it as UTF-8", whatever it was: the hint fits UTF-16 text alone (NULs at every other
+    byte); a binary file of a known kind is now named as what it is, another said to be
+    binary (``files.reading.decode``, every reader of text), in Python too."""
+    monkeypatch.chdir(tmp_path)
+    said = _binary_files(tmp_path)[given]
+    path = tmp_path / f"given{suffix}"
+    path.write_bytes((tmp_path / given).read_bytes())
+    code, _, err = run_cli(*args, path)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    not_text = "(is not text|not CSV text as its name says); the file is |is not text: "
+    assert re.search(not_text, err) and said in err and "UTF-16" not in err, err
+    call = xm.load_chip if suffix == ".toml" else xm.load_file
+    with pytest.raises(FileFormatError, match=not_text) as info:
+        call(path)
+    assert said in str(info.value) and "UTF-16" not in str(info.value)
+    assert not {"f.npz", "t.safetensors"} & {p.name for p in tmp_path.iterdir()}

@@ -82,8 +82,8 @@ _MAGICS = ((b"\x93NUMPY", "a NumPy .npy array"), (b"PK\x03\x04", "a zip archive 
 def what_is(raw: bytes) -> str | None:
     """What the bytes ``raw`` of a file are, when recognisable from their first bytes (for
     messages about a file given in the wrong place): ``"empty (0 bytes)"``, ``"a NumPy .npy
-    array"``, ``"a Python pickle (never unpickled)"``, ..., ``"text"``; ``None`` when
-    unknown."""
+    array"``, ``"a Python pickle (never unpickled)"``, a safetensors file (a model), ...,
+    ``"text"``; ``None`` when unknown."""
     if not raw:
         return "empty (0 bytes)"
     for magic, kind in _MAGICS:
@@ -91,6 +91,8 @@ def what_is(raw: bytes) -> str | None:
             return kind
     if raw[0] == 0x80 and len(raw) > 1 and raw[1] <= 5:  # pickle protocol 2..5 opcode
         return "a Python pickle (never unpickled)"
+    if raw[8:9] == b"{" and 2 <= int.from_bytes(raw[:8], "little") <= len(raw) - 8:
+        return "a safetensors file (a model of xbarmem train?)"  # (its header's size, then JSON)
     return "text" if _is_text(raw[:512]) else None
 
 

@@ -131,14 +131,31 @@ def decode(raw: bytes, where: str) -> str:
     the offset of the first invalid byte otherwise."""
     encoding = text_encoding(raw)
     if encoding == "utf-8-sig" and b"\x00" in raw:  # (no text of ours holds a NUL character)
-        raise FileFormatError(f"{where} holds NUL bytes (offset {raw.index(0)}): text saved as "
-                              f"UTF-16 without its byte-order mark? save it as UTF-8")
+        raise FileFormatError(_nul_problem(raw, where))
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
         raise FileFormatError(f"{where} is not {name} text (byte 0x{raw[exc.start]:02x} at "
                               f"offset {exc.start})") from None
+
+
+def _nul_problem(raw: bytes, where: str) -> str:
+    """Why ``raw`` (UTF-8 by its start) holding a NUL byte is not read as text: a binary file
+    of a known kind (:func:`~xbarmem.files.arrays.what_is`: a model, an array, a store) named
+    as what it is; text saved as UTF-16 without its byte-order mark (NULs at every other byte
+    of its start) told how to save it; else a binary file."""
+    from xbarmem.files.arrays import what_is  # (it reads text_encoding from here)
+
+    kind, first = what_is(raw), raw.index(0)
+    if kind not in (None, "text"):
+        return f"{where} is not text: the file is {kind}"
+    head = raw[:256]
+    if any(half and half.count(0) >= 0.9 * len(half) and other.count(0) <= 0.1 * len(other)
+           for half, other in ((head[1::2], head[0::2]), (head[0::2], head[1::2]))):
+        return (f"{where} holds NUL bytes (offset {first}): text saved as UTF-16 without its "
+                f"byte-order mark? save it as UTF-8")
+    return f"{where} is not text: it holds NUL bytes (offset {first}), as a binary file does"
 
 
 def gunzip(raw: bytes, where: str, *, expand: float = 1.0,
