@@ -332,6 +332,25 @@ def test_recall_repairs_a_flipped_cue(run_cli, tmp_path, adaptive_model):
     np.testing.assert_array_equal(np.asarray(result["states"][0], dtype=np.float32), stored[3])
 
 
+@pytest.mark.parametrize("args, record", [
+    ((), {"max_iterations": 100}),
+    (("--max-iterations", "3"), {"max_iterations": 3}),
+    (("--activation", "tanh", "--tol", "0.01"), {"max_iterations": 100, "tol": 0.01}),
+    (("--activation", "tanh", "--max-iterations", "5"), {"max_iterations": 5})])
+def test_recall_json_records_its_cap_and_tolerance_as_evaluate_does(run_cli, tmp_path,
+                                                                     small_model, args, record):
+    """``recall --json`` recorded its mode and activation but not --max-iterations or --tol:
+    a record of "converged 0.5" that could not say under which cap it ran, where `evaluate
+    --json` records both (its protocol: max_iterations, and tol when not the default)."""
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.where(np.random.default_rng(0).random((2, 16)) < 0.5, -1.0, 1.0))
+    result = run_json(run_cli, "recall", small_model, cues, *args, "--json")
+    assert {k: result[k] for k in ("max_iterations", "tol") if k in result} == record
+    protocol = run_json(run_cli, "evaluate", small_model, "--probes", "1", *args,
+                        "--json")["protocol"]
+    assert {k: protocol[k] for k in ("max_iterations", "tol") if k in protocol} == record
+
+
 def test_recall_zero_one_cues(run_cli, tmp_path, adaptive_model):
     stored = load_mnist(side=8, one_per_class=True).patterns
     cues = tmp_path / "cues01.npy"

@@ -33,7 +33,7 @@ from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.budget import step_budget
-from xbarmem.names import DEFAULT_TOL, variation_words
+from xbarmem.names import DEFAULT_TOL, tol_entry, variation_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -371,7 +371,6 @@ def evaluate(
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
-    from xbarmem.names import tol_entry
 
     memory, stored = load_model(model, patterns_required=True)
     recorded = memory.info.get("variation")  # (before --variation programs it again)
@@ -614,7 +613,8 @@ def recall(
         states = torch.where(states >= 0, 1.0, -1.0)
     if out_path is not None:
         write_npy(out_path, states.numpy())  # (OUT.NPY gets no second .npy)
-    result = {**res.summary(), "states_file": str(out_path) if out_path else None,
+    result = {**res.summary(), "max_iterations": max_iterations, **tol_entry(tol),
+              "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
               "cycled_flags": res.cycled.tolist(),
               "seed": seed, **run_options.run_record(threads)}
