@@ -151,6 +151,26 @@ def test_fault_map_file_round_trip(tmp_path, suffix):
     assert back.meta["seed"] == 7
 
 
+@pytest.mark.parametrize("suffix", [".NPZ", ".CSV", ".Npz"])
+def test_a_fault_map_named_in_capitals_is_written_and_read(tmp_path, run_cli, suffix):
+    """`chip faults -o MAP.NPZ` passed the command line's check of the name (which, as for
+    every output, reads the suffix in any case) and then failed in FaultMap.save: `fault map
+    file must end in .npz or .csv, got MAP.NPZ` (exit 2, nothing written); FaultMap.load
+    refused such a file alike. Both now read the suffix in any case."""
+    spec = load_preset("rram").with_faults(0.2)
+    fm = FaultMap.generate(spec, 2, seed=7)
+    back = FaultMap.load(fm.save(tmp_path / f"api{suffix}"))
+    np.testing.assert_array_equal(back.g_stuck, fm.g_stuck)
+    made = tmp_path / f"cli{suffix}"
+    code, _, err = run_cli("chip", "faults", "--neurons", "16", "-o", made, "--json")
+    assert code == 0 and made.is_file(), err
+    code, _, err = run_cli("chip", "inspect", made, "--json")
+    assert code == 0, err
+    code, _, err = run_cli("train", "--data", "random", "-p", "2", "--neurons", "16", "--rule",
+                           "hebb", "--fault-map", made, "-o", tmp_path / "m.safetensors")
+    assert code == 0, err
+
+
 def test_fault_map_csv_errors_name_the_line(tmp_path):
     fm = FaultMap.generate(load_preset("ideal").with_faults(0.1), 1, seed=0)
     path = fm.save(tmp_path / "m.csv")

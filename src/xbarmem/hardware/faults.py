@@ -579,16 +579,18 @@ class FaultMap:
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
         """Write ``.npz`` (array + JSON meta) or ``.csv`` (one row per stuck device) to ``path``
-        and return it; a path that cannot be written is refused first
-        (:func:`~xbarmem.files.output_file`), another suffix raises :class:`FileFormatError`."""
+        and return it (the suffix in any case: ``.NPZ`` too); a path that cannot be written is
+        refused first (:func:`~xbarmem.files.output_file`), another suffix raises
+        :class:`FileFormatError`."""
         path = output_file(path, "fault map")
-        if path.suffix == ".npz":
+        suffix = path.suffix.lower()  # (Q.NPZ too, as every file the command line writes)
+        if suffix == ".npz":
             buffer = io.BytesIO()
             pins = {"pinned": self.pinned_mask} if self.pinned_count else {}
             np.savez_compressed(buffer, g_stuck=self.g_stuck,
                                 meta=np.array(_meta_json(self.meta)), **pins)  # type: ignore[arg-type]
             write_file(path, buffer.getvalue())
-        elif path.suffix == ".csv":
+        elif suffix == ".csv":
             buf = io.StringIO()
             n, _, r, c = self.g_stuck.shape
             buf.write(f"# xbarmem fault map: arrays={n} rows={r} cols={c} "
@@ -618,9 +620,9 @@ class FaultMap:
             check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
         if not path.exists():
             raise FileFormatError(missing(path, "fault map file"))
-        if path.suffix == ".npz":
+        if path.suffix.lower() == ".npz":
             fmap = cls._load_npz(path)
-        elif path.suffix == ".csv":
+        elif path.suffix.lower() == ".csv":
             fmap = cls._load_csv(path)
         else:
             raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}"
