@@ -34,6 +34,31 @@ def _one_torch_thread():
     torch.set_num_threads(old)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_click_tree():
+    """xbarmem's click command tree built once per test process, as the console script builds
+    it once per run: Typer rebuilds it from the decorated functions at every ``app(...)`` call
+    (nine tenths of an in-process refusal's time), and the tree is the same each time (the
+    tests read it and run it, none changes it)."""
+    import sys
+
+    import typer.main
+
+    build, built = typer.main.get_command, {}
+
+    def get_command(typer_instance):
+        apps = sys.modules.get("xbarmem.cli.apps")
+        if apps is None or typer_instance is not apps.app:
+            return build(typer_instance)
+        if "app" not in built:
+            built["app"] = build(typer_instance)
+        return built["app"]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.main, "get_command", get_command)
+        yield
+
+
 @pytest.fixture(scope="module")
 def pats():
     """Four bundled MNIST digits at 5x5 (N = 25), binary."""
