@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import shutil
@@ -216,7 +217,14 @@ def vocabulary_respelt(vocabulary: str, sources: dict[str, str]) -> list[str]:
     ``xbarmem.names.<vocabulary>`` out again instead of using it."""
     names = set(_vocabularies()[vocabulary])
     return [f"{path}:{line}" for path, text in sources.items()
-            for line, values in _checked_literals(ast.parse(text)) if values == names]
+            for line, values in _literals_in(text) if values == names]
+
+
+@functools.cache
+def _literals_in(text: str) -> tuple[tuple[int, set[str]], ...]:
+    """:func:`_checked_literals` of the source ``text``, parsed once per test process (every
+    vocabulary reads every module of the package)."""
+    return tuple(_checked_literals(ast.parse(text)))
 
 
 def _sources() -> dict[str, str]:
