@@ -44,15 +44,15 @@ def _one_click_tree():
 
     import typer.main
 
-    build, built = typer.main.get_command, {}
+    build, built = typer.main.get_command, {}  # id(app) -> (app, its tree)
 
     def get_command(typer_instance):
         apps = sys.modules.get("xbarmem.cli.apps")
         if apps is None or typer_instance is not apps.app:
             return build(typer_instance)
-        if "app" not in built:
-            built["app"] = build(typer_instance)
-        return built["app"]
+        if built.get(id(typer_instance), (None,))[0] is not typer_instance:
+            built[id(typer_instance)] = (typer_instance, build(typer_instance))
+        return built[id(typer_instance)][1]
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(typer.main, "get_command", get_command)
