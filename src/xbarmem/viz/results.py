@@ -49,8 +49,8 @@ from xbarmem.viz.series import (
     SETTING_NAMES,
     Series,
     drawable_kinds,
-    facet_label,
     facet_order,
+    line_label,
     pooled,
     seed_counts,
     series_of,
@@ -137,7 +137,7 @@ def _label(s: Series, series: list[Series]) -> str:
     facets = {x.facet for x in series}
     parts = [s.rule] if len(rules) > 1 or len(facets) == 1 else []
     if len(facets) > 1 and len(rules) == 1:
-        parts.append(facet_label(s.facet, [r for x in series for r in x.rows]))
+        parts.append(line_label(s.facet, s.rows, [r for x in series for r in x.rows]))
     if s.threshold is not None and len({x.threshold for x in series}) > 1:
         parts.append(f"@ {float(s.threshold):g}")
     return " ".join(parts) or s.rule
@@ -477,7 +477,8 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         part = [s for s in series if s.facet == facet]
         drawn = draw_series(ax, part, kind, styles=styles) + _reference(ax, reference) \
             + threshold_lines(ax, thresholds, what="threshold (value at right)")
-        set_title(ax, facet_label(facet, [r for s in part for r in s.rows]), width=LABEL_CHARS,
+        set_title(ax, line_label(facet, [r for s in part for r in s.rows],
+                                 [r for s in series for r in s.rows]), width=LABEL_CHARS,
                   fontsize=7)  # (before the legend: it fits below the axes' top)
         if kind == "capacity":
             legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn],

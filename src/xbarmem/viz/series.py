@@ -111,6 +111,34 @@ def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = ()) -> str:
     return ", ".join(parts) or "all rows"
 
 
+#: how a line's cues and neurons were made: said beside its facet when they follow from it and
+#: differ between the lines (:func:`line_label`)
+_RECALL_KEYS = ("corruption", "level", "activation")
+
+
+def line_label(facet: tuple, rows: Sequence[dict[str, Any]],
+               among: Sequence[dict[str, Any]]) -> str:
+    """A line's (or a panel's) words: :func:`facet_label` of ``facet`` over the line's own
+    ``rows``, followed by the cues and neurons those rows were recalled with when they differ
+    from those of other rows of ``among`` (the rows of every line drawn) without a facet of
+    their own -- they follow from its settings: a pattern kind picks its cues and neurons
+    (``binary patterns, 10% flips, sign neurons`` beside ``continuous patterns, Gaussian noise
+    sigma = 0.6, tanh neurons``). Lines that share their cues and neurons read as
+    :func:`facet_label` alone."""
+    said = {k for k, _ in facet}
+
+    def values(key: str, of: Sequence[dict[str, Any]]) -> set[str]:
+        return {json.dumps(r["config"].get(key), sort_keys=True) for r in of}
+
+    follow = [k for k in _RECALL_KEYS if k not in said and len(values(k, rows)) == 1
+              and len(values(k, among)) > 1]
+    if any(k in follow for k in ("corruption", "level")):  # (a cue says both: "10% flips")
+        follow = [k for k in _RECALL_KEYS if k in follow or (
+            k in ("corruption", "level") and k not in said and len(values(k, rows)) == 1)]
+    extra = tuple((k, values(k, rows).pop()) for k in follow)
+    return facet_label(facet + extra, rows)
+
+
 def facet_order(facet: tuple) -> tuple:
     """The order of facets: by each setting's value, numbers by size (``N = 16`` before ``N =
     100``; by their text, 100 came first)."""
