@@ -801,7 +801,8 @@ def test_one_per_class_of_unusable_labels_does_not_say_the_file_lacks_them(run_c
     code, _, err = run_cli("train", "--data", path, "--one-per-class", "--rule", "hebb",
                            "-o", tmp_path / "m.safetensors")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "one whole number per pattern; this file has no such array" in err
+    assert "one whole number per pattern; this file's 'labels' array " in err  # (and why)
+    assert "this file has no such array" not in err
     assert "with a 'labels' array has them" not in err
     assert not (tmp_path / "m.safetensors").exists()
 

@@ -256,10 +256,16 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
     chosen = _chosen(keys, key)
     arr = arrays.pick(chosen, _how())
     chosen = chosen if chosen is not None else keys[0]
-    # (a 0-d array has no patterns to label: it is refused as no pattern array, not here)
-    labels = (arrays.array("labels") if "labels" in keys and chosen != "labels" and arr.ndim
-              else None)
+    labels = _npz_labels(arrays, chosen, arr)
     return arr, None if labels is None else _file_labels(labels, arr.shape[0], path)
+
+
+def _npz_labels(arrays: ArrayFile, chosen: str, arr: np.ndarray) -> np.ndarray | None:
+    """The ``labels`` array of an .npz (``arrays``) whose array ``chosen`` (``arr``) is read
+    as patterns, unchecked; None when it holds none beside them."""
+    # (a 0-d array has no patterns to label: it is refused as no pattern array, not here)
+    return (arrays.array("labels") if "labels" in arrays.names and chosen != "labels"
+            and arr.ndim else None)
 
 
 #: how the caller of the readers names the array of an .npz to read, in its own words (the
@@ -304,16 +310,43 @@ def _file_labels(labels: np.ndarray, count: int, path: Path) -> np.ndarray | Non
     """An .npz file's ``labels``: one whole number per pattern (integers, or floats holding
     whole numbers, as saved from a table), returned as int64; anything else is ignored with an
     :class:`~xbarmem.errors.XbarmemWarning` saying why (it was dropped silently)."""
-    if labels.shape != (count,):
-        why = f"has shape {labels.shape}, not one label per pattern ({count})"
-    elif labels.dtype.kind in "iu":
+    why = _labels_problem(labels, count)
+    if why is None:
         return labels.astype(np.int64, copy=False)
-    elif labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels % 1 == 0).all():
-        return labels.astype(np.int64)
-    else:
-        why = f"holds {labels.dtype} values, not whole numbers"
     warn(f"{path}: 'labels' {why}; the patterns are loaded without labels", stacklevel=4)
     return None
+
+
+def _labels_problem(labels: np.ndarray, count: int) -> str | None:
+    """Why an .npz file's ``labels`` are not one whole number per pattern of its ``count``
+    (``has shape (2,), not one label per pattern (4)``), in words after ``'labels'``; None
+    when they are."""
+    if labels.shape != (count,):
+        return f"has shape {labels.shape}, not one label per pattern ({count})"
+    if labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and np.isfinite(labels).all()
+                                     and (labels % 1 == 0).all()):
+        return None
+    return f"holds {labels.dtype} values, not whole numbers"
+
+
+def unlabelled_why(path: str | Path, key: str | None = None) -> str:
+    """Why the pattern file at ``path`` (its .npz array ``key``, chosen as :func:`load_file`
+    chooses it) gives no labels, in words: ``this file has no 'labels' array`` (every file
+    but an .npz), or its ``labels`` array's problem (``this file's 'labels' array has shape
+    (2,), not one label per pattern (4)``; the reader's warning said it, and a refused command prints its
+    error alone). Reads the file again: for an error's words only, after a load gave no
+    labels. Raises :class:`FileFormatError` as :func:`load_file` does."""
+    path = as_path(path)
+    raw, name = _read_raw(path)
+    if name.endswith(".npz"):
+        arrays = ArrayFile(raw, str(path))
+        chosen = _chosen(arrays.names, key)
+        arr = arrays.pick(chosen, _how())
+        labels = _npz_labels(arrays, chosen if chosen is not None else arrays.names[0], arr)
+        why = None if labels is None else _labels_problem(labels, arr.shape[0])
+        if why is not None:
+            return f"this file's 'labels' array {why}"
+    return "this file has no 'labels' array"
 
 
 @checked_keywords

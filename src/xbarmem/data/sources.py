@@ -38,7 +38,13 @@ from xbarmem.data.patterns import (
     check_storable,
     select_indices,
 )
-from xbarmem.data.readers import ImageStack, load_file, load_file_neurons, read_image_stack
+from xbarmem.data.readers import (
+    ImageStack,
+    load_file,
+    load_file_neurons,
+    read_image_stack,
+    unlabelled_why,
+)
 from xbarmem.errors import PatternError
 from xbarmem.files import missing
 from xbarmem.spec import check_seed
@@ -99,8 +105,9 @@ def load_patterns(
                                f"patterns)")
         return correlated_patterns(n_patterns, _synthetic_side(side, name) ** 2, overlap,
                                    seed=seed)
-    pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side, key=key)
-    return _picked(pset, str(source), n_patterns, one_per_class)
+    path = _existing_file(source)
+    pset = load_file(path, kind=kind, zero_one=zero_one, side=side, key=key)
+    return _picked(pset, str(source), n_patterns, one_per_class, path)
 
 
 def _synthetic_side(side: object, name: str) -> int:
@@ -227,30 +234,32 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
         if kind != "binary":
             raise PatternError(f"source {shown(source)} gives binary patterns only (kind='binary')")
         return correlated_patterns(n_patterns, n_neurons, overlap, seed=seed)
-    pset = load_file_neurons(_existing_file(source), n_neurons, kind=kind, zero_one=zero_one,
-                             key=key)
+    path = _existing_file(source)
+    pset = load_file_neurons(path, n_neurons, kind=kind, zero_one=zero_one, key=key)
     if n_neurons is not None and pset.n_neurons != n_neurons:
         raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
                            f"{n_neurons}")
-    return _selected(pset, str(source), n_patterns, one_per_class)
+    return _selected(pset, str(source), n_patterns, one_per_class, path)
 
 
-def _selected(pset: PatternSet, where: str, n_patterns: int | None, one_per_class: bool
-              ) -> PatternSet:
+def _selected(pset: PatternSet, where: str, n_patterns: int | None, one_per_class: bool,
+              path: Path | None = None) -> PatternSet:
     """A file's patterns ``pset`` (named ``where``) checked storable, then its first
-    ``n_patterns`` or first of each class."""
-    return _picked(check_storable(pset, where), where, n_patterns, one_per_class)
+    ``n_patterns`` or first of each class (``path``: the file, as :func:`_picked`)."""
+    return _picked(check_storable(pset, where), where, n_patterns, one_per_class, path)
 
 
-def _picked(pset: PatternSet, where: str, n_patterns: int | None, one_per_class: bool
-            ) -> PatternSet:
+def _picked(pset: PatternSet, where: str, n_patterns: int | None, one_per_class: bool,
+            path: Path | None = None) -> PatternSet:
     """A file's patterns ``pset`` (named ``where``): its first ``n_patterns`` or first
-    of each class."""
+    of each class; without labels, the error says why the file at ``path`` gave none (no
+    ``labels`` array, or one that is not one whole number per pattern), when it is given."""
     if one_per_class and pset.labels is None:
+        why = ("this file has no such array" if path is None else
+               unlabelled_why(path, pset.key).replace("no 'labels' array", "no such array"))
         raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz "
-                           f"file's 'labels' array of one whole number per pattern; this file "
-                           f"has no such array); give n_patterns (CLI: --patterns N) to store its "
-                           f"first ones")
+                           f"file's 'labels' array of one whole number per pattern; {why}); "
+                           f"give n_patterns (CLI: --patterns N) to store its first ones")
     if n_patterns is None and not one_per_class:
         return pset
     return pset.subset(select_indices(pset.labels, pset.n_patterns, n_patterns, None,

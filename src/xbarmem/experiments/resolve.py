@@ -191,7 +191,8 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         sel, p = c["selection"], c["patterns"]
         if sel in ("one-per-class", "random-per-class"):
             if not classes:
-                raise _fail("selection", sel, f"data {data!r} has no class labels")
+                raise _fail("selection", sel, f"data {data!r} has no class labels"
+                            + _unlabelled(data, c["data_key"]))
             if p > classes:
                 raise _fail("patterns", p, f"{sel} selection gives at most {classes} patterns")
         elif sel == "first" and available is not None and p > available:
@@ -207,6 +208,17 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
             raise _fail("pool", c["pool"], "applies to random selection and capacity trials "
                         "only")
         c["pool"] = None
+
+
+def _unlabelled(data: str, key: str | None) -> str:
+    """Why the pattern file ``data`` (its .npz array ``key``) gives no labels, in brackets
+    (:func:`~xbarmem.data.readers.unlabelled_why`: it has a ``labels`` array, of a shape or
+    values that are not one whole number per pattern); empty for a built-in or drawn set."""
+    from xbarmem.data.readers import unlabelled_why
+
+    if data in BUILTIN_DATA or is_drawn(data):
+        return ""
+    return f" ({unlabelled_why(data, key)})"
 
 
 def _stamp(path: str) -> tuple[int, int, int] | None:
