@@ -81,3 +81,30 @@ def test_lines_of_shared_cues_and_neurons_read_as_before(case):
     rows = _rows(ALIKE[case])
     before = sorted(facet_label(s.facet, rows) for s in series_of(rows, "faults"))
     assert sorted(_labels(plot_rows(rows, "faults"))) == before
+
+
+def _titled(pairs: list[tuple[str, float, dict]]) -> str:
+    """The default title of a faults figure of (rule, fault rate, recall settings) rows."""
+    rows = [_eval_row(rule, f, 0.9 - f / 2, **extra) for rule, f, extra in pairs]
+    return plot_rows(rows, "faults").axes[0].get_title().replace("\n", "; ")
+
+
+UNSAID = {
+    "by rule": ([(rule, f, {"kind": kind, **RECALL[kind]}) for rule, kind in
+                 (("hebb", "binary"), ("pinv", "continuous")) for f in (0.0, 0.2, 0.4)],
+                "hebb: 10% flips; pinv: Gaussian noise sigma = 0.6"),
+    "by x": ([("hebb", f, RECALL["binary"] if f < 0.3 else RECALL["continuous"])
+              for f in (0.0, 0.2, 0.4, 0.6)],
+             "10% flips at stuck fraction 0, 0.2; Gaussian noise sigma = 0.6 at stuck "
+             "fraction 0.4, 0.6"),
+}
+
+
+@pytest.mark.parametrize("case", UNSAID)
+def test_a_title_says_each_cue_once_with_its_level(case):
+    """Cues that vary along the lines without a facet are said in the title as cues (``hebb:
+    10% flips``), not as a level and a corruption apart (``hebb: corruption level 0.1; pinv:
+    corruption level 0.6; hebb: flipped cues; pinv: Gaussian-noise cues``)."""
+    pairs, words = UNSAID[case]
+    title = _titled(pairs)
+    assert words in title and "corruption level" not in title and " cues" not in title, title

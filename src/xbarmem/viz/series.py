@@ -379,34 +379,43 @@ def unsaid_settings(series: Sequence[Series], x_key: str) -> str:
     keys = sorted(set.intersection(*held.values()) - _IGNORED - {x_key}
                   - {k for s in series for k, _ in s.facet},
                   key=lambda k: (_PREFERRED.index(k) if k in _PREFERRED else len(_PREFERRED), k))
-    for key in keys:
-        if key == "hidden" and _multiples_of_n([r for r, _ in rows]) is not None:
-            continue
+    def unsaid(key: str) -> bool:  # (varies within a facet: no facet's settings say it)
         within: dict[tuple, set] = defaultdict(set)
         for r, facet in rows:
             within[facet].add(json.dumps(r["config"].get(key), sort_keys=True))
-        if all(len(v) == 1 for v in within.values()):
-            continue  # (one value per facet: it follows from the facet's settings)
-        phrases += _held_by(key, [r for r, _ in rows], x_key)
+        return any(len(v) > 1 for v in within.values())
+
+    said = [key for key in keys if unsaid(key) and not (
+        key == "hidden" and _multiples_of_n([r for r, _ in rows]) is not None)]
+    for key in said:
+        if key == "corruption" and "level" in said:
+            continue  # (said with the level: "hebb: 10% flips; pinv: Gaussian noise ...")
+        pair = ("corruption", "level") if key == "level" and "corruption" in said else (key,)
+        phrases += _held_by(pair, [r for r, _ in rows], x_key)
     return phrase_lines(phrases, sep="; ")
 
 
-def _held_by(key: str, rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
-    """``key``'s values among ``rows`` in words, one phrase per value, each with the rules
-    holding it when every rule holds one value, else with the x values (``x_key``) holding
-    it."""
+def _held_by(keys: tuple[str, ...], rows: Sequence[dict[str, Any]], x_key: str
+             ) -> list[str]:
+    """The values of ``keys`` (one setting, or a cue's corruption and level, said together)
+    among ``rows`` in words, one phrase per value, each with the rules holding it when every
+    rule holds one value, else with the x values (``x_key``) holding it."""
     rules: dict[str, set] = defaultdict(set)
     xs: dict[str, set] = defaultdict(set)
     for r in rows:
-        value = json.dumps(r["config"].get(key), sort_keys=True)
+        value = json.dumps([r["config"].get(k) for k in keys], sort_keys=True)
         rules[value].add(r["config"]["rule"])
         xs[value] |= ({float(p["count"]) for p in r["result"]["points"]}
                       if r["trial"] == "capacity" and x_key == "patterns" else
                       {float(_value(r["config"], x_key))})
     by_rule = sum(len(v) for v in rules.values()) == len(set().union(*rules.values()))
+    def facet(value: str) -> tuple:  # (each setting's value as JSON text, as in a facet)
+        return tuple((k, json.dumps(v, sort_keys=True))
+                     for k, v in zip(keys, json.loads(value), strict=True))
+
     parts = []
-    for value in sorted(rules, key=lambda v: facet_order(((key, v),))):
-        words = facet_label(((key, value),), rows)
+    for value in sorted(rules, key=lambda v: facet_order(facet(v))):
+        words = facet_label(facet(value), rows)
         if by_rule:
             parts.append(f"{', '.join(sorted(rules[value]))}: {words}")
         else:
