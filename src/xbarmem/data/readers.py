@@ -333,9 +333,9 @@ def unlabelled_why(path: str | Path, key: str | None = None) -> str:
     """Why the pattern file at ``path`` (its .npz array ``key``, chosen as :func:`load_file`
     chooses it) gives no labels, in words: ``this file has no 'labels' array`` (every file
     but an .npz), or its ``labels`` array's problem (``this file's 'labels' array has shape
-    (2,), not one label per pattern (4)``; the reader's warning said it, and a refused command prints its
-    error alone). Reads the file again: for an error's words only, after a load gave no
-    labels. Raises :class:`FileFormatError` as :func:`load_file` does."""
+    (2,), not one label per pattern (4)``; the reader's warning said it, and a refused
+    command prints its error alone). Reads the file again: for an error's words only, after
+    a load gave no labels. Raises :class:`FileFormatError` as :func:`load_file` does."""
     path = as_path(path)
     raw, name = _read_raw(path)
     if name.endswith(".npz"):
