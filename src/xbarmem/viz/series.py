@@ -6,6 +6,7 @@ and the settings every row shares, in words (:func:`shared_settings`). Drawn by
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 from xbarmem.checks import is_number
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.data.sources import DATA_WORDS  # (a data source in words, as every title)
+from xbarmem.hardware.chip import preset_names
 from xbarmem.names import hidden_words
 
 KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation",
@@ -92,12 +94,16 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = ()) -> str:
+def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = (),
+                among: Sequence[dict[str, Any]] = ()) -> str:
     """A facet (a panel, or a series of one rule) in the words of the figure's title and axes
     (``N = 16, 10% stuck``, not ``n_neurons=16, fault_rate=0.1``; :func:`setting_words`); a
     corruption level in the words of its corruption when the facet or every row of ``rows``
-    names one (``5% flips``)."""
+    names one (``5% flips``); a chip by its name among the chips of ``among`` (the rows of
+    every line drawn; default ``rows``): :func:`chip_names`."""
     values = {k: json.loads(v) if isinstance(v, str) else v for k, v in facet}
+    if isinstance(values.get("chip"), str):
+        values["chip"] = chip_names(among or rows).get(values["chip"], values["chip"])
     corruptions = {r["config"].get("corruption") for r in rows}
     corruption = values.get("corruption", corruptions.pop() if len(corruptions) == 1 else None)
     parts = []
@@ -136,7 +142,48 @@ def line_label(facet: tuple, rows: Sequence[dict[str, Any]],
         follow = [k for k in _RECALL_KEYS if k in follow or (
             k in ("corruption", "level") and k not in said and len(values(k, rows)) == 1)]
     extra = tuple((k, values(k, rows).pop()) for k in follow)
-    return facet_label(facet + extra, rows)
+    return facet_label(facet + extra, rows, among)
+
+
+def chip_names(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The chips of ``rows`` (each config's ``chip``: a preset's name or a chip file's path,
+    as the sweep gave it) by the names figures give them, as every other command names a chip
+    (``xbarmem capacity --chip FILE``: :func:`~xbarmem.hardware.chip.chip_words`): a preset by
+    its name; a file by the name it gives itself (its ``name`` key, else its file's stem), as
+    its rows' ``chip_spec`` records it (a row without it: the file's stem). Files that would
+    read alike (one name in two folders, or a preset's name) by their paths from the folder
+    they share (``sw/tiny.toml``, ``sw2/tiny.toml``; one file: its file's name), or as given
+    where those still meet. ``{chip as stored: its name}``; a preset reads as before."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        chip, spec = r["config"].get("chip"), r["config"].get("chip_spec")
+        if isinstance(chip, str):
+            name = spec.get("name") if isinstance(spec, dict) else None
+            found[chip].add(name if isinstance(name, str) and name else "")
+    presets, names = set(preset_names()), {}
+    for chip, recorded in found.items():
+        if chip in presets:
+            names[chip] = chip
+        elif len(recorded) == 1 and (name := next(iter(recorded))):
+            names[chip] = name
+        else:
+            names[chip] = os.path.splitext(os.path.basename(chip))[0] or chip
+    said = list(names.values())
+    for words in {w for w in said if said.count(w) > 1}:
+        names.update(_paths_apart([c for c, w in names.items()
+                                   if w == words and c not in presets]))
+    said = list(names.values())  # (still alike: as given)
+    return {c: c if c not in presets and said.count(w) > 1 else w for c, w in names.items()}
+
+
+def _paths_apart(paths: Sequence[str]) -> dict[str, str]:
+    """Chip files' ``paths`` by their paths from the folder they all share (``sw/tiny.toml``;
+    one file: its file's name), or as given when they share none (relative and absolute)."""
+    try:
+        base = os.path.commonpath([os.path.dirname(os.path.normpath(p)) or "." for p in paths])
+        return {p: os.path.relpath(os.path.normpath(p), base or ".") for p in paths}
+    except ValueError:
+        return {p: p for p in paths}
 
 
 def facet_order(facet: tuple) -> tuple:
@@ -354,6 +401,8 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = 
             value = json.loads(v) if isinstance(v := values.pop(), str) else v
             if value is not None:
                 shared[key] = value
+    if isinstance(shared.get("chip"), str):  # (a file by its name, as other commands say it)
+        shared["chip"] = chip_names(rows).get(shared["chip"], shared["chip"])
     if "hidden" not in shared and (multiples := _multiples_of_n(rows)) is not None:
         shared["hidden"] = multiples  # (hidden = "1n": the widths differ, their rule not)
     return phrase_lines(_phrases(shared))
