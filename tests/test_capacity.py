@@ -433,6 +433,47 @@ def test_search_settings_are_refused_before_any_work(monkeypatch, search, settin
         run(**setting)
 
 
+#: pools (distinct patterns, copies of each) and a start above their distinct patterns
+_ABOVE_POOL = [(6, 1, 7), (6, 1, 100), (5, 20, 6), (5, 20, 100)]
+
+
+@pytest.mark.parametrize("distinct, copies, start", _ABOVE_POOL)
+@pytest.mark.parametrize("entry", ["find_capacity", "capacity"])
+def test_a_start_above_the_pools_distinct_patterns_is_refused_before_any_work(
+        monkeypatch, run_cli, tmp_path, entry, distinct, copies, start):
+    """``xbarmem capacity --start 100`` on a pool of 6 distinct patterns (and
+    ``find_capacity(pool, start=100)``) started its search at 6 in silence, while ``--pool
+    100`` is refused: refused now, one line naming the pool's count, before any training."""
+    import xbarmem.evaluation.capacity as capacity_mod
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the settings were checked")
+
+    monkeypatch.setattr(capacity_mod, "recall_curve", no_work)
+    pool = np.repeat(random_patterns(distinct, 16, seed=1).patterns, copies, axis=0)
+    words = f"is more than the pool's {distinct} distinct patterns"
+    if entry == "find_capacity":
+        with pytest.raises(ConfigError, match=f"^start = {start} {re.escape(words)}"):
+            find_capacity(pool, rule="hebb", start=start, trials=1)
+        return
+    np.save(tmp_path / "pool.npy", pool)
+    code, out, err = run_cli("capacity", "--data", tmp_path / "pool.npy", "--neurons", 16,
+                             "--rule", "hebb", "--start", start, "--trials", 1, "--probes", 1)
+    assert code == 2 and not out, (out, err)
+    assert err.strip().splitlines() == [f"error: --start {start} {words} (the search tests at "
+                                        f"most {distinct}); give at most {distinct}"], err
+
+
+@pytest.mark.parametrize("copies", [1, 20])
+def test_a_start_at_the_pools_distinct_patterns_is_searched_from(copies):
+    """A start equal to the pool's distinct patterns stays accepted: the search tests it first."""
+    pool = np.repeat(random_patterns(5, 16, seed=1).patterns, copies, axis=0)
+    tested = []
+    find_capacity(pool, rule="hebb", start=5, trials=1, thresholds=(0.99,),
+                  protocol=Protocol(level=0.1, probes=1), progress=lambda p, s: tested.append(p))
+    assert tested[0] == 5
+
+
 #: every entry point that takes a cue budget, called with a classic rule and a budget given
 _BUDGETED = [
     ("find_capacity", "hebb", 500), ("find_capacity", "pinv", 1), ("find_capacity", "Storkey", 64),

@@ -139,8 +139,8 @@ def capacity_cmd(
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
-    patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed,
-                               zero_one=zero_one, ctx=ctx, counted_by="--pool", key=key)
+    patterns = _pool(ctx, data, start, neurons=n_neurons, kind=kind, count=n_pool, seed=seed,
+                     zero_one=zero_one, key=key)
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
@@ -163,6 +163,17 @@ def capacity_cmd(
     report_capacity(results, kept, json_out, threads, thresholds, _capacity_title(
         patterns.kind, data_words(data, patterns.key), rule if "single" in arch else "adaptive",
         _chip_words(spec, fault_map), protocol, trials))
+
+
+def _pool(ctx: typer.Context, data: str, start: int | None, **options: Any) -> PatternSet:
+    """The patterns of ``--data`` (:func:`~xbarmem.cli.given.load_data` with ``options``, their
+    number counted by ``--pool``); a ``--start`` above their distinct patterns refused before
+    any training, as :func:`~xbarmem.evaluation.capacity.find_capacity` refuses it."""
+    from xbarmem.evaluation.capacity import check_start
+
+    patterns = given.load_data(data, ctx=ctx, counted_by="--pool", **options)
+    check_start(start, patterns.n_distinct, "--start")
+    return patterns
 
 
 def _capacity_title(kind: str, data: str, rule: str, chip: str, protocol: Protocol,

@@ -62,8 +62,8 @@ from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
-__all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "pool_limited",
-           "search_capacity"]
+__all__ = ["ARCHS", "CapacityResult", "check_search", "check_start", "find_capacity",
+           "pool_limited", "search_capacity"]
 
 _THRESHOLDS = ListOf(Number(gt=0, le=1), distinct=True)
 _TRIALS = Number(ge=1, integer=True)
@@ -268,8 +268,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     measured chip's) for every network instead of a drawn map per trial (``chip`` None: the one it
     records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts tested with the
     same settings (a checkpoint), reused, not trained again; counts tested now are added before
-    ``progress``. Warns as the module docstring says. :class:`ConfigError`: an unknown arch, a
-    classic rule with multilayer memories or a cue_budget, as check_search."""
+    ``progress``. Warns as the module docstring says. ConfigError: an unknown arch, a classic rule
+    with multilayer memories or a cue_budget, as check_search; a start > ``pool.n_distinct``."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,
@@ -278,7 +278,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20, seed=seed), kind=pool.kind)
     chip = paired_chip(chip, faults)  # None: the chip faults records, else paper-sim
-    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)
+    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool, start)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
 
@@ -399,6 +399,19 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
     return checked, resolution
 
 
+def check_start(start: int | None, n_distinct: int, name: str = "start") -> None:
+    """Refuse (:class:`ConfigError`, one line naming ``name`` -- ``--start`` on the command
+    line -- and the pool's count) a search ``start`` above ``n_distinct``, the number of
+    distinct patterns in the pool: no search tests more (it started at the pool's count in
+    silence, while a ``--pool`` above the data's count is refused). None (the default start)
+    and a start equal to the count pass."""
+    if start is not None and start > n_distinct:
+        said = f"{name} {start}" if name.startswith("--") else f"{name} = {start}"
+        raise ConfigError(f"{said} is more than the pool's {n_distinct} distinct "
+                          f"pattern{'s' * (n_distinct != 1)} (the search tests at most "
+                          f"{n_distinct}); give at most {n_distinct}")
+
+
 def _check_budget_rule(cue_budget: int, rule: Any) -> None:
     """Refuse (:class:`ConfigError`) a ``cue_budget`` > 0 given with a ``rule`` by name other
     than ``adaptive``: it sets that rule's ``cue_copies`` only (:func:`_budget`), so the search
@@ -413,15 +426,18 @@ def _check_budget_rule(cue_budget: int, rule: Any) -> None:
 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,
-                  measured: Any, pool: PatternSet) -> tuple[Any, dict[int, dict[str, Any]]]:
+                  measured: Any, pool: PatternSet, start: int | None = None
+                  ) -> tuple[Any, dict[int, dict[str, Any]]]:
     """``hidden`` of :func:`find_capacity` (:func:`~xbarmem.learning.fit.hidden_for`: default
     :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`) as the widths trained on the
     ``pool``'s N (:func:`~xbarmem.checks.resolve_hidden`: ``"1n"`` is N, as settings record
     it), refused for ``arch="single"``, which
     has no hidden layer (:class:`ConfigError`), after refusing a ``progress`` that is not
-    callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``; and
-    ``measured`` (``{}`` for None), checked (:func:`check_measured`)."""
+    callable, ``faults`` that are not None or a :class:`FaultMap` covering ``chip`` and a
+    ``start`` above the ``pool``'s distinct patterns (:func:`check_start`); and ``measured``
+    (``{}`` for None), checked (:func:`check_measured`)."""
     hidden = hidden_for(arch, hidden)
+    check_start(start, pool.n_distinct)
     check_callback(progress, "progress")
     if faults is not None:
         check_type(faults, FaultMap, "faults", f"{FAULTS_TAKEN} or None").check_chip(
