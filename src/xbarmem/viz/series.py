@@ -104,6 +104,8 @@ def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = (),
     values = {k: json.loads(v) if isinstance(v, str) else v for k, v in facet}
     if isinstance(values.get("chip"), str):
         values["chip"] = chip_names(among or rows).get(values["chip"], values["chip"])
+    if isinstance(values.get("data"), str):  # (a file by its name, as for chips)
+        values["data"] = data_names(among or rows).get(values["data"], values["data"])
     corruptions = {r["config"].get("corruption") for r in rows}
     corruption = values.get("corruption", corruptions.pop() if len(corruptions) == 1 else None)
     parts = []
@@ -168,12 +170,39 @@ def chip_names(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
             names[chip] = name
         else:
             names[chip] = os.path.splitext(os.path.basename(chip))[0] or chip
+    return _kept_apart(names, presets)
+
+
+def data_names(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The data sources of ``rows`` (each config's ``data``: a built-in set's name or a file's
+    path, as the sweep gave it) by the words figures give them, as every other command names
+    them (:func:`~xbarmem.data.sources.data_words`): a built-in set as before, a file by its
+    name without its folder; files that would read alike (one name in two folders, or a
+    built-in set's name) by their paths from the folder they share, or as given where those
+    still meet (:func:`chip_names`). ``{data as stored: its words}``."""
+    names, builtin = {}, set()
+    for r in rows:
+        data = r["config"].get("data")
+        if isinstance(data, str) and data not in names:
+            is_path = os.sep in data or (os.altsep or os.sep) in data
+            names[data] = os.path.basename(data) or data if is_path else data
+            if not is_path:
+                builtin.add(data)
+    return _kept_apart(names, builtin, reserved=set(DATA_WORDS))
+
+
+def _kept_apart(names: dict[str, str], fixed: set[str],
+                reserved: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """``names`` (``{setting as stored: its words}``) with the words of files that would read
+    alike -- as another file, a ``fixed`` setting (a preset, a built-in set: read as given) or
+    a ``reserved`` word -- made their paths from the folder they share (:func:`_paths_apart`),
+    and those still alike the settings as stored."""
     said = list(names.values())
-    for words in {w for w in said if said.count(w) > 1}:
-        names.update(_paths_apart([c for c, w in names.items()
-                                   if w == words and c not in presets]))
+    for words in {w for w in said if said.count(w) > 1 or (w in reserved and w not in fixed)}:
+        names.update(_paths_apart([c for c, w in names.items() if w == words and c not in fixed]))
     said = list(names.values())  # (still alike: as given)
-    return {c: c if c not in presets and said.count(w) > 1 else w for c, w in names.items()}
+    return {c: c if c not in fixed and (said.count(w) > 1 or w in reserved) else w
+            for c, w in names.items()}
 
 
 def _paths_apart(paths: Sequence[str]) -> dict[str, str]:
@@ -403,6 +432,8 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = 
                 shared[key] = value
     if isinstance(shared.get("chip"), str):  # (a file by its name, as other commands say it)
         shared["chip"] = chip_names(rows).get(shared["chip"], shared["chip"])
+    if isinstance(shared.get("data"), str):  # (a data file by its name, as other commands)
+        shared["data"] = data_names(rows).get(shared["data"], shared["data"])
     if "hidden" not in shared and (multiples := _multiples_of_n(rows)) is not None:
         shared["hidden"] = multiples  # (hidden = "1n": the widths differ, their rule not)
     return phrase_lines(_phrases(shared))
