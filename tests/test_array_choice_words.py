@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from conftest import refused
 
+from tests.test_chip_loop_recheck import _two_arrays  # (an .npz of arrays train, test)
 from xbarmem.data.readers import (
     arrays_chosen_by,
     file_neuron_count,
@@ -26,15 +26,6 @@ from xbarmem.experiments.sweep import parse_sweep
 #: the words of each place, and those of the others it must not say
 _CLI, _API, _SWEEP = "choose one with --key NAME", "choose one with key=NAME", "data_key = NAME"
 _WORDS = (_CLI, _API, _SWEEP, "data_key", "--key", "key=")
-
-
-def _two(folder):
-    """An .npz of two +-1 pattern arrays of N = 16, ``train`` (5) and ``test`` (3)."""
-    rng = np.random.default_rng(0)
-    path = folder / "two.npz"
-    np.savez(path, train=rng.choice([-1, 1], size=(5, 16)).astype(np.int8),
-             test=rng.choice([-1, 1], size=(3, 16)).astype(np.int8))
-    return path
 
 
 def _only(line: str, said: str) -> None:
@@ -63,14 +54,14 @@ def test_a_command_names_its_key_option(run_cli, tmp_path, monkeypatch, command)
     """Each command reading a --data file names its ``--key NAME`` (not the sweep field, not
     the Python keyword), refused in one line before any work."""
     monkeypatch.chdir(tmp_path)
-    line = refused(run_cli, tmp_path, *_COMMANDS[command], _two(tmp_path))
+    line = refused(run_cli, tmp_path, *_COMMANDS[command], _two_arrays(tmp_path))
     _only(line, _CLI)
 
 
 def test_recall_names_its_key_of_the_cues(run_cli, tmp_path):
     """``recall MODEL CUES`` of a cues .npz of several arrays names recall's ``--key NAME``
     (the array of CUES), and reads the one it names."""
-    two = _two(tmp_path)
+    two = _two_arrays(tmp_path)
     model = tmp_path / "m.safetensors"
     code, _, err = run_cli("train", "--data", two, "--key", "train", "--rule", "hebb",
                            "--chip", "ideal", "-o", model)
@@ -86,7 +77,7 @@ def test_recall_names_its_key_of_the_cues(run_cli, tmp_path):
 def test_the_python_readers_name_the_key_argument(tmp_path, read):
     """Every Python reader of a file path says ``key=NAME``, its own argument."""
     with pytest.raises(FileFormatError) as err:
-        read(_two(tmp_path))
+        read(_two_arrays(tmp_path))
     _only(str(err.value), _API)
 
 
@@ -99,7 +90,7 @@ def _sweep(data) -> dict:
 def test_a_sweep_names_its_data_key_field(run_cli, tmp_path):
     """A sweep (Python ``parse_sweep`` and ``xbarmem sweep``, ``--dry-run`` too) says its
     field ``data_key = NAME``, not ``--key``, which the sweep command has not."""
-    tables = _sweep(_two(tmp_path))
+    tables = _sweep(_two_arrays(tmp_path))
     with pytest.raises(ConfigError) as err:
         parse_sweep(tables)
     _only(str(err.value), _SWEEP)
@@ -117,7 +108,7 @@ def test_a_place_says_its_own_words_or_that_none_can_be_chosen(tmp_path, words):
     """Within :func:`arrays_chosen_by` the refusal says the caller's words; None (a place with
     no way to choose) says so and which names it reads, naming the arrays; after the block the
     Python words are back."""
-    path = _two(tmp_path)
+    path = _two_arrays(tmp_path)
     with arrays_chosen_by(words), pytest.raises(FileFormatError) as err:
         load_file(path)
     line = str(err.value)
