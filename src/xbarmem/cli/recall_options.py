@@ -80,7 +80,8 @@ Resolution = Annotated[float, bounded(
     "stops (0 = exact).")]
 Start = Annotated[int | None, bounded(
     "--start", metavar="N", ge=1, le=MAX_COUNT, help="First count tried (default: N/8 rounded "
-    "down, at least 2, for one layer; N rounded down to even for multilayer memories).")]
+    "down, at least 2, for one layer; N rounded down to even for multilayer memories); at most "
+    "the pool's distinct patterns.")]
 
 # ------------------------------------------------------------------------------ energy --calibrate
 TargetEnergy = Annotated[float | None, bounded(
