@@ -20,7 +20,9 @@ from xbarmem.data.readers import (
     load_file_neurons,
 )
 from xbarmem.data.sources import load_patterns, patterns_for, sized_source
+from xbarmem.energy.measure import measure
 from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.evaluation.scaling import run_scaling
 from xbarmem.experiments.sweep import parse_sweep
 
 #: the words of each place, and those of the others it must not say
@@ -119,3 +121,19 @@ def test_a_place_says_its_own_words_or_that_none_can_be_chosen(tmp_path, words):
         assert f"choose one with {words}," in line, line
     with pytest.raises(FileFormatError, match="choose one with key=NAME"):
         load_file(path)
+
+
+@pytest.mark.parametrize("read", [
+    load_patterns, load_file, lambda p, key: patterns_for(p, 16, key=key),
+    lambda p, key: sized_source(p, key=key), lambda p, key: load_file_neurons(p, 16, key=key),
+    file_neuron_count, file_pattern_count,
+    lambda p, key: measure(16, data=p, rule="hebb", key=key),
+    lambda p, key: run_scaling([16], arch="single", rule="hebb", data=p, key=key)],
+    ids=["load_patterns", "load_file", "patterns_for", "sized_source", "load_file_neurons",
+         "file_neuron_count", "file_pattern_count", "energy.measure", "run_scaling"])
+def test_a_python_reader_told_of_key_takes_it(tmp_path, read):
+    """Every Python function that reads a data file and, given an .npz of several arrays, says
+    ``choose one with key=NAME`` takes ``key``: an array the file has not is refused naming
+    the ones it has, before any work (``run_scaling`` said ``key=NAME`` and had no ``key``)."""
+    with pytest.raises(FileFormatError, match="no array named 'nope'.*'train'"):
+        read(_two_arrays(tmp_path), key="nope")

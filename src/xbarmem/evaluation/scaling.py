@@ -195,10 +195,11 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
 
 
 def _source(data: str | os.PathLike | ImageStack, kind: str, sizes: Sequence[int],
-            pool_size: int | None) -> tuple[str | ImageStack, list[int], int | None]:
-    """A scaling run's ``data`` (:func:`~xbarmem.data.sources.sized_source`), ``sizes`` and
-    pool, checked."""
-    source = sized_source(data, kind)
+            pool_size: int | None, key: str | None = None
+            ) -> tuple[str | ImageStack, list[int], int | None]:
+    """A scaling run's ``data`` (:func:`~xbarmem.data.sources.sized_source`, ``key``: the
+    array of an .npz file), ``sizes`` and pool, checked."""
+    source = sized_source(data, kind, key)
     return source, _check_sizes(source, sizes), sized_pool(source, pool_size, "pool_size")
 
 
@@ -319,16 +320,16 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 progress: Callable[[int, int, float], None] | None = None,
                 data: str | os.PathLike | ImageStack = "mnist",
                 checkpoint: str | Path | None = None,
-                keep_checkpoint: bool = False) -> ScalingResult:
+                keep_checkpoint: bool = False, key: str | None = None) -> ScalingResult:
     """Capacity at every N of ``sizes`` and the exponent per threshold, on ``data``
     (:func:`~xbarmem.data.sources.sized_source`): a built-in image set (``mnist``, ``mnist-crop24``
     -- the authors' crop, N <= 576 --, ``digits``, ``glyphs``) or a file of 8-bit grayscale square
-    images (read once; recorded by name, in a checkpoint's key by contents) resized to side sqrt(N),
-    the first ``pool_size`` images (default all) as ``kind`` patterns; or ``pool_size`` patterns of
-    N neurons drawn from ``seed`` (``random``, ``correlated-R``; default
-    :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden`` (default 32, refused with
-    ``arch="single"``): the hidden widths as ``--hidden`` writes them (``"1n"``: N, ``"1n-0.5n"``:
-    two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
+    images (``key``: the array of an .npz; read once; recorded by name, in a checkpoint's key by
+    contents) resized to side sqrt(N), the first ``pool_size`` images (default all) as ``kind``
+    patterns; or ``pool_size`` patterns of N neurons drawn from ``seed`` (``random``,
+    ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden`` (default 32,
+    refused with ``arch="single"``): the hidden widths as ``--hidden`` writes them (``"1n"``: N,
+    ``"1n-0.5n"``: two layers), a list (``["1n", 16]``) or :class:`HiddenRule` objects. At each N,
     :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``, under
     ``protocol`` (default: 5% flips for binary patterns, continuous: Gaussian, ``tanh``; cues drawn
@@ -349,7 +350,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                                           rule=rule, cue_budget=cue_budget,
                                           rule_options=rule_options, protocol=protocol)
     rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: arch single)
-    source, sizes, pool_size = _source(data, kind, sizes, pool_size)
+    source, sizes, pool_size = _source(data, kind, sizes, pool_size, key)
     protocol = as_protocol(protocol, _default_protocol(kind, seed), kind=kind)
     settings = {"arch": arch, "kind": kind, **data_fields(source),
                 "hidden_rule": rules_h and layers_text(rules_h),
