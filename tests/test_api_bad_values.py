@@ -438,6 +438,35 @@ def test_an_output_folder_that_is_a_file_is_refused_before_writing(tmp_path, cal
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
+@pytest.mark.parametrize("call", [
+    lambda out, _: xm.save_memory(MEM, out / "m.safetensors"),
+    lambda out, _: FM.save(out / "m.npz"),
+    lambda out, _: save_figure(Figure(), out / "f.png"),
+    lambda out, store: ResultStore(store).export(out / "r.csv"),
+], ids=["save_memory", "FaultMap.save", "save_figure", "ResultStore.export"])
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_an_output_file_under_a_file_names_the_file(tmp_path, tmp_path_factory, call, where):
+    """A file to write under a file (``file/m.safetensors``) was refused "no folder file", as
+    if it were missing; it is named as the output folders name it: ``file exists and is not a
+    folder`` (``files.no_folder``; the command line's ``the folder file is not a folder``)."""
+    (tmp_path / "file").write_text("")
+    store = tmp_path_factory.mktemp("store") / "s.sqlite"
+    _refused(lambda: call(tmp_path / where, store),
+             f"{tmp_path / 'file'} exists and is not a folder")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_a_command_output_under_a_file_names_the_file(run_cli, tmp_path, where):
+    """``train --out file/m.safetensors`` said "the folder file is not a folder"."""
+    from conftest import refused
+
+    (tmp_path / "file").write_text("")
+    line = refused(run_cli, tmp_path, "train", "--rule", "pinv", "--data", "random",
+                   "--neurons", "16", "--out", tmp_path / where / "m.safetensors")
+    assert f"{tmp_path / 'file'} exists and is not a folder" in line, line
+
+
 _FOLDER_OUTPUTS = {
     "reproduce": lambda out: reproduce(out, run=_no_run),
     "run_demo": lambda out: run_demo(out_dir=out, trials=1),

@@ -19,6 +19,7 @@ from xbarmem.files import (
     can_create_in,
     link_target,
     missing,
+    no_folder,
     read_bytes,
     same_file,
 )
@@ -90,8 +91,9 @@ def _writable(path: Path, flag: str, folder: bool) -> Path:
         return path
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
+        why = no_folder(parent)  # (a file in the way: named; else the folder is missing)
+        raise ConfigError(f"{flag} {path}: " + (f"the folder {parent} does not exist"
+                                                 if why.startswith("no folder") else why))
     if not os.access(parent, os.W_OK | os.X_OK) or not can_create_in(parent):
         raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
     return path

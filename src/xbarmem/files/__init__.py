@@ -33,6 +33,7 @@ from xbarmem.files.paths import (
     home_expanded,
     link_target,
     missing,
+    no_folder,
     output_file,
     output_folder,
     same_file,
@@ -62,7 +63,7 @@ __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "Num
            "as_path", "broken_link", "can_create_in", "check_members_writable", "check_outputs_in",
            "decode", "fingerprint",
            "folder_member", "gunzip", "home_expanded", "link_target", "make_folder", "missing",
-           "npy_size", "opened", "output_file", "output_folder", "parse_text", "read_bytes",
-           "read_text", "same_file", "undone_on_failure", "undone_on_failure_of", "unparsed",
-           "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
+           "no_folder", "npy_size", "opened", "output_file", "output_folder", "parse_text",
+           "read_bytes", "read_text", "same_file", "undone_on_failure", "undone_on_failure_of",
+           "unparsed", "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
            "written_together"]

@@ -100,7 +100,7 @@ def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     given = as_path(path, name)
     target = _followed(given, f"cannot write the {what} to {given}", FileFormatError)
     why = ("it is a folder" if target.is_dir()
-           else f"no folder {target.parent}" if not target.parent.is_dir()
+           else no_folder(target.parent) if not target.parent.is_dir()
            else "no permission to write it" if (
                target.exists() and not os.access(target, os.W_OK))
            else f"the folder {target.parent} is not writable" if not can_create_in(
@@ -108,6 +108,15 @@ def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     if why:
         raise FileFormatError(f"cannot write the {what} to {given}: {why}")
     return given
+
+
+def no_folder(folder: Path) -> str:
+    """Why no file can be written in ``folder``, which is not an existing folder: the file
+    that stands where it or a folder above it should be (``afile exists and is not a
+    folder`` for ``afile/sub``), else ``no folder {folder}``. The words of every check of an
+    output, the command line's and the library's (a file said "no folder afile")."""
+    file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    return f"no folder {folder}" if file is None else f"{file} exists and is not a folder"
 
 
 def _followed(path: Path, refusal: str, error: type[XbarmemError]) -> Path:
