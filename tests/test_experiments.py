@@ -611,17 +611,25 @@ def test_fields_and_sweeps_no_row_has_are_refused(tmp_path, run_cli, args, line)
     assert not (tmp_path / "f.png").exists()
 
 
-@pytest.mark.parametrize("name", ["rule", "host", "sweep", "fault_rate", "version"])
-def test_a_metric_no_row_has_names_the_result_values_not_config_keys(tmp_path, run_cli, name):
+@pytest.mark.parametrize(("name", "said"), [
+    ("rule", "rule is a setting (config key), not one of the result values"),
+    ("fault_rate", "fault_rate is a setting (config key), not one of the result values"),
+    ("host", "host is a store column, not one of the result values"),
+    ("sweep", "sweep is a store column, not one of the result values"),
+    ("version", "version is a store column, not one of the result values"),
+    ("nosuch", "no row of")])
+def test_a_metric_no_row_has_names_the_result_values_not_config_keys(tmp_path, run_cli, name,
+                                                                      said):
     """``results --group-by rule --metric rule`` said "no row has this field (fields: a
     config key (rule, fault_rate, ...), ..., host, pid)": it listed the very name it refused,
     as a field to give; a metric is a result value, and the message now lists those the rows
-    hold (the metrics first), in Python (``check_fields`` with ``prefix``) too."""
+    hold (the metrics first), in Python (``check_fields`` with ``prefix``) too. A setting or
+    column every row has is not said to be had by no row: it is named as what it is."""
     store = tmp_path / "f.sqlite"
     run_sweep(parse_sweep(tiny(seeds=1)), store)
     code, _, err = run_cli("results", store, "--group-by", "rule", "--metric", name)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "a config key" not in err and f"--metric {name}: no row of" in err, err
+    assert "a config key" not in err and f"--metric {name}: {said}" in err, err
     assert "the result values rows hold: converged, cosine, exact" in err, err
     with ResultStore(store, readonly=True) as db, pytest.raises(
             ConfigError, match="the result values rows hold: converged, cosine") as info:

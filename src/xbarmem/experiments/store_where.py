@@ -91,9 +91,22 @@ def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
     prefix = field[: len(field) - len(shown)] if shown is not None else ""
     known = sorted(k.removeprefix(prefix) for k in known_fields(db, path)
                    if k.startswith(prefix))
+    if prefix and shown is not None and not shown.startswith(prefix) and (
+            kind := _not_under(db, path, shown)):
+        raise ConfigError(f"{what}: {shown} is {kind}, not one of the {prefix.rstrip('.')} "
+                          f"values ({_fields_hint(known, prefix)})")
     close = difflib.get_close_matches(shown or field, known, n=1)
     hint = f"did you mean {close[0]}?" if close else _fields_hint(known, prefix)
     raise ConfigError(f"{what}: no row of {path} has this field ({hint})")
+
+
+def _not_under(db: sqlite3.Connection, path: Path, name: str) -> str | None:
+    """What ``name``, refused as a ``result.`` value (``--metric rule``), is that rows do
+    hold: ``a store column`` or ``a setting (config key)``; None when it is neither (it said
+    "no row has this field" of a name every row has)."""
+    if name in COLUMNS:
+        return "a store column"
+    return "a setting (config key)" if name in known_fields(db, path) else None
 
 
 #: names listed by :func:`_fields_hint` before ``...``
