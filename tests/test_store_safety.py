@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -101,6 +102,23 @@ def test_foreign_file_refused_and_left_byte_identical(run_cli, tmp_path, kind):
     with pytest.raises(FileFormatError, match="not an xbarmem results store|not a SQLite"):
         ResultStore(path)
     assert digest(path) == before
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", "a NumPy .npy array"),
+    (b"\x89PNG\r\n\x1a\n....", "a PNG image"),
+    (b"\x1f\x8b\x08\x00....", "gzip data"),
+    (len(b'{"a": 1}').to_bytes(8, "little") + b'{"a": 1}', "a safetensors file"),
+    (b"rule,cosine\nhebb,1\n", "text")])
+def test_a_file_that_is_no_store_is_named_as_what_it_is(tmp_path, content, said):
+    """``xbarmem results model.safetensors`` (or ``plot``, ``sweep --store``) said "not a
+    SQLite file" of a model, an array, an image: it names what the file is, as the readers of
+    text do (``files.what_is``), and leaves it as it was."""
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError, match=f"not a SQLite file but {re.escape(said)}"):
+        ResultStore(path, readonly=True)
+    assert path.read_bytes() == content and [p.name for p in tmp_path.iterdir()] == ["s.sqlite"]
 
 
 @pytest.mark.parametrize("readonly", [False, True])

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.errors import FileFormatError
-from xbarmem.files import as_path
+from xbarmem.files import as_path, what_is
 from xbarmem.version import format_advice, format_number
 
 SCHEMA_VERSION = 1
@@ -302,11 +302,13 @@ def check_file(path: str | Path) -> str:
         raise FileFormatError(f"store {path} is not a file")
     try:
         with path.open("rb") as fh:
-            head = fh.read(16)
+            head = fh.read(1 << 16)  # (what_is: a model's header size, then its JSON)
     except OSError as exc:
         raise FileFormatError(f"store {path}: cannot read it ({exc.strerror})") from None
-    if head != b"SQLite format 3\x00":
-        raise FileFormatError(f"store {path}: not a SQLite file; refusing to touch it")
+    if not head.startswith(b"SQLite format 3\x00"):
+        kind = what_is(head)
+        raise FileFormatError(f"store {path}: not a SQLite file" + (
+            "" if kind is None else f" but {kind}") + "; refusing to touch it")
     return file_verdict(path, peek(path))
 
 
