@@ -91,9 +91,8 @@ def _writable(path: Path, flag: str, folder: bool) -> Path:
         return path
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        why = no_folder(parent)  # (a file in the way: named; else the folder is missing)
-        raise ConfigError(f"{flag} {path}: " + (f"the folder {parent} does not exist"
-                                                 if why.startswith("no folder") else why))
+        raise ConfigError(f"{flag} {path}: "  # (a file in the way named, else the folder)
+                          + no_folder(parent, f"the folder {parent} does not exist"))
     if not os.access(parent, os.W_OK | os.X_OK) or not can_create_in(parent):
         raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
     return path

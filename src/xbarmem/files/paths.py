@@ -110,13 +110,16 @@ def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     return given
 
 
-def no_folder(folder: Path) -> str:
+def no_folder(folder: Path, missing: str | None = None) -> str:
     """Why no file can be written in ``folder``, which is not an existing folder: the file
     that stands where it or a folder above it should be (``afile exists and is not a
-    folder`` for ``afile/sub``), else ``no folder {folder}``. The words of every check of an
-    output, the command line's and the library's (a file said "no folder afile")."""
+    folder`` for ``afile/sub``), else ``missing`` (default ``no folder {folder}``). The words of
+    every check of an output, the command line's and the library's (a file said "no folder
+    afile")."""
     file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    return f"no folder {folder}" if file is None else f"{file} exists and is not a folder"
+    if file is not None:
+        return f"{file} exists and is not a folder"
+    return f"no folder {folder}" if missing is None else missing
 
 
 def _followed(path: Path, refusal: str, error: type[XbarmemError]) -> Path:
