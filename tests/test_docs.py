@@ -1014,6 +1014,54 @@ def test_numbers_quoted_after_a_records_name_are_that_records():
         "cosine": 0.95}}}) == [("demo", ["1.25"])]
 
 
+def quoted_record_dates(text: str, records: dict) -> list[tuple[str, str, str]]:
+    """Outside the measured regions, the date written beside a record's name, "(`NAME`,
+    2026-12-05, 1 torch thread)" or "(`NAME` below: 2026-12-04)" (the first date up to the
+    next bracket or semicolon), with the record's own: (name, quoted, recorded). A date read
+    "of" (the record *of* an earlier day, a run *of* another) names another run and is not
+    taken."""
+    text = " ".join(re.sub(r"<!-- measured:.*?<!-- /measured -->", "", text, flags=re.S).split())
+    found = []
+    for m in re.finditer(r"`([a-z0-9][a-z0-9.-]*)`(?: \()?([^();]{0,60})", text):
+        date = re.search(r"(?<!of )\b(\d{4}-\d{2}-\d{2})\b", m.group(2))
+        if m.group(1) in records and date and not re.search(r"\bof $", m.group(2)[:date.start()]):
+            found.append((m.group(1), date.group(1), records[m.group(1)]["date"][:10]))
+    return found
+
+
+#: pages whose history is dated on purpose (the log) or generated from the records (measured.md)
+DATED_HISTORY = ("performance-log.md", "measured.md")
+
+
+def test_the_date_quoted_beside_a_records_name_is_that_records():
+    """reproduction.md quoted the pinv scaling row "in `scaling-pinv` (2026-12-03, 1 torch
+    thread)" after that record was re-measured on 2026-12-05, and performance.md dated
+    `levers-second-order` and `memory-n1024` a day or two before their regions: a reader
+    looking for the run quoted finds another day's."""
+    import json
+
+    records = json.loads((ROOT / "docs" / "measured.json").read_text())
+    quoted = [(path.name, *q) for path in DOC_FILES if path.name not in DATED_HISTORY
+              for q in quoted_record_dates(path.read_text(), records)]
+    assert len(quoted) >= 5  # the scan finds the dates it checks
+    stale = [q for q in quoted if q[2] != q[3]]
+    assert not stale, f"dates not the record's (page, record, quoted, recorded): {stale}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("(`demo`, 2026-12-01, 1 torch thread)", [("demo", "2026-12-01", "2026-12-05")]),
+    ("in `demo` (2026-12-03, 1 torch thread)", [("demo", "2026-12-03", "2026-12-05")]),
+    ("(`demo` below: 2026-12-05; 453 MB on 2026-12-03)", [("demo", "2026-12-05", "2026-12-05")]),
+    ("(`demo`'s record of 2026-12-02 01:44 UTC)", []),
+    ("(`demo`, the run of 2026-12-02)", []),
+    ("`demo`; 2026-12-01", []),
+    ("<!-- measured: demo -->\n`demo`, 2026-12-01\n<!-- /measured -->", []),
+])
+def test_record_dates_are_read_beside_the_name_only(text, expected):
+    records = {"demo": {"date": "2026-12-05 14:32 UTC"}}
+    assert quoted_record_dates(text, records) == expected
+
+
 def reachable_pages(start: Path) -> set[Path]:
     """The markdown pages a reader reaches from ``start`` by following links."""
     seen, todo = set(), [start.resolve()]
