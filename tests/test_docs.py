@@ -857,6 +857,29 @@ def test_the_glossary_names_every_value_of_the_options_that_shape_a_memory():
     assert not undefined, f"no glossary entry for {sorted(undefined)}"
 
 
+def _shared_option_row(option: str) -> str:
+    """The row of the guide's table "Options the commands share" whose first cell is
+    ``option``."""
+    text = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith(f"| `{option}")]
+    assert len(rows) == 1, f"no single row {option!r} in the guide's shared options"
+    return rows[0]
+
+
+def test_the_guide_names_every_corruption_with_its_default_level():
+    """The guide's shared options named `flip` and `gaussian` only: a newcomer met
+    `--corruption occlude` and `salt-pepper` in `--help` alone, and not what their `--level`
+    means or its default. The row names every kind the code takes, each followed by what
+    its level is and its default as the code has it (``names.DEFAULT_LEVELS``)."""
+    from xbarmem.names import CORRUPTION_METHODS, DEFAULT_LEVELS
+
+    row = _shared_option_row("--corruption KIND --level X")
+    unnamed = [kind for kind in CORRUPTION_METHODS
+               if not re.search(rf"`{re.escape(kind)}` \([^()]*default {DEFAULT_LEVELS[kind]:g}\)",
+                                row)]
+    assert not unnamed, f"the guide's --corruption row gives no level and default of {unnamed}"
+
+
 # ------------------------------------------------------------------ architecture.md and the tree
 SRC = ROOT / "src" / "xbarmem"
 
