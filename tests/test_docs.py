@@ -875,7 +875,7 @@ def test_the_guide_names_every_corruption_with_its_default_level():
 
     row = _shared_option_row("--corruption KIND --level X")
     unnamed = [kind for kind in CORRUPTION_METHODS
-               if not re.search(rf"`{re.escape(kind)}` \([^()]*default {DEFAULT_LEVELS[kind]:g}\)",
+               if not re.search(rf"`{re.escape(kind)}` \([^()]*default {DEFAULT_LEVELS[kind]:g}[,)]",
                                 row)]
     assert not unnamed, f"the guide's --corruption row gives no level and default of {unnamed}"
 
