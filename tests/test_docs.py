@@ -874,9 +874,11 @@ def test_the_guide_names_every_corruption_with_its_default_level():
     from xbarmem.names import CORRUPTION_METHODS, DEFAULT_LEVELS
 
     row = _shared_option_row("--corruption KIND --level X")
-    unnamed = [kind for kind in CORRUPTION_METHODS
-               if not re.search(rf"`{re.escape(kind)}` \([^()]*default {DEFAULT_LEVELS[kind]:g}[,)]",
-                                row)]
+    def given(kind: str) -> bool:
+        return bool(re.search(rf"`{re.escape(kind)}` \([^()]*default {DEFAULT_LEVELS[kind]:g}[,)]",
+                              row))
+
+    unnamed = [kind for kind in CORRUPTION_METHODS if not given(kind)]
     assert not unnamed, f"the guide's --corruption row gives no level and default of {unnamed}"
 
 
