@@ -870,8 +870,9 @@ def test_the_guide_names_every_corruption_with_its_default_level():
     """The guide's shared options named `flip` and `gaussian` only: a newcomer met
     `--corruption occlude` and `salt-pepper` in `--help` alone, and not what their `--level`
     means or its default. The row names every kind the code takes, each followed by what
-    its level is and its default as the code has it (``names.DEFAULT_LEVELS``)."""
-    from xbarmem.names import CORRUPTION_METHODS, DEFAULT_LEVELS
+    its level is and its default as the code has it (``names.DEFAULT_LEVELS``; the flips of
+    capacity searches and scaling runs, ``names.SEARCH_FLIPS``)."""
+    from xbarmem.names import CORRUPTION_METHODS, DEFAULT_LEVELS, SEARCH_FLIPS
 
     row = _shared_option_row("--corruption KIND --level X")
     def given(kind: str) -> bool:
@@ -880,6 +881,8 @@ def test_the_guide_names_every_corruption_with_its_default_level():
 
     unnamed = [kind for kind in CORRUPTION_METHODS if not given(kind)]
     assert not unnamed, f"the guide's --corruption row gives no level and default of {unnamed}"
+    searches = f"in `capacity` and `scaling` {SEARCH_FLIPS:g})"
+    assert searches in row, f"the guide's --corruption row does not say {searches!r}"
 
 
 # ------------------------------------------------------------------ architecture.md and the tree

@@ -33,6 +33,9 @@ _CORRUPTION_FUNCTIONS = {"flip-bits": "flip", "gaussian-noise": "gaussian",
 #: a corruption's level when none is given (sweeps, evaluate, adapt, capacity): the share of
 #: values flipped, set or occluded, or the Gaussian noise sigma
 DEFAULT_LEVELS = {"flip": 0.1, "gaussian": 0.6, "occlude": 0.6, "salt-pepper": 0.1}
+#: the share of bits flipped in the cues of capacity searches and scaling runs when no level is
+#: given (their own flip rate; their other corruptions take :data:`DEFAULT_LEVELS`)
+SEARCH_FLIPS = 0.05
 #: the largest float32 (``torch.finfo(torch.float32).max``): noise is drawn in float32, where a
 #: larger std is inf
 FLOAT32_MAX = 3.4028234663852886e38

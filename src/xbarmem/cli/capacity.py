@@ -56,7 +56,7 @@ from xbarmem.data.sources import data_words, source_name
 from xbarmem.evaluation.hidden_rule import layers_width
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
-from xbarmem.names import DEFAULT_TOL
+from xbarmem.names import DEFAULT_LEVELS, DEFAULT_TOL, SEARCH_FLIPS
 
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -69,7 +69,8 @@ if TYPE_CHECKING:
 CapacityArch = Annotated[str, training_options.arch(
     "single, multilayer, or both comma-separated (one table)")]
 CapacityLevel = Annotated[float | None, recall_options.level(
-    "0.05 for flip, 0.1 for salt-pepper, 0.6 for gaussian and occlude")]
+    f"{SEARCH_FLIPS:g} for flip, {DEFAULT_LEVELS['salt-pepper']:g} for salt-pepper, "
+    f"{DEFAULT_LEVELS['gaussian']:g} for gaussian and {DEFAULT_LEVELS['occlude']:g} for occlude")]
 ScalingLevel = CapacityLevel
 ScalingOut = Annotated[Path, output_options.out("folder for the PNG and JSON", folder=True)]
 ScalingData = Annotated[str, typer.Option(

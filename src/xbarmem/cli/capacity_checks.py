@@ -17,7 +17,7 @@ from xbarmem.checks import choices_text, closest_choice
 from xbarmem.cli import given, parsers
 from xbarmem.cli.messages import warn_deprecated
 from xbarmem.errors import ConfigError
-from xbarmem.names import ARCHS, DEFAULT_TOL
+from xbarmem.names import ARCHS, DEFAULT_TOL, SEARCH_FLIPS
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.evaluate import Protocol
@@ -35,7 +35,7 @@ def search_protocol(kind: str, corruption: str | None, level: float | None, prob
     cap, are warned about by the search, :mod:`~xbarmem.evaluation.cue_check`)."""
     from xbarmem.evaluation.evaluate import Protocol
 
-    corruption, level, activation = given.cues_for(kind, corruption, level, flips=0.05)
+    corruption, level, activation = given.cues_for(kind, corruption, level, flips=SEARCH_FLIPS)
     if ctx is not None:
         given.tanh_only(ctx, activation, "to continuous patterns (tanh recall)")
     return Protocol(corruption=corruption, level=level, probes=probes, activation=activation,

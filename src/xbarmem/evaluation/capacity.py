@@ -59,7 +59,7 @@ from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, paired_chip
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.fit import DEFAULT_HIDDEN, hidden_for
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
-from xbarmem.names import RULE_NAMES
+from xbarmem.names import RULE_NAMES, SEARCH_FLIPS
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
 __all__ = ["ARCHS", "CapacityResult", "check_search", "check_start", "find_capacity",
@@ -276,7 +276,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
         rule_options=rule_options, protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
-    protocol = as_protocol(protocol, Protocol(level=0.05, probes=20, seed=seed), kind=pool.kind)
+    protocol = as_protocol(protocol, Protocol(level=SEARCH_FLIPS, probes=20, seed=seed),
+                           kind=pool.kind)
     chip = paired_chip(chip, faults)  # None: the chip faults records, else paper-sim
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool, start)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))

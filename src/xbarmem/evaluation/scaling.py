@@ -65,7 +65,7 @@ from xbarmem.evaluation.hidden_rule import (
 from xbarmem.evaluation.search_plan import DefaultBudget, applied_budget
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options, rule_by_name
-from xbarmem.names import ARCHS
+from xbarmem.names import ARCHS, DEFAULT_LEVELS, SEARCH_FLIPS
 from xbarmem.spec import check_seed
 
 #: the cues per tested count of a scaling run's hardware-adaptive searches (``cue_budget``): a
@@ -294,9 +294,9 @@ def _default_protocol(kind: str, seed: int) -> Protocol:
     """The recall protocol of a scaling run of ``kind`` patterns when none is given: 5% flips
     (binary) or Gaussian noise of std 0.6 with tanh recall (continuous), 5 cues per pattern,
     cues drawn from the run's ``seed`` (as the ``scaling`` command draws them)."""
-    return (Protocol(level=0.05, probes=5, seed=seed) if kind == "binary"
-            else Protocol(corruption="gaussian", level=0.6, probes=5, activation="tanh",
-                          seed=seed))
+    return (Protocol(level=SEARCH_FLIPS, probes=5, seed=seed) if kind == "binary"
+            else Protocol(corruption="gaussian", level=DEFAULT_LEVELS["gaussian"], probes=5,
+                          activation="tanh", seed=seed))
 
 
 def _run_at(n: int, kept: SearchCheckpoint | None,
