@@ -148,6 +148,16 @@ def measure(seed: int) -> tuple[list[dict], list[tuple[Case, dict[str, float]]]]
     return rows, scored
 
 
+def missed_warned(scored: list[tuple[Case, dict[str, float]]]) -> str:
+    """How many of the cases above 1% missed stuck devices warned of a tolerance as wide as
+    the readings (*wide*), else of devices that cannot be told (*undecided*), or of neither:
+    ``"wide / undecided / neither"``."""
+    missed = [r for _, r in scored if r["missed_share"] > 0.01]
+    wide = sum(bool(r["wide"]) for r in missed)
+    undecided = sum(bool(r["warned"]) and not r["wide"] for r in missed)
+    return f"{wide} / {undecided} / {len(missed) - wide - undecided}"
+
+
 def table(rows: list[dict]) -> str:
     """The summary rows as a markdown table."""
     lines = ["| levels (stuck) | cases | >0.1% false | worst false | >1% missed | worst missed "
@@ -171,9 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     rows, scored = measure(args.seed)
     result = {**provenance("stuck_calls", argv), "seed": args.seed, "cases": len(scored),
-              "rows": rows, "table": table(rows)}
+              "rows": rows, "table": table(rows), "missed_warned": missed_warned(scored)}
     if not args.json:  # (with --json stdout holds only the JSON)
         print(result["table"])
+        print(f"cases above 1% missed, warned wide / undecided / neither: "
+              f"{result['missed_warned']}")
         if args.verbose:
             for c, r in scored:
                 if r["false_share"] > 1e-3 or r["missed_share"] > 0.01:
