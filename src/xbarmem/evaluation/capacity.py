@@ -171,9 +171,10 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
         cache: ``{P: similarity}`` shared between calls (filled in place).
 
     Returns ``{threshold: capacity}`` (ascending thresholds); capacity follows the monotone
-    rule (every tested count below it passes), 0 when even ``P = 1`` fails, and unless it is
-    ``max_count`` a tested count at most ``max(1, resolution * capacity)`` above it fails,
-    on any curve (:func:`_narrowed`).
+    rule over every count tested, for any threshold (every tested count below it passes), 0
+    when even ``P = 1`` fails, and unless it is ``max_count`` a tested count at most ``max(1,
+    resolution * capacity)`` above it fails, on any curve (:func:`_narrowed`,
+    :func:`_settled`).
     """
     if max_count < 1:
         raise ConfigError(f"max_count must be >= 1, got {max_count}")
@@ -211,7 +212,22 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
                 else:
                     hi = mid
         out[theta] = _narrowed(sim, cache, theta, resolution)
-    return dict(sorted(out.items()))
+    return dict(sorted(_settled(sim, cache, out, resolution).items()))
+
+
+def _settled(sim: Callable[[int], float], cache: dict[int, float], caps: dict[float, int],
+             resolution: float) -> dict[float, int]:
+    """Every threshold's capacity read again from all the counts tested (:func:`_narrowed`)
+    until a pass over the thresholds tests no new count. A threshold searched later tests
+    counts the earlier ones did not see: one inside an earlier bracket that was already narrow
+    enough (``resolution > 0``) can pass above that capacity, and on a curve that is not
+    monotone one can fail below it; the capacities returned follow the rule over every tested
+    count, as the reported points show them."""
+    while True:
+        tested = len(cache)
+        caps = {theta: _narrowed(sim, cache, theta, resolution) for theta in caps}
+        if len(cache) == tested:
+            return caps
 
 
 def _narrowed(sim: Callable[[int], float], cache: dict[int, float], theta: float,
