@@ -217,10 +217,12 @@ def test_programmed_pairs_follow_the_chip_model(seed, n, p, levels, stuck, rule)
 
 @FAST
 @given(seed=st.integers(0, 2**16), n=st.integers(5, 14), p=st.integers(1, 16),
-       rule=st.sampled_from(["hebb", "storkey-variant", "pinv"]), cap=st.integers(1, 12))
-def test_sync_sign_recall_is_the_hand_loop(seed, n, p, rule, cap):
+       rule=st.sampled_from(["hebb", "storkey-variant", "pinv"]), cap=st.integers(1, 12),
+       chip=st.sampled_from([(0, 0.0), (3, 0.3), (2, 0.6)]))
+def test_sync_sign_recall_is_the_hand_loop(seed, n, p, rule, cap, chip):
+    """Through the weights the devices hold: with and without stuck devices and levels."""
     x = _patterns(seed, n, p)
-    memory = xm.train(x, chip="ideal", rule=rule)
+    memory = xm.train(x, chip=_chip(*chip), rule=rule, fault_seed=seed)
     w = memory.weights.double().numpy()
     cues = np.sign(np.random.default_rng(seed + 1).standard_normal((5, n)))
     cues[0, :2] = 0.0  # unknown entries: read as +1 where the field ties
