@@ -147,3 +147,49 @@ def test_the_version_filter_is_not_offered_when_it_would_hide_planned_rows(tmp_p
     assert "--where version" not in note, note
     code, _, err = run_cli("sweep", tmp_path / "one.toml", "--store", store, "--jobs", "1")
     assert code == 0 and "does not plan (" in err and "--where version" not in err, err
+
+
+
+@pytest.mark.parametrize(("when", "at"), [("finished", 0), ("finished", 1), ("plan", 0),
+                                          ("claim", 0), ("claim", 5)])
+def test_every_trial_is_counted_once_whenever_another_run_stores_rows(tmp_path, when, at,
+                                                                      monkeypatch):
+    """Two runs of one sweep into one store: the second said `3000 trials, 18 already
+    stored, 1446 new rows, 1512 stored meanwhile` (24 trials counted nowhere) and its bar
+    stopped at 2958/2982: the rows the first stored between the run's read of the trials
+    already stored and its read of each group's pending trials were neither. Here the other
+    run stores the hebb rows once, right after the store's ``at``-th read of the trials
+    stored (``finished``), when the plan is reported, or before the ``at``-th claim."""
+    from xbarmem.experiments.store import ResultStore
+
+    (tmp_path / "s.toml").write_text(tiny_sweep("order", seeds=4, fault_rates=[0.0, 0.3]))
+    done = tmp_path / "done.sqlite"
+    run_sweep(load_sweep(tmp_path / "s.toml"), done)
+    with ResultStore(done, readonly=True) as db:
+        hebb = [(r["key"], r["sweep"], r["config"], r["result"], {})
+                for r in db.rows(["rule=hebb"])]
+    store, calls, stored = tmp_path / "split.sqlite", {"finished": 0, "claim": 0}, []
+
+    def other_run(point: str) -> None:
+        if point == when and calls.get(point, 0) == at and not stored:
+            with ResultStore(store) as other:
+                other.add(hebb)
+            stored.append(point)
+        calls[point] = calls.get(point, 0) + 1
+
+    finished, claim = ResultStore.finished, ResultStore.claim
+    monkeypatch.setattr(ResultStore, "finished",
+                        lambda self, keys: [finished(self, keys), other_run("finished")][0])
+    monkeypatch.setattr(ResultStore, "claim",
+                        lambda self, *a, **k: [other_run("claim"), claim(self, *a, **k)][1])
+    planned, progressed = [], []
+
+    def on_plan(pending: int, already: int) -> None:
+        planned.append(pending)
+        other_run("plan")
+
+    report = run_sweep(load_sweep(tmp_path / "s.toml"), store, on_plan=on_plan,
+                       on_progress=progressed.append, on_work=lambda done, total: None)
+    assert stored  # (the other run's rows came)
+    assert report.already + report.inserted + report.meanwhile == report.total == 16, report
+    assert sum(progressed) == planned[0] == report.total - report.already

@@ -170,9 +170,17 @@ def describe_group(group: list[Trial], keys: list[str]) -> str:
 
 def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial]], int]:
     """Groups with at least one unstored trial, and the number of trials already stored."""
+    groups, done = _pending(spec, store)
+    return groups, len(done)
+
+
+def _pending(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial]], set[str]]:
+    """Groups with at least one unstored trial, and the keys of the trials stored, from one
+    read of the store (another run may store rows at any time: a second read counted the
+    rows stored between the two neither as stored before nor as stored meanwhile)."""
     done = store.finished([t.key for t in spec.trials])
     groups = plan_groups(spec.trials, spec.batch)
-    return [g for g in groups if any(t.key not in done for t in g)], len(done)
+    return [g for g in groups if any(t.key not in done for t in g)], done
 
 
 def check_stored(store: ResultStore, specs: list[SweepSpec], threads: int) -> None:
@@ -392,13 +400,12 @@ def _queue(specs: list[SweepSpec], db: ResultStore, report: SweepReport
     queue: list[tuple[str, list[Trial], int]] = []
     names = {s.name for s in specs}
     for s in specs:
-        groups, already = pending_groups(s, db)
-        report.already += already
-        if already:
-            for sweep, n in db.computed_by([t.key for t in s.trials]).items():
+        groups, done = _pending(s, db)  # (one read: every trial is counted once)
+        report.already += len(done)
+        if done:
+            for sweep, n in db.computed_by([t.key for t in s.trials if t.key in done]).items():
                 if sweep not in names:
                     report.stored_by[sweep] = report.stored_by.get(sweep, 0) + n
-        done = db.finished([t.key for g in groups for t in g])
         queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
         report.sweep_trials[s.name] = s.trials
     queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
