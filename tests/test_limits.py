@@ -84,6 +84,39 @@ def test_the_python_api_refuses_a_memory_too_large_before_allocating(monkeypatch
     assert xm.train(patterns, rule="hebb").n_neurons == 256
 
 
+@pytest.mark.parametrize("call", ["find_capacity", "find_capacity-multilayer", "recall_curve",
+                                  "recall_curve-counts", "compare_rules", "run_scaling"])
+def test_many_memories_trained_together_are_sized_before_any_is_built(monkeypatch, call):
+    """xm.find_capacity(pool, trials=10**6) of 64 random neurons ran two minutes into a
+    MemoryError (``capacity --trials 1000000`` is refused at once): each memory checked its
+    own size, which every small one passes. The networks trained together are sized first,
+    before their subsets, fault maps or memories are made."""
+    import xbarmem as xm
+    from xbarmem.evaluation.curve import recall_curve
+    from xbarmem.hardware import faults
+
+    def built(*args, **kwargs):
+        raise AssertionError("a fault map was drawn before the refusal")
+
+    pool = xm.random_patterns(40, 16, seed=0)
+    monkeypatch.setenv(ENV, "64M")  # (one memory of N = 16 needs well under 1 MiB)
+    xm.find_capacity(pool, rule="hebb", trials=2)  # (a few memories still pass)
+    monkeypatch.setattr(faults.FaultMap, "generate", built)
+    work = {
+        "find_capacity": lambda: xm.find_capacity(pool, rule="hebb", trials=1000),
+        "find_capacity-multilayer": lambda: xm.find_capacity(pool, arch="multilayer",
+                                                             hidden=[64], trials=300),
+        "recall_curve": lambda: recall_curve(pool, [4], "ideal", "hebb", trials=1000),
+        "recall_curve-counts": lambda: recall_curve(pool, list(range(1, 41)), "ideal", "hebb",
+                                                    trials=25),
+        "compare_rules": lambda: xm.compare_rules(pool, rules=["hebb"], trials=1000),
+        "run_scaling": lambda: xm.run_scaling([16], arch="single", rule="hebb", data="random",
+                                              trials=1000),
+    }[call]
+    with pytest.raises(TooLargeError, match=r"\d+ memories of N = 16.* trained together"):
+        work()
+
+
 # ------------------------------------------------- estimates against what the work allocates
 def _torch_peak(prof) -> int:
     """Peak bytes of the CPU tensors alive at once during a ``profile_memory`` profile: each

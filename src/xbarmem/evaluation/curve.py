@@ -57,7 +57,7 @@ from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.classic import as_rule, rule_from_options
 from xbarmem.learning.fit import DEFAULT_HIDDEN, fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
-from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
+from xbarmem.memory.build import ARCHS, arrays_with_bias, check_memories, make_memory
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.seeds import offset_seed, random_subset, subset_seed
@@ -205,8 +205,11 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     ``(count, trial)`` network trained in one batch, trial ``k``'s programmed with seed
     ``seed + k``."""
     chip, pool = load_chip(chip), as_pattern_set(pool)
-    counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)
+    widths = layer_sizes(pool.n_neurons, hidden)[1:-1] if arch == "multilayer" else None
+    check_memories(len(checked_counts(counts)) * check_count(trials, "trials"), pool.n_neurons,
+                   chip, hidden=widths)  # (before the subsets of a million networks are drawn)
+    counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],
                               hidden=hidden, bias=trainer.bias, seed=seed, faults=faults)
@@ -339,11 +342,12 @@ def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int],
     """One untrained ``arch`` memory per entry of ``trials``; trial ``k`` is the chip with
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer
     of ``N -> hidden -> N`` with bias rows), or every trial on ``faults`` when given."""
+    widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
+    check_memories(len(trials), n_neurons, chip, hidden=widths)
     need = arrays_with_bias(chip, n_neurons, arch=arch, hidden=hidden)
     maps = {k: faults if faults is not None
             else FaultMap.generate(chip, need, seed=offset_seed(seed, k))
             for k in sorted(set(trials))}
-    widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
     return [make_memory(n_neurons, arch=arch, hidden=widths, chip=chip, faults=maps[k], bias=bias)
             for k in trials]
 

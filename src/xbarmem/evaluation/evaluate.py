@@ -57,6 +57,7 @@ from xbarmem.learning.classic import as_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
+from xbarmem.memory.build import check_memories
 from xbarmem.memory.recall import (
     DEFAULT_TOL,
     RecallResult,
@@ -578,6 +579,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     chip = load_chip(chip)
     protocol, variants = _compared_protocols(protocol, variants, patterns)
     _CHIPS(trials, "trials")
+    check_memories(trials, patterns.n_neurons, chip)  # (a rule's memories, trained together)
     trained, recorded = _rules(rules, rule_options, patterns.kind)
     maps = make_fault_maps(chip, patterns.n_neurons, trials, fault_seed)
     x = tensor_of(patterns.patterns)

@@ -4,15 +4,19 @@ model files and exports give them)."""
 
 from __future__ import annotations
 
-from xbarmem.checks import check_choice
+from collections.abc import Sequence
+
+from xbarmem.checks import check_choice, counted
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.limits import check_bytes
 from xbarmem.memory.base import Memory, arrays_for_layers
 from xbarmem.memory.multilayer import HiddenWidths, MultilayerMemory, layer_sizes
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import ARCHS  # noqa: F401 - the architecture names, re-exported
+from xbarmem.sizes import network_bytes
 
 
 def make_memory(n_neurons: int, *, arch: str = "single",
@@ -28,6 +32,22 @@ def make_memory(n_neurons: int, *, arch: str = "single",
     if hidden is None:
         raise ConfigError("a multilayer memory needs hidden (hidden layer width)")
     return MultilayerMemory(n_neurons, hidden, chip, faults, bias=bias, fault_seed=fault_seed)
+
+
+def check_memories(count: int, n_neurons: int, chip: ChipSpec, *,
+                   hidden: Sequence[int] | None = None) -> None:
+    """Refuse, before any fault map or memory is made, ``count`` memories of ``n_neurons``
+    neurons (``hidden``: the hidden widths of multilayer ones) on ``chip``'s tiles, held and
+    trained together, whose estimated memory (:func:`xbarmem.sizes.network_bytes` each) is
+    above the limit: raises :class:`~xbarmem.limits.TooLargeError` (a ConfigError). Each
+    memory checks itself alone (:class:`~xbarmem.memory.base.Memory`), which a million small
+    ones all pass."""
+    if count <= 1:  # (one memory: its own check says it)
+        return
+    rows, cols = chip.array.rows, chip.array.cols
+    shape = f"N = {n_neurons}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
+    check_bytes(f"{counted(count, 'memory', 'memories')} of {shape} on {rows}x{cols} arrays "
+                f"trained together", count * network_bytes(n_neurons, hidden, rows, cols))
 
 
 def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
