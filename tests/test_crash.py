@@ -154,6 +154,36 @@ def test_a_write_interrupted_leaves_the_old_file_and_no_temporary_file(tmp_path)
     assert target.read_text() == "[1]" and target.stat().st_mode & 0o777 == 0o640
 
 
+@pytest.mark.parametrize(("named", "kept"), [("nothing", False), ("partial", False),
+                                             ("partial path", False), ("source", True)])
+def test_a_full_disk_names_the_file_being_written(tmp_path, named, kept):
+    """`train -o /full/m.safetensors` and `results --csv /full/r.csv` on a full file system
+    said `writing failed: No space left on device` and no file (the write of an open file
+    names none; sweep's store was named): the failure names the file given to write, not the
+    temporary one beside it; an error naming another file (one being read) keeps its name."""
+    import errno
+
+    from xbarmem.cli.streams import write_failure
+
+    target, source = tmp_path / "out" / "m.safetensors", tmp_path / "in.npy"
+    target.parent.mkdir()
+
+    def full(partial: Path) -> None:
+        partial.write_bytes(b"half")
+        exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        exc.filename = {"nothing": None, "partial": str(partial), "partial path": partial,
+                        "source": str(source)}[named]
+        raise exc
+
+    with pytest.raises(OSError) as caught:
+        write_atomically(target, full)
+    assert list(target.parent.iterdir()) == []  # (no half-written file left)
+    expected = str(source) if kept else str(target)
+    assert str(caught.value.filename) == expected
+    assert write_failure(caught.value) == (f"writing failed: {os.strerror(errno.ENOSPC)} "
+                                           f"({expected})")
+
+
 def test_a_figure_interrupted_mid_write_leaves_the_old_one(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure

@@ -68,8 +68,9 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     removed before writing (:func:`_clear_partials`). Links and modes as
     :func:`write_replacing`. A ``path`` that is not a regular file (a named pipe another
     program reads, ``/dev/stdout``, ``/dev/null``) is written into, never replaced. Inside
-    :func:`written_together` the temporary file replaces ``path`` when the block ends. Returns
-    the file written."""
+    :func:`written_together` the temporary file replaces ``path`` when the block ends. An
+    :class:`OSError` of ``write`` that names no file, or the temporary one (a full disk: ``No
+    space left on device``), names ``path``. Returns the file written."""
 
     def replace(target: Path) -> None:
         _clear_partials(target)
@@ -84,8 +85,10 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
                 held.append((Path(partial), target, _mode_for(target)))
                 return
             os.replace(partial, target)
-        except BaseException:
+        except BaseException as exc:
             Path(partial).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename in (None, partial, Path(partial)):
+                exc.filename = str(path)  # (a full disk said no file, or the temporary one)
             raise
 
     given = Path(path)
