@@ -149,7 +149,6 @@ def test_the_version_filter_is_not_offered_when_it_would_hide_planned_rows(tmp_p
     assert code == 0 and "does not plan (" in err and "--where version" not in err, err
 
 
-
 @pytest.mark.parametrize(("when", "at"), [("finished", 0), ("finished", 1), ("plan", 0),
                                           ("claim", 0), ("claim", 5)])
 def test_every_trial_is_counted_once_whenever_another_run_stores_rows(tmp_path, when, at,

@@ -503,7 +503,10 @@ def _join(parts: list[RecallResult]) -> RecallResult:
 
 
 def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> list[FaultMap]:
-    """One seeded fault map per chip, large enough for an N-neuron memory with a bias row."""
+    """One seeded fault map per chip, large enough for an N-neuron memory with a bias row;
+    first, the memories of ``chips`` chips trained together are sized (:func:`check_memories`,
+    the limit of :mod:`xbarmem.limits`)."""
+    check_memories(chips, n_neurons, chip)
     need = arrays_needed(chip, n_neurons, n_neurons + 1)
     return [FaultMap.generate(chip, need, seed=offset_seed(seed, c)) for c in range(chips)]
 
@@ -579,7 +582,6 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     chip = load_chip(chip)
     protocol, variants = _compared_protocols(protocol, variants, patterns)
     _CHIPS(trials, "trials")
-    check_memories(trials, patterns.n_neurons, chip)  # (a rule's memories, trained together)
     trained, recorded = _rules(rules, rule_options, patterns.kind)
     maps = make_fault_maps(chip, patterns.n_neurons, trials, fault_seed)
     x = tensor_of(patterns.patterns)
