@@ -184,6 +184,39 @@ def test_a_full_disk_names_the_file_being_written(tmp_path, named, kept):
                                            f"({expected})")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("writer", ["text", "npy", "figure", "no file named"])
+def test_a_full_device_a_link_points_to_is_named_by_the_link(tmp_path, writer):
+    """`results --csv full.csv`, `chip faults -o full.npz` and `plot -o full.png` with the file
+    a link to /dev/full (a device, written into, not replaced) said `writing failed: No space
+    left on device` and no file, where a full disk names the file given: the link is named."""
+    import errno
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from xbarmem.cli.streams import write_failure
+    from xbarmem.files import write_npy
+
+    link = tmp_path / f"full.{writer[:3]}"
+    link.symlink_to("/dev/full")
+
+    def unnamed(path: Path) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    write = {"text": lambda: write_file(link, "x" * 100_000),
+             "npy": lambda: write_npy(link, np.zeros(100_000)),
+             "figure": lambda: write_atomically(link, lambda p: Figure().savefig(p, format="png")),
+             "no file named": lambda: write_atomically(link, unnamed)}[writer]
+    with pytest.raises(OSError) as caught:
+        write()
+    assert write_failure(caught.value) == (f"writing failed: {os.strerror(errno.ENOSPC)} "
+                                           f"({link})")
+    assert link.is_symlink()  # (the device is written into, never replaced)
+
+
 def test_a_figure_interrupted_mid_write_leaves_the_old_one(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure

@@ -70,7 +70,8 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     program reads, ``/dev/stdout``, ``/dev/null``) is written into, never replaced. Inside
     :func:`written_together` the temporary file replaces ``path`` when the block ends. An
     :class:`OSError` of ``write`` that names no file, or the temporary one (a full disk: ``No
-    space left on device``), names ``path``. Returns the file written."""
+    space left on device``), names ``path``, as one of a file that is not regular does (a
+    link to ``/dev/full``). Returns the file written."""
 
     def replace(target: Path) -> None:
         _clear_partials(target)
@@ -87,17 +88,28 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
             os.replace(partial, target)
         except BaseException as exc:
             Path(partial).unlink(missing_ok=True)
-            if isinstance(exc, OSError) and exc.filename in (None, partial, Path(partial)):
-                exc.filename = str(path)  # (a full disk said no file, or the temporary one)
+            _name_given(exc, path, partial)
             raise
 
     given = Path(path)
     if given.exists() and not given.is_file() and not given.is_dir():
         # a FIFO or a device, or a link to one (/dev/stdout): replacing it would remove it (as
         # root, a device node of /dev) and the program reading it would get nothing
-        write(given)
+        try:
+            write(given)
+        except OSError as exc:  # (a link to /dev/full, a pipe whose reader is gone)
+            _name_given(exc, path, given)
+            raise
         return given
     return write_replacing(path, replace)
+
+
+def _name_given(exc: BaseException, path: str | Path, written: str | Path) -> None:
+    """Let an :class:`OSError` of a write that names no file, or the file ``written`` (the
+    temporary one, or a device ``path`` links to), name ``path``, the file the caller gave
+    (a full disk says no file: its write is of an open file)."""
+    if isinstance(exc, OSError) and exc.filename in (None, str(written), Path(written)):
+        exc.filename = str(path)
 
 
 def write_file(path: str | Path, data: str | bytes) -> Path:
