@@ -117,6 +117,39 @@ def test_many_memories_trained_together_are_sized_before_any_is_built(monkeypatc
         work()
 
 
+@pytest.mark.parametrize(("call", "said"), [
+    ("find_capacity", "trials = 12"), ("recall_curve", "trials = 12"),
+    ("recall_curve-counts", "12 counts x trials = 1"), ("compare_rules", "trials = 12"),
+    ("run_scaling", "trials = 12"), ("run_scaling-multilayer", "trials = 6")])
+def test_memories_too_many_together_are_refused_in_the_callers_words_before_any_search(
+        monkeypatch, call, said):
+    """`run_scaling([16, 64], trials=12)` searched at N = 16 and was refused at N = 64 only
+    (at default sizes, hours of searches lost), and every refusal said `12 memories of N = 64
+    ...` whether the caller gave 12 trials or 12 counts: the sizes are all checked before the
+    first search, and the message leads with what the caller asked for (what to lower)."""
+    import xbarmem as xm
+    from xbarmem.evaluation.curve import recall_curve
+
+    def searched(*args):
+        raise AssertionError("a count was tested before the refusal")
+
+    pool = xm.random_patterns(40, 64, seed=0)
+    monkeypatch.setenv(ENV, "8M")  # (N = 16: well under; 12 of N = 64 single: 10.6 MiB)
+    work = {
+        "find_capacity": lambda: xm.find_capacity(pool, rule="hebb", trials=12),
+        "recall_curve": lambda: recall_curve(pool, [4], "ideal", "hebb", trials=12),
+        "recall_curve-counts": lambda: recall_curve(pool, list(range(1, 13)), "ideal", "hebb"),
+        "compare_rules": lambda: xm.compare_rules(pool, rules=["hebb"], trials=12),
+        "run_scaling": lambda: xm.run_scaling([16, 64], arch="single", rule="hebb",
+                                              data="random", trials=12, progress=searched),
+        "run_scaling-multilayer": lambda: xm.run_scaling(
+            [16, 64], hidden="1n", data="random", trials=6, progress=searched),
+    }[call]
+    with pytest.raises(TooLargeError, match=rf"^{said} \(\d+ memories of N = 64.* trained "
+                                            rf"together\) would need about"):
+        work()
+
+
 # ------------------------------------------------- estimates against what the work allocates
 def _torch_peak(prof) -> int:
     """Peak bytes of the CPU tensors alive at once during a ``profile_memory`` profile: each

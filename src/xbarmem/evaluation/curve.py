@@ -207,8 +207,9 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     chip, pool = load_chip(chip), as_pattern_set(pool)
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)
     widths = layer_sizes(pool.n_neurons, hidden)[1:-1] if arch == "multilayer" else None
-    check_memories(len(checked_counts(counts)) * check_count(trials, "trials"), pool.n_neurons,
-                   chip, hidden=widths)  # (before the subsets of a million networks are drawn)
+    n_counts, trials = len(checked_counts(counts)), check_count(trials, "trials")
+    check_memories(n_counts * trials, pool.n_neurons, chip, hidden=widths, given=(
+        f"{n_counts} counts x " * (n_counts > 1) + f"trials = {trials}"))  # (before any subset)
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],

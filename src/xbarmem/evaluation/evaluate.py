@@ -506,7 +506,7 @@ def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> li
     """One seeded fault map per chip, large enough for an N-neuron memory with a bias row;
     first, the memories of ``chips`` chips trained together are sized (:func:`check_memories`,
     the limit of :mod:`xbarmem.limits`)."""
-    check_memories(chips, n_neurons, chip)
+    check_memories(chips, n_neurons, chip, given=f"trials = {chips}")  # (compare_rules' word)
     need = arrays_needed(chip, n_neurons, n_neurons + 1)
     return [FaultMap.generate(chip, need, seed=offset_seed(seed, c)) for c in range(chips)]
 

@@ -65,6 +65,8 @@ from xbarmem.evaluation.hidden_rule import (
 from xbarmem.evaluation.search_plan import DefaultBudget, applied_budget
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options, rule_by_name
+from xbarmem.memory.build import check_memories
+from xbarmem.memory.multilayer import layer_sizes
 from xbarmem.names import ARCHS, DEFAULT_LEVELS, SEARCH_FLIPS
 from xbarmem.spec import check_seed
 
@@ -195,12 +197,29 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
 
 
 def _source(data: str | os.PathLike | ImageStack, kind: str, sizes: Sequence[int],
-            pool_size: int | None, key: str | None = None
+            pool_size: int | None, key: str | None = None,
+            memories: tuple[int, tuple[HiddenRule, ...] | None, ChipSpec] | None = None
             ) -> tuple[str | ImageStack, list[int], int | None]:
     """A scaling run's ``data`` (:func:`~xbarmem.data.sources.sized_source`, ``key``: the
-    array of an .npz file), ``sizes`` and pool, checked."""
+    array of an .npz file), ``sizes`` and pool, checked; with ``memories``, ``(trials,
+    hidden rules or None, chip)``, the memories the run trains together at every N are sized
+    too (:func:`_check_trials`)."""
     source = sized_source(data, kind, key)
-    return source, _check_sizes(source, sizes), sized_pool(source, pool_size, "pool_size")
+    sizes, pool = _check_sizes(source, sizes), sized_pool(source, pool_size, "pool_size")
+    if memories is not None:
+        _check_trials(sizes, *memories)
+    return source, sizes, pool
+
+
+def _check_trials(sizes: list[int], trials: int, rules: tuple[HiddenRule, ...] | None,
+                  chip: ChipSpec) -> None:
+    """Refuse (:class:`~xbarmem.limits.TooLargeError`) a run whose ``trials`` memories, trained
+    together at an N of ``sizes`` (hidden widths by ``rules``; None: one layer) on ``chip``,
+    are above the memory limit, before the search at the first N (:func:`check_memories`):
+    each search sized its own, so the largest N was refused after the smaller ones ran."""
+    for n in sizes:
+        widths = None if rules is None else layer_sizes(n, layers_width(rules, n))[1:-1]
+        check_memories(trials, n, chip, hidden=widths, given=f"trials = {trials}")
 
 
 def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
@@ -334,7 +353,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``, under
     ``protocol`` (default: 5% flips for binary patterns, continuous: Gaussian, ``tanh``; cues drawn
     from ``seed``). A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not
-    its default).
+    its default); ``trials`` memories too large at any N: ``TooLargeError``, before any search.
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "fit_notes",
     "runs", "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called
@@ -350,7 +369,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                                           rule=rule, cue_budget=cue_budget,
                                           rule_options=rule_options, protocol=protocol)
     rules_h, chip = _hidden_rules(arch, hidden), load_chip(chip)  # (rules_h None: arch single)
-    source, sizes, pool_size = _source(data, kind, sizes, pool_size, key)
+    source, sizes, pool_size = _source(data, kind, sizes, pool_size, key, (trials, rules_h, chip))
     protocol = as_protocol(protocol, _default_protocol(kind, seed), kind=kind)
     settings = {"arch": arch, "kind": kind, **data_fields(source),
                 "hidden_rule": rules_h and layers_text(rules_h),

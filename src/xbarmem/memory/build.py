@@ -35,19 +35,22 @@ def make_memory(n_neurons: int, *, arch: str = "single",
 
 
 def check_memories(count: int, n_neurons: int, chip: ChipSpec, *,
-                   hidden: Sequence[int] | None = None) -> None:
+                   hidden: Sequence[int] | None = None, given: str = "") -> None:
     """Refuse, before any fault map or memory is made, ``count`` memories of ``n_neurons``
     neurons (``hidden``: the hidden widths of multilayer ones) on ``chip``'s tiles, held and
     trained together, whose estimated memory (:func:`xbarmem.sizes.network_bytes` each) is
-    above the limit: raises :class:`~xbarmem.limits.TooLargeError` (a ConfigError). Each
-    memory checks itself alone (:class:`~xbarmem.memory.base.Memory`), which a million small
-    ones all pass."""
+    above the limit: raises :class:`~xbarmem.limits.TooLargeError` (a ConfigError), its
+    message led by ``given``, what the caller asked for that makes ``count``, in its words
+    (``"trials = 1000"``: what to lower). Each memory checks itself alone
+    (:class:`~xbarmem.memory.base.Memory`), which a million small ones all pass."""
     if count <= 1:  # (one memory: its own check says it)
         return
     rows, cols = chip.array.rows, chip.array.cols
     shape = f"N = {n_neurons}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
-    check_bytes(f"{counted(count, 'memory', 'memories')} of {shape} on {rows}x{cols} arrays "
-                f"trained together", count * network_bytes(n_neurons, hidden, rows, cols))
+    what = (f"{counted(count, 'memory', 'memories')} of {shape} on {rows}x{cols} arrays "
+            f"trained together")
+    check_bytes(f"{given} ({what})" if given else what,
+                count * network_bytes(n_neurons, hidden, rows, cols))
 
 
 def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
