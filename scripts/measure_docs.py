@@ -401,7 +401,8 @@ ENTRIES: tuple[Entry, ...] = (
           "simulated with the device model (levels 2 to 16 and continuous, write and read "
           "noise, 0 to 50% stuck; 3000 cases)",
           ("python -m benchmarks.stuck_calls --json --json-out {out}/sc.json",),
-          {"table": "table", "cases above 1% missed, warned wide / undecided / neither": "missed_warned"}, 30),
+          {"table": "table",
+           "cases above 1% missed, warned wide / undecided / neither": "missed_warned"}, 30),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "
