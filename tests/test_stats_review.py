@@ -178,6 +178,20 @@ def test_search_on_non_monotone_curves_follows_its_rule():
             assert cap == top or (cap + 1 in tested and tested[cap + 1] < t)
 
 
+@pytest.mark.parametrize(("kept", "max_count", "expected"), [
+    ({500: 1.0}, 100, 100), ({60: 1.0}, 40, 40), ({0: 0.0}, 100, 100), ({-3: 0.0}, 100, 100),
+    ({50: 0.0}, 100, 49)])
+def test_a_shared_cache_is_read_within_the_pool_only(kept, max_count, expected):
+    """search_capacity(cache=...) read every count of a cache shared with another search: one
+    of a larger pool's (500 passing) made the capacity 500 of a pool of 100, and a count 0 or
+    below that failed made it 0 on a curve where every count passes. Counts outside
+    1..max_count are kept in the cache, not read; a count within it is (50 failing: 49)."""
+    cache = dict(kept)
+    found = search_capacity(lambda p: 1.0, [0.5], start=4, max_count=max_count, cache=cache)
+    assert found == {0.5: expected}
+    assert all(cache[p] == v for p, v in kept.items())  # (kept, as given)
+
+
 # ---------------------------------------------------------------- energy model
 
 def _hand_step(n, circuit, g_total, v_read, mode):

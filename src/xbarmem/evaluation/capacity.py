@@ -168,7 +168,8 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
         max_count: the largest count that may be tried (pool size).
         resolution: stop narrowing when the bracket ``[pass, fail]`` is narrower than
             ``max(1, resolution * pass)`` (0 = exact to one pattern).
-        cache: ``{P: similarity}`` shared between calls (filled in place).
+        cache: ``{P: similarity}`` shared between calls (filled in place); its counts outside
+            ``1..max_count`` (a search of a larger pool's) are kept, not read.
 
     Returns ``{threshold: capacity}`` (ascending thresholds); capacity follows the monotone
     rule over every count tested, for any threshold (every tested count below it passes), 0
@@ -178,11 +179,12 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
     """
     if max_count < 1:
         raise ConfigError(f"max_count must be >= 1, got {max_count}")
-    cache = {} if cache is None else cache
+    shared = {} if cache is None else cache
+    cache = {p: v for p, v in shared.items() if 1 <= p <= max_count}  # (the counts read)
 
     def sim(p: int) -> float:
         if p not in cache:
-            cache[p] = float(score(p))
+            cache[p] = shared[p] = float(score(p))
         return cache[p]
 
     out = {}
