@@ -64,11 +64,14 @@ def test_limited_table_shows_the_first_rows_of_the_whole_sorted_table(run_cli, s
     assert shown[0] == shown[1] and "same in the 5 rows shown: sweep=order, rule=hebb" in shown[0]
 
 
+@pytest.mark.parametrize("other", ["order", "wider"])
 def test_a_sweep_says_how_many_trials_another_run_computed_meanwhile(tmp_path, run_cli,
-                                                                     monkeypatch):
+                                                                     monkeypatch, other):
     """Two runs of a sweep on one store split its trials; each said `16 trials, 0 already
     stored, 7 new rows`, as if 9 were missing. Here the other run is played by rows stored
-    once this one has planned (its groups are then found done when it comes to claim them)."""
+    once this one has planned (its groups are then found done when it comes to claim them),
+    by a run of this sweep or of another sharing its trials (``wider``), which was called
+    `another run of it` too: both are `another run`."""
     from xbarmem.experiments import runner
     from xbarmem.experiments.store import ResultStore
 
@@ -76,7 +79,7 @@ def test_a_sweep_says_how_many_trials_another_run_computed_meanwhile(tmp_path, r
     done = tmp_path / "done.sqlite"
     run_sweep(load_sweep(tmp_path / "s.toml"), done)
     with ResultStore(done, readonly=True) as db:
-        hebb = [(r["key"], r["sweep"], r["config"], r["result"], {})
+        hebb = [(r["key"], other, r["config"], r["result"], {})
                 for r in db.rows(["rule=hebb"])]
     store = tmp_path / "split.sqlite"
     real = runner.run_sweep
@@ -93,7 +96,7 @@ def test_a_sweep_says_how_many_trials_another_run_computed_meanwhile(tmp_path, r
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
     assert code == 0, err
     assert ("sweep order: 16 trials, 0 already stored, 8 new rows, 8 stored meanwhile by "
-            "another run of it (in-process") in " ".join(out.split())
+            "another run (in-process") in " ".join(out.split())
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1",
                              "--json")
     assert code == 0 and json.loads(out)["meanwhile"] == 0, err

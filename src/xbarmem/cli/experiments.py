@@ -307,8 +307,8 @@ def _print_sweep(name: str, store: Path, report) -> None:
     """What a sweep did, in one line (a log's reader greps it), then each failed group in one
     line on stderr."""
     by = ", ".join(f"{n} by sweep {other}" for other, n in sorted(report.stored_by.items()))
-    meanwhile = (f", {report.meanwhile} stored meanwhile by another run of it"
-                 if report.meanwhile else "")
+    # (another run: of this sweep, or of another sharing its trials; not told apart)
+    meanwhile = f", {report.meanwhile} stored meanwhile by another run" if report.meanwhile else ""
     out.print(f"sweep {name}: {counted(report.total, 'trial')}, {report.already} already "
               f"stored{f' ({by})' if by else ''}, {counted(report.inserted, 'new row')}"
               f"{meanwhile} ({report.executor}, {seconds_text(report.seconds)} s) -> {store}",
