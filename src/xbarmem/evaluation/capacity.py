@@ -294,9 +294,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
         rule_options=rule_options, protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
-    protocol = as_protocol(protocol, Protocol(level=SEARCH_FLIPS, probes=20, seed=seed),
-                           kind=pool.kind)
-    chip = paired_chip(chip, faults)  # None: the chip faults records, else paper-sim
+    protocol, chip = as_protocol(protocol, Protocol(level=SEARCH_FLIPS, probes=20, seed=seed),
+                                 kind=pool.kind), paired_chip(chip, faults)  # (None: the map's)
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool, start)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
