@@ -15,7 +15,7 @@ from xbarmem.cli import given, option_types, output_options, paths, run_options
 from xbarmem.cli.apps import FILE_KEYS, app
 from xbarmem.cli.entry import interrupted_code
 from xbarmem.cli.messages import warn
-from xbarmem.cli.progress import work_bar
+from xbarmem.cli.progress import planning, work_bar
 from xbarmem.cli.records import FIELD_LABELS, emit_json, print_fields
 from xbarmem.cli.streams import WRITE_FAILURES, write_failure
 from xbarmem.cli.tables import console, out
@@ -109,12 +109,15 @@ def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: in
     counts = {"done": 0, "todo": 0, "failed": 0}
     failed_work = [0.0]
     # the bar is shown once the sweep is planned: a cluster refused before (workers without
-    # xbarmem) is one error line, not an empty bar and the line
+    # xbarmem) is one error line, not an empty bar and the line (a terminal shows a line that
+    # goes while it plans)
     bar = work_bar(console, disable=quiet)
-    with _stopped(bar):
+    with _stopped(bar), planning(f"sweep {name}: planning {counted(total, 'trial')}",
+                                 quiet=quiet) as line:
         task = bar.add_task(f"sweep {name}", total=None, detail="")
 
         def plan(todo: int, already: int) -> None:
+            line.stop()
             bar.start()
             counts["todo"] = todo
             bar.update(task, description=f"{name} ({already} of {total} already stored)",
@@ -242,13 +245,16 @@ def sweep_cmd(
     if not dry_run:  # the store first: a foreign file is refused before the sweep is read
         paths.check_output(store, "--store")
         holds_trials = ResultStore.check(store) == "store"  # (refuses a pipe or a device)
-    spec = load_sweep(file)
-    if dry_run:
-        return _dry_run(spec, store, json_out)
+    with planning(f"sweep {file.name}: planning", quiet=json_out):  # (a terminal's line)
+        spec = load_sweep(file)
+        planned = _dry_plan(spec, store) if dry_run else None
+    if planned is not None:
+        return _dry_run(planned, json_out)
     _check_scheduler(scheduler)  # before the store is made and the progress bar shown
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
     if holds_trials:
-        work = _check_stored(store, spec, threads)
+        with planning(f"sweep {spec.name}: reading {store.name}", quiet=json_out):
+            work = _check_stored(store, spec, threads)
     with _interruptible(store), _workers_ahead(jobs, workers, scheduler, work):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
@@ -261,25 +267,32 @@ def sweep_cmd(
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 
 
-def _dry_run(spec, store: Path, json_out: bool) -> None:
-    """``sweep --dry-run``: the trials of ``spec``, those ``store`` holds and the groups left
-    to run, printed (or as JSON); the warning a run would give of rows of the sweep's name it
-    does not plan. Creates and changes nothing."""
+def _dry_plan(spec, store: Path) -> tuple[dict[str, Any], str | None]:
+    """What ``sweep --dry-run`` says (:func:`_dry_run`): the trials of ``spec``, those
+    ``store`` holds and the groups left to run, and the warning a run would give of rows of
+    the sweep's name it does not plan (None: none). Creates and changes nothing."""
     from xbarmem.experiments.batches import plan_groups
-    from xbarmem.experiments.runner import pending_groups, unplanned_note
+    from xbarmem.experiments.runner import pending_groups, plan_cache, unplanned_note
     from xbarmem.experiments.store import ResultStore
 
     if ResultStore.check(store) == "store":
         with ResultStore(store, readonly=True) as db:
             groups, already = pending_groups(spec, db)
             note = unplanned_note(db, [spec], "this file")  # (as the run says it)
-        if note:
-            warn(note)
     else:  # a dry run creates nothing
-        groups, already = plan_groups(spec.trials, spec.batch), 0
-    summary = {"sweep": spec.name, "total": len(spec.trials), "already": already,
-               "groups": len(groups), "store": str(store),  # (keys of a run's summary)
-               **_file_keys_set(spec)}
+        (groups, already), note = (plan_groups(spec.trials, spec.batch,
+                                                plan_cache([spec])), 0), None
+    return {"sweep": spec.name, "total": len(spec.trials), "already": already,
+            "groups": len(groups), "store": str(store),  # (keys of a run's summary)
+            **_file_keys_set(spec)}, note
+
+
+def _dry_run(planned: tuple[dict[str, Any], str | None], json_out: bool) -> None:
+    """``sweep --dry-run``'s output: the summary of :func:`_dry_plan` ``planned``, printed
+    (or as JSON), after its warning (if any)."""
+    summary, note = planned
+    if note:
+        warn(note)
     if json_out:
         emit_json(summary)
     else:  # (the arrays read: the keys of their counts of trials, a row each)

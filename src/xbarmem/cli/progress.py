@@ -137,6 +137,11 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
     marks the start of the command's work (:func:`xbarmem.cli.messages.work_begins`): its held
     warning lines are printed."""
     work_begins()
+    return _bar(console, disable=disable, transient=transient)
+
+
+def _bar(console: Console, *, disable: bool, transient: bool) -> Progress:
+    """:func:`work_bar`'s bar, the command's held lines left held."""
     whole = Column(no_wrap=True)  # (whole on one line: the bar and the words give way)
     return Progress(_Shared(console, 0), _Bar(console),
                     TaskProgressColumn(table_column=whole), _Shared(console, 2),
@@ -153,3 +158,34 @@ def working(what: str) -> Iterator[None]:
     with work_bar(_console, transient=True) as bar:
         bar.add_task(what, total=None, detail="")
         yield
+
+
+class Planning:
+    """:func:`planning`'s line: :meth:`stop` takes it away (the plan is made: another display
+    follows)."""
+
+    def __init__(self, bar: Progress) -> None:
+        self._bar = bar
+
+    def stop(self) -> None:
+        """Take the line away (once; later calls do nothing)."""
+        if self._bar.live.is_started:
+            self._bar.stop()
+
+
+@contextlib.contextmanager
+def planning(what: str, *, quiet: bool = False) -> Iterator[Planning]:
+    """A transient line on a terminal (none elsewhere, nor when ``quiet``: ``--json``) while a
+    command plans its work, which can take long (a sweep of many trials validated and
+    planned): ``what`` is done, a moving bar, the time so far. Unlike :func:`working` it does
+    not mark the start of the command's work: its held warning lines stay held, so a plan
+    refused prints its one error line. Yields a :class:`Planning` whose ``stop()`` takes the
+    line away before the work's own display starts."""
+    bar = _bar(_console, disable=quiet, transient=True)
+    bar.add_task(what, total=None, detail="")
+    shown = Planning(bar)
+    bar.start()
+    try:
+        yield shown
+    finally:
+        shown.stop()

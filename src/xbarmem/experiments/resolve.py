@@ -4,6 +4,7 @@ its store key (:func:`trial_key`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -16,6 +17,7 @@ from xbarmem.data.patterns import check_storable
 from xbarmem.data.sources import image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
 from xbarmem.evaluation.search_plan import applied_budget
+from xbarmem.experiments.plan_cache import PlanCache, canonical
 from xbarmem.experiments.trial_options import (
     BUILTIN_DATA,
     OPTIONS,
@@ -56,24 +58,32 @@ def _describe(raw: dict[str, Any], seed: int) -> str:
 
 def resolve(raw: dict[str, Any], trial: str, seed: int,
             rule_options: dict[str, dict[str, Any]] | None = None,
-            extra_rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The complete configuration of one trial from its given options (see module docstring).
+            extra_rule_options: dict[str, Any] | None = None,
+            cache: PlanCache | None = None) -> dict[str, Any]:
+    """The complete configuration of one trial from its given options ``raw`` (see module
+    docstring), of kind ``trial`` and seed ``seed``, with the options of each rule
+    ``rule_options`` (by rule) and ``extra_rule_options`` (of the trial's rule, over them).
+    ``cache``: the :class:`~xbarmem.experiments.plan_cache.PlanCache` of a sweep's planning,
+    in which an option value (one object) that many trials give is checked once, and a chip or
+    pattern file's stamp read once (the same configuration).
 
     Raises :class:`ConfigError` naming the offending key when options contradict each other or
     cannot be satisfied (e.g. more patterns than the data has)."""
     try:
-        return _resolve(raw, trial, seed, rule_options or {}, extra_rule_options or {})
+        return _resolve(raw, trial, seed, rule_options or {}, extra_rule_options or {},
+                        cache)
     except XbarmemError as exc:
         raise ConfigError(f"{exc} {_describe(raw, seed)}") from None
 
 
-def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
+def _resolve(raw, trial, seed, rule_options, extra, cache) -> dict[str, Any]:
     given = set(raw)
     c: dict[str, Any] = {}
-    for key, opt in OPTIONS.items():
-        if opt.meta.get("only", trial) != trial:
-            continue
-        c[key] = opt.check(raw[key], key) if key in raw else opt.default
+    for key, opt, fixed in _trial_fields(trial, cache):
+        if key in raw:
+            c[key] = _checked_value(opt, key, raw[key], cache)
+        else:
+            c[key] = opt.default if fixed is _FRESH else fixed
     c["trial"], c["seed"] = trial, int(seed)
     c["corruption"], c["level"], c["activation"] = default_cues(
         c["kind"], c["corruption"], c["level"], c["activation"])
@@ -89,11 +99,13 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     else:  # the widths trained ('1n' -> N), so a width given as a number keeps its key
         c["hidden"] = hidden_widths(c["hidden"], c["n_neurons"])
     # data
-    _resolve_data(c, given)
+    _resolve_data(c, given, cache)
     # chip: a preset by its own name (as every name is stored); resolved to its full
     # description, so the key changes if a preset file changes
-    c["chip"] = chip_name(c["chip"])
-    c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
+    c["chip"] = chip_name(c["chip"]) if cache is None else cache.once(c["chip"], "chip",
+                                                                       chip_name)
+    c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"],
+                                cache)
     if "on_fraction" in given:
         _check_on_fraction(c)
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
@@ -123,6 +135,30 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
 
     c["version"] = __version__
     return c
+
+
+#: a field whose default is made afresh for each trial (:func:`_trial_fields`)
+_FRESH = object()
+
+
+def _trial_fields(trial: str, cache: PlanCache | None) -> list[tuple[str, Any, Any]]:
+    """``(key, field, default)`` of every option of a ``trial`` kind, in the order of
+    :data:`OPTIONS`, ``default`` :data:`_FRESH` for a field whose default each trial makes
+    afresh (a list); listed once per ``cache``."""
+    def listed(options: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [(key, opt, _FRESH if opt.field.default_factory is not dataclasses.MISSING
+                 else opt.default) for key, opt in options.items()
+                if opt.meta.get("only", trial) == trial]
+
+    return listed(OPTIONS) if cache is None else cache.once(OPTIONS, f"fields {trial}", listed)
+
+
+def _checked_value(opt: Any, key: str, value: Any, cache: PlanCache | None) -> Any:
+    """``opt.check(value, key)``: once per ``cache`` for a value of one object (a list or a
+    table is checked for each trial: each holds its own)."""
+    if cache is None or isinstance(value, (list, dict)):
+        return opt.check(value, key)
+    return cache.once(value, f"option {key}", lambda v: opt.check(v, key))
 
 
 def _check_on_fraction(c: dict[str, Any]) -> None:
@@ -162,7 +198,7 @@ def _check_cues(c: dict[str, Any]) -> None:
         raise _fail("corruption", c["corruption"], "applies to binary patterns only")
 
 
-def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
+def _resolve_data(c: dict[str, Any], given: set[str], cache: PlanCache | None = None) -> None:
     data, n = c["data"], c["n_neurons"]
     sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
     if c["zero_one"] and (data in BUILTIN_DATA or is_drawn(data)):
@@ -185,7 +221,7 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         available, classes = None, 0
     else:
         available, classes, digest = _file_info(data, c["kind"], n, c["zero_one"],
-                                                c["data_key"])
+                                                c["data_key"], cache)
         c["data_sha256"] = digest
     if c["trial"] == "evaluate":
         sel, p = c["selection"], c["patterns"]
@@ -221,9 +257,12 @@ def _unlabelled(data: str, key: str | None) -> str:
     return f" ({unlabelled_why(data, key)})"
 
 
-def _stamp(path: str) -> tuple[int, int, int] | None:
+def _stamp(path: str, cache: PlanCache | None = None) -> tuple[int, int, int] | None:
     """What tells a file from itself rewritten (its size, modification time and inode), for
-    the caches of what is read from it; None when there is no such file (a preset's name)."""
+    the caches of what is read from it; None when there is no such file (a preset's name).
+    Read once per ``cache`` (a sweep's planning) and ``path`` object."""
+    if cache is not None:
+        return cache.once(path, "stamp", _stamp)
     try:
         info = os.stat(path)
     except (OSError, ValueError):
@@ -231,15 +270,16 @@ def _stamp(path: str) -> tuple[int, int, int] | None:
     return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-def _file_info(path: str, kind: str, n: int, zero_one: bool = False, key: str | None = None
-               ) -> tuple[int, int, str]:
+def _file_info(path: str, kind: str, n: int, zero_one: bool = False, key: str | None = None,
+               cache: PlanCache | None = None) -> tuple[int, int, str]:
     """``(patterns, classes, sha256)`` of a pattern file read as its trials read it (``kind``;
     ``zero_one``: values in [0, 1] mapped by 2*x - 1, other values refused as every command
     refuses them; ``key``: the .npz array read, an unknown one refused naming the file's;
     ``classes``: its distinct labels, 0 without labels; a file holding an
     all-zero pattern refused, as ``train`` refuses it), read again once the file changed (its
-    size or modification time: a file rewritten in one Python session is a new data set)."""
-    return _file_info_of(path, kind, n, zero_one, _stamp(path), key)
+    size or modification time: a file rewritten in one Python session is a new data set;
+    ``cache``: :func:`_stamp`'s)."""
+    return _file_info_of(path, kind, n, zero_one, _stamp(path, cache), key)
 
 
 @functools.lru_cache(maxsize=32)
@@ -264,11 +304,11 @@ def _file_info_of(path: str, kind: str, n: int, zero_one: bool,
 
 
 def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
-               fault_model: str | None) -> dict[str, Any]:
+               fault_model: str | None, cache: PlanCache | None = None) -> dict[str, Any]:
     """The full description of a trial's chip, read again once a chip file changed (a chip
     TOML edited in one Python session planned, keyed and trained its trials on the chip as it
-    was first read)."""
-    return _chip_spec_of(chip, fault_rate, on_fraction, fault_model, _stamp(chip))
+    was first read; ``cache``: :func:`_stamp`'s)."""
+    return _chip_spec_of(chip, fault_rate, on_fraction, fault_model, _stamp(chip, cache))
 
 
 @functools.lru_cache(maxsize=256)
@@ -291,10 +331,12 @@ def _chip_spec_of(chip: str, fault_rate: float | None, on_fraction: float,
 
 def _sizes(c: dict[str, Any]) -> tuple[int, ...]:
     """The layer widths ``(N, H..., N)`` of the trial's memory."""
+    n = c["n_neurons"]
+    if c["arch"] != "multilayer":
+        return (n, n)
     from xbarmem.memory.multilayer import layer_sizes
 
-    n = c["n_neurons"]
-    return tuple(layer_sizes(n, c["hidden"])) if c["arch"] == "multilayer" else (n, n)
+    return tuple(layer_sizes(n, c["hidden"]))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -332,7 +374,11 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int,
     return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
 
 
-def trial_key(config: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of a resolved trial configuration."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+def trial_key(config: dict[str, Any], cache: PlanCache | None = None) -> str:
+    """SHA-256 (hex) of the canonical JSON of a resolved trial configuration ``config``
+    (``ValueError`` for a NaN or an infinity in it); ``cache``: the
+    :class:`~xbarmem.experiments.plan_cache.PlanCache` of a sweep's planning, which writes
+    the tables its trials share once (the same key)."""
+    text = (canonical(config, compact=True) if cache is None
+            else cache.text(config, compact=True))
     return hashlib.sha256(text.encode()).hexdigest()

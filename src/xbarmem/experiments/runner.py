@@ -66,6 +66,7 @@ from xbarmem.experiments.executors import (
     failure_text,
     make_executor,
 )
+from xbarmem.experiments.plan_cache import PlanCache
 from xbarmem.experiments.pool import discard
 from xbarmem.experiments.resolve import trial_key
 from xbarmem.experiments.store import ResultStore
@@ -170,16 +171,27 @@ def describe_group(group: list[Trial], keys: list[str]) -> str:
 
 def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial]], int]:
     """Groups with at least one unstored trial, and the number of trials already stored."""
-    groups, done = _pending(spec, store)
+    groups, done = _pending(spec, store, plan_cache([spec]))
     return groups, len(done)
 
 
-def _pending(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial]], set[str]]:
+def plan_cache(specs: list[SweepSpec]) -> PlanCache:
+    """The :class:`~xbarmem.experiments.plan_cache.PlanCache` in which a run of ``specs``
+    plans their groups and their costs: that of their planning for one sweep
+    (:func:`~xbarmem.experiments.sweep.parse_sweep`: the keys of its trials' networks were
+    written then), else a new one."""
+    own = specs[0]._cache if len(specs) == 1 else None
+    return PlanCache() if own is None else own
+
+
+def _pending(spec: SweepSpec, store: ResultStore, cache: PlanCache | None = None
+             ) -> tuple[list[list[Trial]], set[str]]:
     """Groups with at least one unstored trial, and the keys of the trials stored, from one
     read of the store (another run may store rows at any time: a second read counted the
-    rows stored between the two neither as stored before nor as stored meanwhile)."""
+    rows stored between the two neither as stored before nor as stored meanwhile);
+    ``cache``: :func:`~xbarmem.experiments.batches.plan_groups`'."""
     done = store.finished([t.key for t in spec.trials])
-    groups = plan_groups(spec.trials, spec.batch)
+    groups = plan_groups(spec.trials, spec.batch, cache)
     return [g for g in groups if any(t.key not in done for t in g)], done
 
 
@@ -254,8 +266,9 @@ def check_batches(store: ResultStore, specs: list[SweepSpec]) -> None:
     batch_keyed`) stored it under the key of its configuration alone, so a run would take it
     for its own (``reproduce`` of a folder of 2026-12-03 reused two rows of section (d) that a
     fresh run measures otherwise)."""
+    cache = PlanCache()  # (the tables the trials share written once)
     alone = [t.key for s in specs for t in s.trials
-             if depends_on_batch(t.config) and t.key == trial_key(t.config)]
+             if depends_on_batch(t.config) and t.key == trial_key(t.config, cache)]
     batched = sum(n for v, n in store.batch_networks(alone).items()
                   if isinstance(v, int) and v > 1)
     if batched:
@@ -267,18 +280,22 @@ def check_batches(store: ResultStore, specs: list[SweepSpec]) -> None:
                           "another store")
 
 
-def group_cost(group: list[Trial]) -> float:
+def group_cost(group: list[Trial], cache: PlanCache | None = None) -> float:
     """A group's estimated work, for scheduling the costliest groups first: every trial's
     recall, and the training of each set of networks once (:func:`trial_cost`'s two parts;
     trials with one :func:`~xbarmem.experiments.batches.train_key` share their networks),
     the fixed cost of the steps of networks trained in one batch once
-    (:func:`~xbarmem.experiments.costs.batch_overhead`)."""
+    (:func:`~xbarmem.experiments.costs.batch_overhead`). ``cache``: the
+    :class:`~xbarmem.experiments.plan_cache.PlanCache` of a planning, which makes each
+    trial's networks' key (:func:`~xbarmem.experiments.batches.train_key`) and its
+    :func:`cost_parts` once."""
     train: dict[str, float] = {}
     recall = shared = 0.0
     for t in group:
-        part, rest = cost_parts(t.config)
+        part, rest = (cost_parts(t.config) if cache is None
+                      else cache.once(t.config, "cost", cost_parts))
         own = batch_overhead(t.config)
-        train[train_key(t.config)] = part - own
+        train[train_key(t.config, cache)] = part - own
         shared = max(shared, own)
         recall += rest
     return sum(train.values()) + shared + recall
@@ -323,14 +340,15 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     began = time.perf_counter()
     try:
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
-        queue, guard = _queue(specs, db, report)
+        cache = plan_cache(specs)  # (each trial's keys written once for plan and costs)
+        queue, guard = _queue(specs, db, report, cache)
         # made before the plan is reported: a cluster refused shows no progress first
         executor = make_executor(jobs, workers, scheduler, worker_grace) if queue else None
         try:  # (from here on a stop closes the executor: its workers may still be starting)
             _hold(db, specs)  # (after the executor: nothing recorded when it is refused)
             if on_plan is not None:
                 on_plan(report.total - report.already, report.already)
-            progress = _Work(queue, db, on_progress, on_work, on_failure)
+            progress = _Work(queue, db, on_progress, on_work, on_failure, cache)
             if executor is not None:
                 report.executor = executor.name
                 _drive(db, queue, executor, report, progress, guard)
@@ -388,19 +406,21 @@ def _store_path(store: ResultStore | str | Path) -> Path | None:
     return None
 
 
-def _queue(specs: list[SweepSpec], db: ResultStore, report: SweepReport
+def _queue(specs: list[SweepSpec], db: ResultStore, report: SweepReport,
+           cache: PlanCache | None = None
            ) -> tuple[list[tuple[str, list[Trial], int]], ThreadGuard]:
     """The groups of ``specs`` with unstored trials, as ``(sweep, group, pending trials)``,
     the costliest first, and what their claims check (:meth:`ResultStore.guard`: the rows
     another run stores after this check, and its claims, of another thread count); the
     trials already stored are counted in ``report.already``. Stored rows of another thread
-    count than ``report.threads``, or of another batch, are refused (:func:`check_stored`)."""
+    count than ``report.threads``, or of another batch, are refused (:func:`check_stored`).
+    ``cache``: the :class:`~xbarmem.experiments.plan_cache.PlanCache` of the planning."""
     guard = db.guard([t.key for s in specs for t in s.trials], report.threads)
     check_stored(db, specs, report.threads)
     queue: list[tuple[str, list[Trial], int]] = []
     names = {s.name for s in specs}
     for s in specs:
-        groups, done = _pending(s, db)  # (one read: every trial is counted once)
+        groups, done = _pending(s, db, cache)  # (one read: every trial is counted once)
         report.already += len(done)
         if done:
             for sweep, n in db.computed_by([t.key for t in s.trials if t.key in done]).items():
@@ -408,7 +428,7 @@ def _queue(specs: list[SweepSpec], db: ResultStore, report: SweepReport
                     report.stored_by[sweep] = report.stored_by.get(sweep, 0) + n
         queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
         report.sweep_trials[s.name] = s.trials
-    queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
+    queue.sort(key=lambda item: -group_cost(item[1], cache))  # stable: ties keep plan order
     return queue, guard
 
 
@@ -424,10 +444,11 @@ class _Work:
     """The progress callbacks of a run: trials per group and estimated work, of the groups
     stored and of those that failed (every executor's groups end in :func:`_collect`)."""
 
-    def __init__(self, queue, db, on_progress, on_work, on_failure) -> None:
+    def __init__(self, queue, db, on_progress, on_work, on_failure, cache=None) -> None:
         costed = on_work or on_failure
         done = db.finished([t.key for _, g, _ in queue for t in g]) if costed else set()
-        self.costs = [group_cost([t for t in g if t.key not in done]) for _, g, _ in queue]
+        self.costs = [group_cost([t for t in g if t.key not in done], cache)
+                      for _, g, _ in queue]
         self.total = float(sum(self.costs))
         self.done = 0.0
         self.on_progress, self.on_work, self.on_failure = on_progress, on_work, on_failure

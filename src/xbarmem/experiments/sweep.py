@@ -50,6 +50,7 @@ from xbarmem.errors import ConfigError, warn
 from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.experiments.batches import batch_keyed
 from xbarmem.experiments.fields import KEYED_WHEN_SET
+from xbarmem.experiments.plan_cache import PlanCache
 from xbarmem.experiments.resolve import resolve, trial_key
 from xbarmem.experiments.trial_options import (
     _HEAD,
@@ -112,6 +113,9 @@ class SweepSpec:
     source: str = "<sweep>"
     description: str = ""
     trials: list[Trial] = field(default_factory=list)
+    #: what its planning made once (the keys of its trials' networks and batches: planned
+    #: again when the sweep runs), for the trials it planned
+    _cache: PlanCache | None = field(default=None, init=False, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The sweep as the plain tables of a sweep file (``parse_sweep(as_dict())`` gives it
@@ -213,7 +217,9 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
     spec = SweepSpec(name=head.name, trial=trial, seeds=head.seed_list, batch=head.batch,
                      base=dict(base), grids=grids, rule_options=rule_options,
                      source=source, description=head.description)
-    spec.trials = batch_keyed(expand(spec), spec.batch)
+    cache = PlanCache()  # (what every trial shares, made once)
+    spec.trials = batch_keyed(expand(spec, cache), spec.batch, cache)
+    spec._cache = cache
     _check_trial_sizes(spec)
     _warn_cues_pass(spec)
     _warn_unused_rule_options(spec)
@@ -478,13 +484,16 @@ def _grid_values(values: Any, where: str) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- expansion
-def expand(spec: SweepSpec) -> list[Trial]:
+def expand(spec: SweepSpec, cache: PlanCache | None = None) -> list[Trial]:
     """Every trial of the sweep (grid points x seeds), resolved, checked and deduplicated, in a
     deterministic order; grid points that resolve to trials already planned (a rule option a
     trial's rule does not take, tables of ``[[grid]]`` naming one point twice, values one
     resolved option holds alike) are warned about in one line (:func:`_warn_repeats`); an axis
     no trial reads is refused, one some trials do not read warned of
-    (:func:`_check_unread_axes`)."""
+    (:func:`_check_unread_axes`). ``cache``: the
+    :class:`~xbarmem.experiments.plan_cache.PlanCache` of the planning (default: one of this
+    call)."""
+    cache = PlanCache() if cache is None else cache
     points: list[tuple[dict[str, Any], int]] = []
     unread: dict[tuple[int, str], list[str | None]] = {}  # (table, axis) -> why, per trial
     for table, grid in enumerate(spec.grids or [{}]):
@@ -500,11 +509,12 @@ def expand(spec: SweepSpec) -> list[Trial]:
                                    if not k.startswith("rule_options.")}}
             extra = {k.split(".", 2)[2]: v for k, v in point.items()
                      if k.startswith(f"rule_options.{raw.get('rule', 'adaptive')}.")}
-            config = keyed_when_set(resolve(raw, spec.trial, seed, spec.rule_options, extra))
+            config = keyed_when_set(resolve(raw, spec.trial, seed, spec.rule_options, extra,
+                                            cache))
             for axis, why in _unread_axes(spec.grids[table] if spec.grids else {},
                                           config).items():
                 unread.setdefault((table, axis), []).append(why)
-            key = trial_key(config)
+            key = trial_key(config, cache)
             if first.setdefault(key, index) != index:
                 repeats.setdefault(index, first[key])
             trials.setdefault(key, Trial(key, config))
