@@ -287,18 +287,22 @@ def group_cost(group: list[Trial], cache: PlanCache | None = None) -> float:
     the fixed cost of the steps of networks trained in one batch once
     (:func:`~xbarmem.experiments.costs.batch_overhead`). ``cache``: the
     :class:`~xbarmem.experiments.plan_cache.PlanCache` of a planning, which makes each
-    trial's networks' key (:func:`~xbarmem.experiments.batches.train_key`) and its
-    :func:`cost_parts` once."""
+    trial's networks' key (:func:`~xbarmem.experiments.batches.train_key`) and its costs
+    once."""
     train: dict[str, float] = {}
     recall = shared = 0.0
     for t in group:
-        part, rest = (cost_parts(t.config) if cache is None
-                      else cache.once(t.config, "cost", cost_parts))
-        own = batch_overhead(t.config)
+        part, rest, own = (_costs(t.config) if cache is None
+                           else cache.once(t.config, "cost", _costs))
         train[train_key(t.config, cache)] = part - own
         shared = max(shared, own)
         recall += rest
     return sum(train.values()) + shared + recall
+
+
+def _costs(config: dict[str, Any]) -> tuple[float, float, float]:
+    """A trial's :func:`cost_parts` and :func:`~xbarmem.experiments.costs.batch_overhead`."""
+    return (*cost_parts(config), batch_overhead(config))
 
 
 def trial_cost(config: dict[str, Any]) -> float:
