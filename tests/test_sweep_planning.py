@@ -217,3 +217,46 @@ def test_a_terminal_shows_a_line_while_a_sweep_is_planned(tmp_path, monkeypatch,
         assert code == 0 and "4" in out and err == "", err
         drawn = terminal and not json_out
         assert ("sweep plan.toml: planning" in shown.getvalue()) == drawn, shown.getvalue()
+
+
+def _fault_rate(i: int, config: dict) -> None:
+    config["fault_rate"] = 0.1 * (i % 2)
+
+
+def _chip(i: int, config: dict) -> None:
+    config["chip_spec"] = {**config["chip_spec"], "name": f"edited{i % 2}"}
+
+
+def _counts(i: int, config: dict) -> None:
+    config["counts"] = [1, 2 + i % 2]
+
+
+@pytest.mark.parametrize(("trial", "edit"), [("evaluate", _fault_rate), ("evaluate", _chip),
+                                             ("capacity", _counts)],
+                         ids=["fault_rate", "chip_spec", "counts"])
+def test_a_run_plans_trials_edited_after_parsing_as_they_are(tmp_path, trial, edit):
+    """An API user who edited the configurations of a parsed sweep's trials in place and
+    gave them their new keys (new ``Trial`` objects) had them planned by the run as parsed:
+    the networks' keys the parsing made were kept with the sweep, so trials whose networks
+    now differ were grouped as one (a capacity group trained one curve for both). Now a run
+    plans trials other than those parsed afresh: the groups of the slow way."""
+    from dataclasses import replace
+
+    from xbarmem.experiments.resolve import trial_key
+    from xbarmem.experiments.runner import pending_groups, plan_cache
+    from xbarmem.experiments.store import ResultStore
+
+    extra = {"counts": [1, 2]} if trial == "capacity" else {"patterns": 2}
+    spec = parse_sweep({"sweep": {"name": "ed", "trial": trial, "seeds": 1, "batch": 1},
+                        "base": {"data": "random", "n_neurons": 16, "probes": 2,
+                                 "rule": "adaptive", **extra},
+                        "grid": {"level": [0.1, 0.2, 0.3, 0.4]}}, source="s")
+    assert plan_cache([spec]) is spec._cache[0]  # (a run of the trials parsed reuses it)
+    for i, t in enumerate(spec.trials):
+        edit(i, t.config)
+    spec.trials = [replace(t, key=trial_key(t.config)) for t in spec.trials]
+    with ResultStore(tmp_path / "s.db") as db:
+        groups, already = pending_groups(spec, db)
+    want = [[t.key for t in g] for g in _slow_groups(spec.trials, spec.batch)]
+    assert already == 0 and len(want) == 2
+    assert [[t.key for t in g] for g in groups] == want

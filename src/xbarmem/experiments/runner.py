@@ -179,9 +179,17 @@ def plan_cache(specs: list[SweepSpec]) -> PlanCache:
     """The :class:`~xbarmem.experiments.plan_cache.PlanCache` in which a run of ``specs``
     plans their groups and their costs: that of their planning for one sweep
     (:func:`~xbarmem.experiments.sweep.parse_sweep`: the keys of its trials' networks were
-    written then), else a new one."""
+    written then) whose ``trials`` are still the very trials it planned, else a new one (a
+    trial replaced after parsing, e.g. one whose configuration was edited and keyed again,
+    is planned as it is now: the cache tells configurations apart by identity)."""
     own = specs[0]._cache if len(specs) == 1 else None
-    return PlanCache() if own is None else own
+    if own is None:
+        return PlanCache()
+    cache, planned = own
+    trials = specs[0].trials
+    same = len(trials) == len(planned) and all(t is p for t, p in zip(trials, planned,
+                                                                        strict=True))
+    return cache if same else PlanCache()
 
 
 def _pending(spec: SweepSpec, store: ResultStore, cache: PlanCache | None = None

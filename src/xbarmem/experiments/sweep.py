@@ -114,8 +114,9 @@ class SweepSpec:
     description: str = ""
     trials: list[Trial] = field(default_factory=list)
     #: what its planning made once (the keys of its trials' networks and batches: planned
-    #: again when the sweep runs), for the trials it planned
-    _cache: PlanCache | None = field(default=None, init=False, repr=False, compare=False)
+    #: again when the sweep runs), and the trials it planned (a run reuses it for those only)
+    _cache: tuple[PlanCache, tuple[Trial, ...]] | None = field(default=None, init=False,
+                                                                repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The sweep as the plain tables of a sweep file (``parse_sweep(as_dict())`` gives it
@@ -219,7 +220,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
                      source=source, description=head.description)
     cache = PlanCache()  # (what every trial shares, made once)
     spec.trials = batch_keyed(expand(spec, cache), spec.batch, cache)
-    spec._cache = cache
+    spec._cache = (cache, tuple(spec.trials))
     _check_trial_sizes(spec)
     _warn_cues_pass(spec)
     _warn_unused_rule_options(spec)
