@@ -343,12 +343,11 @@ def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int],
     """One untrained ``arch`` memory per entry of ``trials``; trial ``k`` is the chip with
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer
     of ``N -> hidden -> N`` with bias rows), or every trial on ``faults`` when given."""
-    widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
-    check_memories(len(trials), n_neurons, chip, hidden=widths)
     need = arrays_with_bias(chip, n_neurons, arch=arch, hidden=hidden)
     maps = {k: faults if faults is not None
             else FaultMap.generate(chip, need, seed=offset_seed(seed, k))
             for k in sorted(set(trials))}
+    widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
     return [make_memory(n_neurons, arch=arch, hidden=widths, chip=chip, faults=maps[k], bias=bias)
             for k in trials]
 
