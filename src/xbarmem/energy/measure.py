@@ -227,7 +227,8 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
         memory: a programmed single-layer or multilayer memory (``recall(cues, mode=...)``).
         cues: ``(B, N)`` starting states (any value other than -1 and +1 puts DACs on the
             first layer's rows: :func:`layer_loads`).
-        targets: ``(B, N)`` stored pattern each cue came from (for the recall quality).
+        targets: ``(B, N)`` stored pattern each cue came from (for the recall quality),
+            finite numbers.
         activation: ``"sign"`` or ``"tanh"`` neurons.
         max_iterations: cap on sync steps / async sweeps.
         seed: seed of read noise and of the async update order.
@@ -244,6 +245,8 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                                       dtype="float32"))
     if cues.shape != targets.shape:
         raise PatternError(f"cues {tuple(cues.shape)} and targets {tuple(targets.shape)} differ")
+    if not bool(torch.isfinite(targets).all()):  # (before any recall; the cues' own check)
+        raise PatternError("targets contain NaN or inf")
     results = {mode: memory.recall(cues, mode=mode, activation=activation,
                                    max_iterations=max_iterations, tol=tol, seed=seed)
                for mode in ("sync", "async")}

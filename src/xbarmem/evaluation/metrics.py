@@ -2,6 +2,10 @@
 
 Inputs ``a`` and ``b`` are torch tensors, numpy arrays or nested lists of identical shape
 ``(B, N)`` (a 1-D vector counts as one row). Signs use the convention ``value >= 0 -> +1``.
+Every array argument is read by one reader (:func:`_as_rows` for matrices, :func:`_as_values`
+for flat values: a tensor with or without ``requires_grad``, an array, nested lists); one that
+holds no real numbers, NaN or inf, or has the wrong shape raises
+:class:`~xbarmem.errors.PatternError` naming the parameter, in one line.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Any
 
 import torch
 
-from xbarmem.checks import check_tensor, numeric_array, tensor_of
+from xbarmem.checks import as_real_array, check_tensor, numeric_array, tensor_of
 from xbarmem.errors import PatternError
 
 __all__ = ["COSINE_DECIMALS", "OUTCOMES", "cosine_rows", "cosine_similarity", "exact_recall",
@@ -32,10 +36,33 @@ def _as_rows(x: Any, name: str) -> torch.Tensor:
     return t
 
 
-def _pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    ta, tb = _as_rows(a, "a"), _as_rows(b, "b")
+def _as_values(x: Any, name: str, size: int | None = None) -> torch.Tensor:
+    """``x`` (a tensor, with or without ``requires_grad``, an array, nested lists or one
+    number) as a flat float64 tensor of its finite values, ``size`` of them when given (else at
+    least one); :class:`PatternError` naming ``name`` otherwise."""
+    if isinstance(x, torch.Tensor) and not x.requires_grad and x.dtype in _PLAIN:
+        t = x.reshape(-1)  # (the metrics' own tensors: no copy)
+    else:
+        t = torch.from_numpy(as_real_array(x, name, error=PatternError).reshape(-1))
+    if size is None and t.numel() == 0:
+        raise PatternError(f"{name} must hold at least one value, got none")
+    if size is not None and t.numel() != size:
+        raise PatternError(f"{name} must have {size} entries, got {t.numel()}")
+    if t.is_floating_point() and not torch.isfinite(t).all():
+        raise PatternError(f"{name} contains NaN/inf values")
+    return t
+
+
+#: tensor dtypes :func:`_as_values` reads as they are
+_PLAIN = (torch.bool, torch.int32, torch.int64, torch.float32, torch.float64)
+
+
+def _pair(a: Any, b: Any, names: tuple[str, str] = ("a", "b")
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    ta, tb = _as_rows(a, names[0]), _as_rows(b, names[1])
     if ta.shape != tb.shape:
-        raise PatternError(f"shape mismatch: a is {tuple(ta.shape)}, b is {tuple(tb.shape)}")
+        raise PatternError(f"shape mismatch: {names[0]} is {tuple(ta.shape)}, {names[1]} is "
+                           f"{tuple(tb.shape)}")
     return ta, tb.to(ta.device)
 
 
@@ -71,8 +98,9 @@ def mean_value(values: torch.Tensor) -> float:
     """The mean of a tensor of numbers or flags (any dtype, at least one value) as a float
     computed in float64, as results report shares and means: a share of 13 in 20 is 0.65, a
     mean of 10 steps over 3 cues 3.3333333333333335 (float32's means are 0.6499999761581421
-    and 3.3333332538604736)."""
-    return float(values.double().mean())
+    and 3.3333332538604736). ``values`` may also be an array or a list;
+    :class:`PatternError` for none, non-numbers, NaN or inf."""
+    return float(_as_values(values, "values").double().mean())
 
 
 #: decimals a mean cosine is rounded to (:func:`mean_cosine`)
@@ -85,8 +113,9 @@ def mean_cosine(values: Any) -> float:
     threshold is that threshold's float: 30 cues of 20 bits with 60 wrong bits in all have
     the mean 0.9, which float64 sums gave as 0.8999999999999999 (below a capacity threshold
     of 0.9). Two means of ``B`` cosines of ``N``-bit patterns differ by at least
-    ``2 / (N B)``, far above 1e-12, so the rounding never makes two of them one."""
-    mean = float(torch.as_tensor(values, dtype=torch.float64).mean())
+    ``2 / (N B)``, far above 1e-12, so the rounding never makes two of them one.
+    :class:`PatternError` for no values, non-numbers, NaN or inf."""
+    mean = float(_as_values(values, "values").double().mean())
     return round(mean, COSINE_DECIMALS)
 
 
@@ -117,14 +146,13 @@ def recall_outcomes(states: Any, target: Any, patterns: Any, converged: Any) -> 
     symmetric network), ``spurious`` (a fixed point that is none of these), ``not_converged``
     (the recall stopped on a cycle or at its cap: ``converged`` False). ``states`` and
     ``target`` are ``(B, N)``, ``patterns`` ``(P, N)``, ``converged`` ``(B,)`` bool; each
-    recall gets the first label of :data:`OUTCOMES` that applies."""
-    ta, tb = _pair(states, target)
+    recall gets the first label of :data:`OUTCOMES` that applies. :class:`PatternError`
+    naming the argument for one of another shape, NaN or inf, or no real numbers."""
+    ta, tb = _pair(states, target, ("states", "target"))
     stored = _as_rows(patterns, "patterns")
     if stored.shape[1] != ta.shape[1]:
         raise PatternError(f"patterns have {stored.shape[1]} neurons, states {ta.shape[1]}")
-    done = torch.as_tensor(converged, dtype=torch.bool).reshape(-1)
-    if done.shape[0] != ta.shape[0]:
-        raise PatternError(f"converged must have {ta.shape[0]} entries, got {done.shape[0]}")
+    done = _as_values(converged, "converged", ta.shape[0]) != 0
     sign_a = torch.where(ta >= 0, 1.0, -1.0)
     sign_p = torch.where(stored >= 0, 1.0, -1.0)
     overlap = sign_a @ sign_p.T  # (B, P): N where equal, -N where opposite
@@ -146,15 +174,16 @@ def field_margins(weights: Any, bias: Any, patterns: Any) -> dict[str, float]:
     with the diagonal unperturbed). Returns ``kappa_min`` and ``kappa_median`` over neurons
     (negative: a pattern is not a fixed point) and ``peak_over_rms``, ``max|W| / rms(W)`` over
     the off-diagonal weights. The median of an even number of neurons is the mean of the two
-    middle margins."""
+    middle margins. :class:`PatternError` naming the argument for one of another shape (N
+    and P at least 2 and 1), NaN or inf, or no real numbers."""
     w = _as_rows(weights, "weights").double()
     x = _as_rows(patterns, "patterns").double()
     n = w.shape[0]
-    if w.shape != (n, n) or x.shape[1] != n:
-        raise PatternError(f"need weights (N, N) and patterns (P, N), got {tuple(w.shape)} and "
-                           f"{tuple(x.shape)}")
-    b = torch.zeros(n, dtype=torch.float64) if bias is None else tensor_of(
-        bias, dtype=torch.float64).reshape(n)
+    if w.shape != (n, n) or x.shape[1] != n or n < 2 or x.shape[0] < 1:
+        raise PatternError(f"need weights (N, N) with N >= 2 and patterns (P, N) with P >= 1, "
+                           f"got {tuple(w.shape)} and {tuple(x.shape)}")
+    b = (torch.zeros(n, dtype=torch.float64) if bias is None
+         else _as_values(bias, "bias", n).double())
     off = w[~torch.eye(n, dtype=torch.bool)]
     peak = float(off.abs().max())
     if peak == 0.0:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 import numpy as np
 import torch
@@ -382,11 +383,7 @@ class Crossbar:
         return self.w_max / dev.g_range * dev.read_noise * math.sqrt(2.0)
 
     def _rows_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            x = as_real_array(x, "input", error=PatternError, dtype="float32")
-        x = tensor_of(check_tensor(x, "input", error=PatternError), dtype=torch.float32)
-        if x.ndim != 2 or x.shape[1] != self.n_in:
-            raise PatternError(f"input must have shape (batch, {self.n_in}), got {tuple(x.shape)}")
+        x = batch_input(x, self.n_in)
         if self.has_bias:
             x = torch.cat([x, torch.ones(x.shape[0], 1, dtype=torch.float32)], dim=1)
         return x
@@ -430,25 +427,8 @@ class Crossbar:
         return y
 
     def _outputs(self, outputs: torch.Tensor, batch: int) -> torch.Tensor:
-        """``outputs`` as an int64 tensor ``(batch,)`` of indices in ``0 .. n_out - 1`` (a
-        tensor, an array or a list), else :class:`PatternError` naming them."""
-        if not (isinstance(outputs, torch.Tensor) and outputs.dtype == torch.int64):
-            arr = as_real_array(outputs, "outputs", error=PatternError, dtype=None)
-            if arr.dtype.kind not in "iu" and arr.size:  # ([] is read as floats)
-                raise PatternError(f"outputs must be integer indices of outputs, got "
-                                   f"{shown_typed(outputs)}")
-            outputs = torch.as_tensor(arr.astype(np.int64))
-        else:
-            check_tensor(outputs, "outputs", error=PatternError)
-        if outputs.shape != (batch,):
-            raise PatternError(f"outputs must have shape ({batch},) (one output per input row), "
-                               f"got {tuple(outputs.shape)}")
-        if batch:
-            lo, hi = torch.aminmax(outputs)
-            if lo < 0 or hi >= self.n_out:
-                raise PatternError(f"outputs must be indices in 0..{self.n_out - 1}, got "
-                                   f"{int(lo)}..{int(hi)}")
-        return outputs
+        """``outputs`` as :func:`output_indices` reads them for this crossbar."""
+        return output_indices(outputs, batch, self.n_out)
 
     def currents(self, x: torch.Tensor) -> torch.Tensor:
         """Noise-free sensed column currents, amperes, ``(B, n_out)``, for inputs ``x`` in [-1,1]
@@ -457,6 +437,43 @@ class Crossbar:
         u = self._rows_input(x)
         dev, arr = self.chip.device, self.chip.array
         return (u @ a.T) * (arr.read_voltage * dev.g_range / self.w_max)
+
+
+def batch_input(x: Any, n_in: int) -> torch.Tensor:
+    """The one reader of the inputs of a matrix read (``matvec``, ``read_outputs``,
+    ``currents`` of a :class:`Crossbar` and of a :class:`~xbarmem.memory.recall.FloatMatrix`):
+    ``x`` (a tensor of any real dtype, with or without ``requires_grad``, a numpy array or
+    nested lists) as a float32 tensor ``(B, n_in)`` (a float32 tensor as it is);
+    :class:`PatternError` for another shape or no real numbers."""
+    if not isinstance(x, torch.Tensor):
+        x = as_real_array(x, "input", error=PatternError, dtype="float32")
+    x = tensor_of(check_tensor(x, "input", error=PatternError), dtype=torch.float32)
+    if x.ndim != 2 or x.shape[1] != n_in:
+        raise PatternError(f"input must have shape (batch, {n_in}), got {tuple(x.shape)}")
+    return x
+
+
+def output_indices(outputs: Any, batch: int, n_out: int) -> torch.Tensor:
+    """``outputs`` as an int64 tensor ``(batch,)`` of indices in ``0 .. n_out - 1`` (a
+    tensor, an array or a list), else :class:`PatternError` naming them (the outputs of a
+    matrix's ``read_outputs``)."""
+    if not (isinstance(outputs, torch.Tensor) and outputs.dtype == torch.int64):
+        arr = as_real_array(outputs, "outputs", error=PatternError, dtype=None)
+        if arr.dtype.kind not in "iu" and arr.size:  # ([] is read as floats)
+            raise PatternError(f"outputs must be integer indices of outputs, got "
+                               f"{shown_typed(outputs)}")
+        outputs = torch.as_tensor(arr.astype(np.int64))
+    else:
+        check_tensor(outputs, "outputs", error=PatternError)
+    if outputs.shape != (batch,):
+        raise PatternError(f"outputs must have shape ({batch},) (one output per input row), "
+                           f"got {tuple(outputs.shape)}")
+    if batch:
+        lo, hi = torch.aminmax(outputs)
+        if lo < 0 or hi >= n_out:
+            raise PatternError(f"outputs must be indices in 0..{n_out - 1}, got "
+                               f"{int(lo)}..{int(hi)}")
+    return outputs
 
 
 def _check_generator(generator: object) -> None:

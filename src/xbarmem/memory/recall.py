@@ -59,7 +59,7 @@ from xbarmem.checks import (
 )
 from xbarmem.data.patterns import check_cue_values
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
-from xbarmem.hardware.crossbar import tie_tolerance
+from xbarmem.hardware.crossbar import batch_input, output_indices, tie_tolerance
 from xbarmem.names import ACTIVATIONS, DEFAULT_TOL, MODES
 from xbarmem.seeds import as_generator
 
@@ -139,14 +139,20 @@ class FloatMatrix:
                 f"bias={bool(self.bias.count_nonzero())})")
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``W @ x + b`` for a float32 batch ``x`` ``(B, n_in)`` -> ``(B, n_out)``, exactly
-        (``generator`` is unused: no read noise)."""
-        return x @ self.weights.T + self.bias
+        """``W @ x + b`` for a batch ``x`` ``(B, n_in)`` -> float32 ``(B, n_out)``, exactly
+        (``generator`` is unused: no read noise). ``x`` is read as a crossbar reads it
+        (:func:`~xbarmem.hardware.crossbar.batch_input`: a tensor of any real dtype, an
+        array or nested lists, as float32); :class:`PatternError` for another shape."""
+        return batch_input(x, self.n_in) @ self.weights.T + self.bias
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
-        """Output ``outputs[k]`` of row ``k`` of ``x`` ``(B, n_in)`` -> ``(B,)``, exactly
-        (``generator`` is unused)."""
+        """Output ``outputs[k]`` of row ``k`` of ``x`` ``(B, n_in)`` -> float32 ``(B,)``,
+        exactly (``generator`` is unused); ``x`` as in :meth:`matvec`, ``outputs`` integer
+        indices (:func:`~xbarmem.hardware.crossbar.output_indices`); :class:`PatternError`
+        for other shapes or indices."""
+        x = batch_input(x, self.n_in)
+        outputs = output_indices(outputs, x.shape[0], self.n_out)
         return (self.weights[outputs] * x).sum(dim=1) + self.bias[outputs]
 
     def tie_tolerance(self) -> torch.Tensor:

@@ -1,0 +1,137 @@
+"""Array arguments of public helpers read by their module's one reader: the metrics of
+``xbarmem.evaluation.metrics`` (values, converged flags, a bias), the matrix interface of
+``FloatMatrix`` (as a ``Crossbar`` reads its inputs) and ``measure_memory``'s targets -- a
+user's tensor, array or list gives the same result, and a bad one a one-line
+``PatternError`` naming the parameter, never a raw torch / numpy error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.energy.measure import measure_memory
+from xbarmem.errors import PatternError
+from xbarmem.evaluation import metrics
+
+
+def _patterns() -> np.ndarray:
+    return xm.random_patterns(3, 16, seed=0).patterns
+
+
+def _weights() -> np.ndarray:
+    x = _patterns().astype(np.float64)
+    w = x.T @ x / 16
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def _one_line(error: pytest.ExceptionInfo, *words: str) -> None:
+    text = str(error.value)
+    assert "\n" not in text and all(w in text for w in words), text
+
+
+@pytest.mark.parametrize("values", [
+    np.array([1.0, 0.0, 1.0]), [1.0, 0.0, 1.0], torch.tensor([1.0, 0.0, 1.0], requires_grad=True),
+    torch.tensor([True, False, True]), np.array([1, 0, 1], dtype=np.int8)])
+@pytest.mark.parametrize("mean", [metrics.mean_value, metrics.mean_cosine])
+def test_means_read_any_container(mean, values):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no requires_grad warning)
+        assert mean(values) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(("values", "words"), [
+    ([], ("values", "at least one")), (None, ("values", "None")), ("abc", ("values", "'abc'")),
+    (np.array([1.0, np.nan]), ("values", "NaN"))])
+@pytest.mark.parametrize("mean", [metrics.mean_value, metrics.mean_cosine])
+def test_means_refuse_what_has_no_mean_naming_it(mean, values, words):
+    with pytest.raises(PatternError) as error:
+        mean(values)
+    _one_line(error, *words)
+
+
+@pytest.mark.parametrize(("converged", "words"), [
+    (None, ("converged", "None")), ([True, False], ("converged", "3 entries")),
+    (np.array([1.0, np.nan, 1.0]), ("converged", "NaN"))])
+def test_recall_outcomes_names_bad_converged_flags(converged, words):
+    x = _patterns()
+    with pytest.raises(PatternError) as error:
+        metrics.recall_outcomes(x, x, x, converged)
+    _one_line(error, *words)
+
+
+@pytest.mark.parametrize(("states", "target", "word"), [
+    ("nan", "ok", "states"), ("ok", "nan", "target")])
+def test_recall_outcomes_names_its_own_parameters(states, target, word):
+    x = _patterns()
+    pick = {"ok": x, "nan": x * np.nan}
+    with pytest.raises(PatternError) as error:
+        metrics.recall_outcomes(pick[states], pick[target], x, [True] * 3)
+    _one_line(error, word)
+
+
+@pytest.mark.parametrize("converged", [
+    [True] * 3, np.ones(3), torch.ones(3, dtype=torch.bool), torch.ones(3, requires_grad=True)])
+def test_recall_outcomes_reads_flags_from_any_container(converged):
+    x = _patterns()
+    assert metrics.recall_outcomes(x, x, x, converged)["recalled"] == 1.0
+
+
+@pytest.mark.parametrize(("bias", "words"), [
+    (np.zeros(8), ("bias", "16 entries")), ("a", ("bias", "'a'")),
+    (np.full(16, np.nan), ("bias", "NaN"))])
+def test_field_margins_names_a_bad_bias(bias, words):
+    with pytest.raises(PatternError) as error:
+        metrics.field_margins(_weights(), bias, _patterns())
+    _one_line(error, *words)
+
+
+@pytest.mark.parametrize(("weights", "patterns"), [
+    (np.zeros((1, 1)), np.ones((3, 1))), (np.zeros((0, 0)), np.ones((3, 0))),
+    ("w", "p")])
+def test_field_margins_refuses_empty_or_one_neuron_weights(weights, patterns):
+    w, p = (_weights(), _patterns()[:0]) if isinstance(weights, str) else (weights, patterns)
+    with pytest.raises(PatternError) as error:
+        metrics.field_margins(w, None, p)
+    _one_line(error, "weights", "patterns")
+
+
+@pytest.mark.parametrize("convert", [
+    lambda x: x.astype(np.float64), lambda x: x.tolist(),
+    lambda x: torch.tensor(x, dtype=torch.float64), lambda x: np.ascontiguousarray(x.T).T,
+    lambda x: torch.tensor(x, dtype=torch.float64, requires_grad=True)])
+def test_float_matrix_reads_inputs_as_a_crossbar_does(convert):
+    x = _patterns()
+    fm = xm.FloatMatrix(_weights())
+    want = fm.matvec(torch.tensor(x))
+    got = fm.matvec(convert(x))
+    assert got.dtype == torch.float32 and torch.equal(got.detach(), want)
+    rows = fm.read_outputs(convert(x), [0, 5, 15])
+    assert torch.equal(rows.detach(), want[torch.arange(3), torch.tensor([0, 5, 15])])
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda fm, x: fm.matvec(x[:, :8]), ("input", "(batch, 16)")),
+    (lambda fm, x: fm.matvec(x[0]), ("input", "(batch, 16)")),
+    (lambda fm, x: fm.read_outputs(x[:, :8], [0, 1, 2]), ("input", "(batch, 16)")),
+    (lambda fm, x: fm.read_outputs(x, [0, 1, 99]), ("outputs", "0..15")),
+    (lambda fm, x: fm.read_outputs(x, [0, 1]), ("outputs", "(3,)")),
+    (lambda fm, x: fm.matvec("abc"), ("input", "'abc'"))])
+def test_float_matrix_names_bad_reads(call, words):
+    with pytest.raises(PatternError) as error:
+        call(xm.FloatMatrix(_weights()), torch.tensor(_patterns()))
+    _one_line(error, *words)
+
+
+@pytest.mark.parametrize("targets", ["nan", "inf"])
+def test_measure_memory_names_non_finite_targets_before_any_recall(targets, monkeypatch):
+    x = _patterns()
+    memory = xm.train(x, chip="ideal", rule="hebb")
+    monkeypatch.setattr(type(memory), "recall", lambda *a, **k: pytest.fail("recalled"))
+    with pytest.raises(PatternError) as error:
+        measure_memory(memory, x, x * float(targets))
+    _one_line(error, "targets", "NaN")
