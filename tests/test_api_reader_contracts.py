@@ -135,3 +135,19 @@ def test_measure_memory_names_non_finite_targets_before_any_recall(targets, monk
     with pytest.raises(PatternError) as error:
         measure_memory(memory, x, x * float(targets))
     _one_line(error, "targets", "NaN")
+
+
+@pytest.mark.parametrize(("sizes", "layout"), [
+    (np.array([16, 16]), [16, 16]), (torch.tensor([16, 8, 16]), [16, 8, 16]),
+    (np.arange(16, 17).repeat(2), [16, 16]),
+    ((16, 8, 16), [16, 8, 16])])
+def test_memory_sizes_read_as_every_list_argument(sizes, layout):
+    memory = xm.Memory(sizes, chip="ideal")
+    assert memory.sizes == layout and all(type(s) is int for s in memory.sizes)
+
+
+@pytest.mark.parametrize("sizes", [np.array([[16, 16]]), np.array([16]), "ab", 16])
+def test_memory_sizes_refuse_what_lists_no_widths(sizes):
+    with pytest.raises(xm.ConfigError) as error:
+        xm.Memory(sizes, chip="ideal")
+    _one_line(error, "sizes")

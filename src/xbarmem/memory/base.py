@@ -33,6 +33,7 @@ from xbarmem.checks import (
     checked_keywords,
     counted,
     is_choice,
+    listed,
     shown,
     tensor_of,
 )
@@ -146,7 +147,10 @@ def per_layer(values: Any, depth: int) -> list[Any]:
 def _checked_sizes(sizes: Any) -> list[int]:
     """``sizes`` (layer widths, input first) as ints: a list or tuple of at least two
     integers, the first (the neurons) >= 2, every one >= 1 and the last equal to the first
-    (the layers map ``N`` neurons back to ``N``); :class:`ConfigError` otherwise."""
+    (the layers map ``N`` neurons back to ``N``), or a 1-D array, tensor or ``range`` of them
+    (read by :func:`~xbarmem.checks.listed`, as every list argument); :class:`ConfigError`
+    otherwise."""
+    sizes = listed(sizes, "sizes")
     if not isinstance(sizes, list | tuple) or len(sizes) < 2:
         raise ConfigError(f"sizes must list at least two layer widths (N first), "
                           f"got {shown(sizes)}")
@@ -163,9 +167,9 @@ class Memory:
     """Layers ``sizes[k] -> sizes[k + 1]`` of crossbars on one chip fault map.
 
     Args:
-        sizes: ``[N, N]`` (one layer) or ``[N, H_1, ..., N]``: :class:`ConfigError` for
-            fewer than two widths, a width below 1 (``N`` below 2) or a last width that is
-            not ``N``.
+        sizes: ``[N, N]`` (one layer) or ``[N, H_1, ..., N]`` (a list, tuple, ``range`` or
+            1-D array): :class:`ConfigError` for fewer than two widths, a width below 1 (``N``
+            below 2) or a last width that is not ``N``.
         chip: preset name, TOML path or :class:`ChipSpec`; None (default): the chip
             ``faults`` records (``meta["chip"]``), else ``paper-sim``.
         faults: the chip's fault map (must cover every layer's arrays); generated from the
