@@ -180,7 +180,7 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
      "input must be an array of real numbers"),
     (lambda: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns),
                              [xm.SingleLayerMemory(16)], counts=[]),
-     "counts must be 1 integers in 1..3, got \\[\\]"),
+     "counts must be 1 integer in 1..3 \\(one per memory\\), got \\[\\]"),
     (lambda: xm.MultilayerMemory(16, np.array(3)), "hidden must be a width \\(an integer"),
     (lambda: xm.random_patterns(None, 16), "n_patterns must be a positive integer, got None"),
     (lambda: xm.as_pattern_set(P.patterns, n_neurons=BIG), "n_neurons must be an integer"),
@@ -1101,8 +1101,10 @@ def test_fit_memories_takes_a_pattern_set_and_its_kind():
     (lambda: xm.Memory([16, 8, 12]), "sizes must end with N = sizes\\[0\\]", ConfigError),
     (lambda: xm.recall(xm.FloatMatrix(np.ones((4, 3))), np.ones((2, 3))),
      "recall needs a square matrix .* got 4 outputs for 3 inputs", ConfigError),
-    (lambda: xm.FloatMatrix(np.full((4, 4), np.nan)), "weights contain NaN", xm.PatternError),
-    (lambda: xm.FloatMatrix(np.eye(4), [0, 0, np.inf, 0]), "bias contain NaN", xm.PatternError),
+    (lambda: xm.FloatMatrix(np.full((4, 4), np.nan)),
+     "weights must be finite numbers, got NaN", xm.PatternError),
+    (lambda: xm.FloatMatrix(np.eye(4), [0, 0, np.inf, 0]),
+     "bias must be finite numbers, got NaN", xm.PatternError),
 ], ids=["memory-sizes", "non-square", "nan-weights", "inf-bias"])
 def test_recall_runs_through_square_finite_layers_only(call, match, error):
     """A Memory of sizes [16, 8, 12] was built and programmed, and its recall (as a

@@ -342,7 +342,7 @@ def _stated_errors():
          xm.FileFormatError, "JSON"),
         (lambda: xm.HiddenRule.parse("wide"), xm.ConfigError, "hidden rule"),
         (lambda: xm.random_patterns(3, 4).subset(7), xm.PatternError, "index"),
-        (lambda: chip.with_faults(2.0), xm.ConfigError, "faults"),
+        (lambda: chip.with_faults(2.0), xm.ConfigError, "rate must be in"),
         (lambda: chip.replace_device(gmin=1e-6), xm.ArgumentError,
          "'gmin'; did you mean 'g_min'?"),
         (lambda: load_sweep("nope.toml"), xm.FileFormatError, "no such"),

@@ -151,3 +151,63 @@ def test_memory_sizes_refuse_what_lists_no_widths(sizes):
     with pytest.raises(xm.ConfigError) as error:
         xm.Memory(sizes, chip="ideal")
     _one_line(error, "sizes")
+
+
+def _digits() -> xm.PatternSet:
+    return xm.random_patterns(10, 16, seed=1)
+
+
+def _demo_rate() -> None:
+    from xbarmem.experiments.demo import run_demo
+
+    run_demo(fault_rate=2, trials=1, probes=1)
+
+
+def _crossbar_nan(which: str) -> None:
+    mem = xm.train(_patterns(), chip="ideal", rule="hebb")
+    bar = mem.layers[0]
+    g = {"g_pos": bar.g_pos.copy(), "g_neg": bar.g_neg.copy()}
+    g[which][0, 0] = np.nan
+    bar.set_conductances(g["g_pos"], g["g_neg"], bar.w_max)
+
+
+# each: a call with one bad argument, the words its one-line message must hold (the name of
+# the parameter at fault, in the caller's words) and the words it must not
+NAMED = {
+    "with_faults rate": (lambda: xm.load_preset("rram").with_faults(2), ("rate ",), ("faults",)),
+    "run_demo fault_rate": (_demo_rate, ("fault_rate",), ()),
+    "set_conductances g_pos": (lambda: _crossbar_nan("g_pos"), ("g_pos",), ("g_neg",)),
+    "set_conductances g_neg": (lambda: _crossbar_nan("g_neg"), ("g_neg",), ("g_pos",)),
+    "train of an empty list": (lambda: xm.train([]), ("empty",), ("reshape",)),
+    "subset of no indices": (lambda: _digits().subset([]), ("indices",), ("arrays used",)),
+    "subset of 2-D indices": (lambda: _digits().subset(np.array([[0, 1]])), ("indices",),
+                              ("patterns must",)),
+    "subset of float indices": (lambda: _digits().subset([0.5]), ("indices",), ()),
+    "FloatMatrix NaN bias": (lambda: xm.FloatMatrix(np.eye(4), bias=np.full(4, np.nan)),
+                             ("bias must be finite",), ("contain ",)),
+    "predict of a bool": (lambda: xm.fit_power_law([16, 25, 36], [3, 4, 6]).predict(True),
+                          ("n must",), ()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMED))
+def test_a_refusal_names_the_argument_at_fault(case: str) -> None:
+    """One line naming the argument at fault in the caller's own words: before, ``with_faults``
+    and ``run_demo`` named ``faults``, ``set_conductances`` neither of its two arrays, an empty
+    list was told to be reshaped to ``(1, 0)``, ``subset([])`` passed numpy's own words and
+    2-D indices were named ``patterns``, a bool was taken as the size 1."""
+    call, words, absent = NAMED[case]
+    with pytest.raises(xm.errors.XbarmemError) as error:
+        call()
+    message = str(error.value)
+    assert "\n" not in message
+    assert all(word in message for word in words), message
+    assert not any(word in message for word in absent), message
+
+
+def test_counts_of_one_memory_read_in_the_singular() -> None:
+    """``counts`` of one memory: "1 integer", not "1 integers"."""
+    from xbarmem.learning.base import valid_mask
+
+    with pytest.raises(xm.errors.ConfigError, match=r"^counts must be 1 integer in 1\.\.4 "):
+        valid_mask(torch.tensor([9]), 1, 4)

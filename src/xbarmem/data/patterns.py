@@ -35,6 +35,7 @@ from xbarmem.checks import (
     is_bool,
     not_numbers,
     shown,
+    shown_typed,
     tensor_of,
     value_equality,
 )
@@ -256,14 +257,14 @@ def _finite_matrix(x: Any, what: str = "patterns") -> np.ndarray:
         arr = arr.astype(np.float32)
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise PatternError(f"{what} must be real numbers, got non-numeric dtype {arr.dtype}")
-    if arr.ndim == 1:
+    if arr.ndim == 1 and arr.size:
         raise PatternError(
             f"{what} must be 2-D ({letter}, N), got a 1-D vector of shape {arr.shape}; "
             f"reshape it to (1, {arr.shape[0]})"
         )
-    if arr.ndim != 2:
+    if arr.ndim != 2 and arr.size:
         raise PatternError(f"{what} must be 2-D ({letter}, N), got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
+    if arr.size == 0:
         raise PatternError(
             f"{'pattern set is' if what == 'patterns' else what + ' are'} empty: shape {arr.shape} "
             f"(need at least 1 {noun} and 1 neuron)"
@@ -329,6 +330,17 @@ _NEAR_PM1 = 1e-3
 
 
 # --------------------------------------------------------------------------- PatternSet
+
+
+def _subset_indices(indices: Any) -> np.ndarray:
+    """``indices`` of :meth:`PatternSet.subset` (one int, a 1-D sequence of ints or a bool
+    mask) as a numpy array; :class:`PatternError` naming them otherwise (an empty selection
+    among them: a pattern set holds at least one pattern)."""
+    arr = np.atleast_1d(as_real_array(indices, "indices", error=PatternError, dtype=None))
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iub":
+        raise PatternError(f"indices must be one int, a 1-D list of at least one int or a "
+                           f"bool mask, got {shown_typed(indices)}")
+    return arr
 
 
 @checked_keywords
@@ -419,8 +431,7 @@ class PatternSet:
         """Return a new set holding the rows ``indices`` selects (an int, a slice, indices or a
         bool mask); :class:`PatternError` for an index out of range or a mask of another
         length."""
-        idx: Any = indices if isinstance(indices, slice) else np.atleast_1d(
-            as_real_array(indices, "indices", error=PatternError, dtype=None))
+        idx: Any = indices if isinstance(indices, slice) else _subset_indices(indices)
         try:
             pats = self.patterns[idx]
             labels = None if self.labels is None else self.labels[idx]

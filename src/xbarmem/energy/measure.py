@@ -57,7 +57,7 @@ from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.evaluate import Protocol, check_cue_kind
 from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_rows, exact_recall, mean_cosine, mean_value
-from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.chip import FRACTION, ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule, rule_from_options
 from xbarmem.learning.fit import fit_memories, hidden_for
 from xbarmem.memory.base import Memory, memory_patterns
@@ -548,7 +548,7 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     tol = check_tol(tol)
     spec = load_chip(chip)
     if fault_rate is not None:
-        spec = spec.with_faults(fault_rate)
+        spec = spec.with_faults(FRACTION(fault_rate, "fault_rate"))
     pset = _patterns(data, n_neurons, n_patterns, seed, zero_one, kind, key)
     x = tensor_of(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,

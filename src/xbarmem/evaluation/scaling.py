@@ -145,10 +145,10 @@ class PowerLawFit:
         """The fitted capacity ``a * n ** k`` at each size of ``n`` (a number or an array of
         numbers; float64, of ``n``'s shape). :class:`ConfigError` for sizes that are not
         finite numbers > 0 (the fit's own domain)."""
-        sizes = as_real_array(n, "n")
-        if not (np.isfinite(sizes).all() and (sizes > 0).all()):
+        sizes = as_real_array(n, "n", dtype=None)
+        if sizes.dtype == np.bool_ or not (np.isfinite(sizes).all() and (sizes > 0).all()):
             raise ConfigError(f"n must hold finite sizes > 0, got {shown(n)}")
-        return self.prefactor * sizes ** self.slope
+        return self.prefactor * sizes.astype(np.float64) ** self.slope
 
 
 @checked_keywords

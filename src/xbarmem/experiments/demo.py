@@ -30,7 +30,7 @@ from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, check_distinct, compare_rules
 from xbarmem.files import check_outputs_in, make_folder, output_folder, undone_on_failure_of
-from xbarmem.hardware.chip import ChipSpec, load_preset
+from xbarmem.hardware.chip import FRACTION, ChipSpec, load_preset
 from xbarmem.learning.classic import get_rule, rule_names
 from xbarmem.viz.figures import recall_grid
 from xbarmem.viz.style import save_figure
@@ -131,6 +131,7 @@ def _checked(data, out_dir, rules, fault_models, fault_rate, trials, progress, t
         raise ConfigError(f"fault_models must name at least one of "
                           f"{choices_text(FAULT_MODEL_PRESETS)}, got {shown(fault_models)}")
     models = [check_choice(model, FAULT_MODEL_PRESETS, "fault_models") for model in models]
+    fault_rate = FRACTION(fault_rate, "fault_rate")
     chip_of = {m: load_preset(FAULT_MODEL_PRESETS[m]).with_faults(fault_rate) for m in models}
     folder = output_folder(out_dir, "demo figure")
     check_outputs_in(folder, [FIGURE], "demo figure", error=ConfigError)

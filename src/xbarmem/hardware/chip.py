@@ -27,9 +27,10 @@ from xbarmem.spec import Choice, Name, Number, Presets, Spec, Text
 __all__ = ["ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset", "preset_names"]
 
 FAULT_MODELS = ("device", "weight")
-_FRACTION = Number(ge=0.0, le=1.0)
+#: a fraction in [0, 1] (a stuck share, an ON share): ``FRACTION(value, name)`` checks one
+FRACTION = Number(ge=0.0, le=1.0)
 Siemens = Annotated[float, Number(ge=0.0, unit="S")]
-Fraction = Annotated[float, _FRACTION]
+Fraction = Annotated[float, FRACTION]
 #: largest rows / cols of one array tile: fabricated crossbar tiles are far smaller, and a fault
 #: map holds 16 bytes per cell of every array (a 5000 x 5000 tile is 400 MB for any N)
 MAX_TILE_SIDE = 4096
@@ -249,8 +250,8 @@ class ChipSpec(Spec, noun="chip"):
     def with_faults(self, rate: float, on_fraction: float = 0.5) -> ChipSpec:
         """Copy with a total stuck fraction ``rate`` split into ON (``on_fraction``) and OFF;
         :class:`ConfigError` unless both are in [0, 1]."""
-        rate = _FRACTION(rate, "faults")  # (a numpy float32 number: as written)
-        on_fraction = _FRACTION(on_fraction, "on_fraction")
+        rate = FRACTION(rate, "rate")  # (a numpy float32 number: as written)
+        on_fraction = FRACTION(on_fraction, "on_fraction")
         return self.replace_device(p_stuck_on=rate * on_fraction,
                                    p_stuck_off=rate * (1.0 - on_fraction))
 

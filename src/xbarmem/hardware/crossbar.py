@@ -321,8 +321,9 @@ class Crossbar:
         if g_pos.shape != shape or g_neg.shape != shape:
             raise ConfigError(f"conductances must have shape {shape}, got {g_pos.shape} and "
                               f"{g_neg.shape}")
-        if not (np.isfinite(g_pos).all() and np.isfinite(g_neg).all()) or w_max <= 0:
-            raise ConfigError("conductances must be finite and w_max > 0")
+        for name, g in (("g_pos", g_pos), ("g_neg", g_neg)):
+            if not np.isfinite(g).all():
+                raise ConfigError(f"{name} must hold finite conductances, got NaN or inf")
         _check_siemens(self.chip, g_pos, g_neg)
         self.g_pos, self.g_neg, self.w_max = g_pos, g_neg, float(w_max)
         self._w_eff = torch.as_tensor((g_pos - g_neg) * (self.w_max / self.chip.device.g_range),

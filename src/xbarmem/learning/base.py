@@ -543,7 +543,8 @@ def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:
         return torch.ones(t, p, dtype=torch.float32)
     counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
     if counts.shape != (t,) or (counts < 1).any() or (counts > p).any():
-        raise ConfigError(f"counts must be {t} integers in 1..{p}, got {shown(counts.tolist())}")
+        raise ConfigError(f"counts must be {t} integer{'s' if t != 1 else ''} in 1..{p} (one per "
+                          f"memory), got {shown(counts.tolist())}")
     return (torch.arange(p)[None, :] < counts[:, None]).float()
 
 

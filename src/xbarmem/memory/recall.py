@@ -123,7 +123,7 @@ class FloatMatrix:
         for name, values in (("weights", w), ("bias", bias)):
             if values is not None and not np.isfinite(
                     as_real_array(values, name, error=PatternError)).all():
-                raise PatternError(f"{name} contain NaN or inf")
+                raise PatternError(f"{name} must be finite numbers, got NaN or inf")
         self.weights = tensor_of(w, dtype=torch.float32)
         b = None if bias is None else as_real_array(bias, "bias", error=PatternError, dtype=None)
         if b is not None and b.shape != (w.shape[0],):
