@@ -496,6 +496,45 @@ def test_huge_requests_refused_before_any_work_naming_the_estimate(run_cli, tmp_
     assert snapshot(tmp_path) == before
 
 
+#: what each of :func:`_huge_requests` must name to lower (its options; the sweep's keys)
+_TO_LOWER = ["--patterns or --neurons", "--probes or --neurons", "--probes, --load or --sizes",
+             "--neurons", "--probes", "--trials", "--pool", "--probes", "--arrays", "--probes",
+             "--probes", "--trials", "seeds"]
+
+
+@pytest.mark.parametrize("index", range(13))
+def test_huge_requests_name_what_to_lower_in_the_commands_words(run_cli, tmp_path,
+                                                               monkeypatch, model, index):
+    """A refusal for size names the command's own options to lower (`lower --trials ...`, a
+    sweep its file's keys), each an option of that command, not only the quantities (`N = 64,
+    100000 networks`); the Python API keeps its parameters' words (below)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "huge.toml").write_text(HUGE_SWEEP)
+    args = _huge_requests(model)[index]
+    code, _, err = run_cli(*args)
+    assert_refused(code, err, "need about")
+    named = re.search(r"\(lower (.+), or set XBARMEM_MAX_BYTES to change the limit\)$",
+                      err.strip())
+    assert named, err
+    for word in re.split(r", | or ", _TO_LOWER[index]):
+        assert word in re.split(r", | or ", named.group(1)), (word, err)
+    command = args[:2] if args[0] == "chip" else args[:1]
+    _, help_text, _ = run_cli(*command, "--help")
+    for flag in re.findall(r"--[a-z-]+", named.group(1)):
+        assert flag in help_text, (flag, err)
+
+
+def test_the_api_refusal_for_size_names_no_command_line_option():
+    """The same limit, met through the library, names its quantities, never a flag."""
+    from xbarmem.errors import ConfigError
+    from xbarmem.hardware.chip import load_chip
+    from xbarmem.hardware.faults import FaultMap
+
+    with pytest.raises(ConfigError, match="set XBARMEM_MAX_BYTES to change it") as refused:
+        FaultMap.generate(load_chip("ideal"), 10**9)
+    assert "--" not in str(refused.value)
+
+
 def test_the_torch_call_counter_sees_training(run_cli, tmp_path, monkeypatch):
     """The counter above is not blind: a small training run calls torch functions."""
     monkeypatch.chdir(tmp_path)

@@ -101,17 +101,20 @@ def array_bytes(*shape: int, itemsize: int = 8) -> int:
     return math.prod(max(int(d), 0) for d in shape) * int(itemsize)
 
 
-def check_bytes(what: str, nbytes: float) -> None:
+def check_bytes(what: str, nbytes: float, *, lower: str = "") -> None:
     """Refuse ``what`` (a phrase naming the request, e.g. ``"a chip of 100000 arrays"``) when its
     estimated ``nbytes`` is above :func:`max_bytes`: raises :class:`TooLargeError` (a
     :class:`~xbarmem.errors.ConfigError`, exit code 2 at the CLI) naming the estimate and the
-    limit in human units. Returns ``None`` otherwise."""
+    limit in human units, and ``lower`` if given: what the caller may lower, in its own words
+    (``"--trials or --probes"`` at the command line). Returns ``None`` otherwise."""
     limit = max_bytes()
     if limit is not None and nbytes > limit:
+        remedy = f"lower {lower}, or set {ENV} to change the limit" if lower else (
+            f"set {ENV} to change it")
         raise TooLargeError(
             # (an estimate from absurd sizes may be an integer too large for a float)
             f"{what} would need about {human(min(nbytes, 1e300))} of memory, above the limit of "
-            f"{human(limit)} (set {ENV} to change it)")
+            f"{human(limit)} ({remedy})")
 
 
 def descriptor_limit() -> int | None:

@@ -327,7 +327,9 @@ def scaling_cmd(
     check_options_fit(rule, options, kind, list(layouts.values()))
     n_max = max(n_all)
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes, pool=pool or 0,
-                        hidden=layouts[n_max][1:-1] or None, chip=spec)
+                        hidden=layouts[n_max][1:-1] or None, chip=spec, lower={
+                            "--trials": trials, "--probes": probes, "--pool": pool,
+                            "--sizes": n_all, "--hidden": layouts[n_max][1:-1]})
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, rules_h, source, ctx)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)

@@ -61,7 +61,9 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     for _, spec_h in configs:
         widths = None if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
         given.check_request(n_neurons, networks=trials, cues=trials * stored * probes,
-                            pool=n_pool or 0, hidden=widths, chip=spec)
+                            pool=n_pool or 0, hidden=widths, chip=spec, lower={
+                                "--trials": trials, "--probes": probes, "--pool": n_pool,
+                                "--neurons": n_neurons, "--hidden": widths})
     given.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
     if fault_map is None:
         return None

@@ -34,6 +34,7 @@ from xbarmem.hardware.chip import (
 )
 from xbarmem.hardware.faults import (
     FaultMap,
+    check_size,
     chip_record,
     highest_reading,
     refuse_fault_map_file,
@@ -154,7 +155,9 @@ def chip_faults(
         n = given.neuron_count(neurons)
         widths = parsers.hidden_widths(hidden, n) if arch == "multilayer" else None
         arrays = arrays_with_bias(spec, n, arch=arch, hidden=widths)
-    fmap = FaultMap.generate(spec, arrays, seed=seed)  # refuses a map above the memory limit
+    check_size(arrays, spec.array.rows, spec.array.cols, lower=given.to_lower(
+        {"--arrays": arrays} if neurons is None else {"--neurons": n, "--hidden": widths}))
+    fmap = FaultMap.generate(spec, arrays, seed=seed)  # (checks its size again, in its words)
     fmap.save(out_path)
     _print(_map_summary(out_path, fmap, spec), json_out, f"fault map written to {out_path}")
 

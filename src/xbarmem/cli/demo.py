@@ -60,7 +60,7 @@ def demo(
     rules = list(RULE_NAMES)
     # 10 digits of N = 64, each rule on each of 2 fault models and `trials` chips
     given.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
-                    probes)
+                        probes, lower={"--trials": trials, "--probes": probes})
     from xbarmem.experiments.demo import FIGURE, run_demo  # (matplotlib: only once checked)
 
     paths.check_members(out_dir, [FIGURE])  # (before any work)

@@ -172,7 +172,7 @@ def adapt_cmd(
 
         read = load_read_back(read_back, memory, key)
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
-                        hidden=memory.hidden_sizes, loaded=True)
+                        hidden=memory.hidden_sizes, loaded=True, lower={"--probes": probes})
     # the model's own trainer options, some changed by options; built (and refused, with
     # those that do not apply to the model) here, before the log file is opened
     try:

@@ -209,7 +209,8 @@ def energy(
         data, patterns, count, kind, key), (do_calibrate, rule or "adaptive", options))
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options, kind)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
-                        data=data)
+                        data=data, lower={"--probes": probes, "--patterns": number,
+                                          "--neurons": n_neurons, "--hidden": widths})
     from xbarmem.energy.measure import measure  # (torch: only once checked)
     with _training_bar(rule or "adaptive", options, arch, json_out, kind) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one, key=key,
@@ -532,7 +533,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, cues: tuple[str
 
     parsers.check_rule_options(rule, rule_options)
     n_max = max(sizes)
-    given.check_request(n_max, cues=patterns_at_load(load, n_max) * probes, chip=chip)
+    given.check_request(n_max, cues=patterns_at_load(load, n_max) * probes, chip=chip,
+                        lower={"--probes": probes, "--load": load, "--sizes": sizes})
     from xbarmem.energy.measure import measure_sizes
     from xbarmem.jsontext import output_text
     from xbarmem.viz.energy import ratios_plot

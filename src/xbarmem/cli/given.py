@@ -387,13 +387,15 @@ def load_map(path: Path, spec: ChipSpec) -> FaultMap:
 
 def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
                   chip: ChipSpec | None = None, data: str | None = None, pool: int = 0,
-                  cues_are: str = "cue", loaded: bool = False) -> None:
+                  cues_are: str = "cue", loaded: bool = False,
+                  lower: dict[str, Any] | None = None) -> None:
     """Refuse, before any work, a request whose estimated memory (``networks`` memories of
     ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls, with a ``pool`` of patterns and,
     if ``loaded``, the model read from its file; see :mod:`xbarmem.sizes`) exceeds the limit
     of :mod:`xbarmem.limits`, then (with ``data``) N that the built-in image set ``data``
     cannot be resized to. ``cues_are``: what the refusal calls the ``cues`` (``"pattern"``
-    for the patterns a training recalls)."""
+    for the patterns a training recalls). ``lower``: the command's options that make the
+    request (flag -> value given), named in the refusal as what to lower (:func:`to_lower`)."""
     from xbarmem.sizes import request_bytes
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
@@ -401,9 +403,24 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
     trained = f", {counted(networks, 'network')}" if networks else ""  # (0: a model's recall)
     check_bytes(f"this request ({shape}{trained}, {counted(cues, cues_are)})",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
-                              cols=cols, patterns=pool, loaded=int(loaded)))
+                              cols=cols, patterns=pool, loaded=int(loaded)),
+                lower=to_lower(lower or {}))
     if data is not None:
         check_image_neurons(data, n)
+
+
+def to_lower(options: dict[str, Any]) -> str:
+    """The options of ``options`` (flag -> value given) a request can be made smaller by, as
+    a refusal names them (``"--trials, --probes or --neurons"``): a count above 1, a fraction
+    above 0 or a non-empty list (a count at 1, or an option not given, cannot be lowered);
+    ``""`` for none."""
+    def lowerable(value: Any) -> bool:
+        if isinstance(value, float):
+            return value > 0
+        return value > 1 if isinstance(value, int) else bool(value)
+
+    flags = [flag for flag, value in options.items() if lowerable(value)]
+    return f"{', '.join(flags[:-1])} or {flags[-1]}" if len(flags) > 1 else "".join(flags)
 
 
 def model_request(model: Path, *, probes: int = 0, patterns: bool = False,
@@ -422,15 +439,17 @@ def model_request(model: Path, *, probes: int = 0, patterns: bool = False,
         raise no_patterns(model)
     if targets and not head.has_targets:
         raise no_targets(model)
-    check_model_cues(head.meta, head.stored * probes)
+    check_model_cues(head.meta, head.stored * probes, lower={"--probes": probes})
     return head.meta
 
 
-def check_model_cues(meta: ModelMeta, cues: int) -> None:
+def check_model_cues(meta: ModelMeta, cues: int, *, lower: dict[str, Any] | None = None
+                     ) -> None:
     """Refuse recalling ``cues`` cues through the model ``meta`` describes (its header) when
     the estimate, the model's own memory included, is above the memory limit
-    (:func:`check_request`)."""
-    check_request(meta.n_neurons, networks=0, cues=cues, hidden=meta.hidden, loaded=True)
+    (:func:`check_request`, naming the options of ``lower`` to lower)."""
+    check_request(meta.n_neurons, networks=0, cues=cues, hidden=meta.hidden, loaded=True,
+                  lower=lower)
 
 
 # ------------------------------------------------------------------------------ trainer options

@@ -102,8 +102,10 @@ def train(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     widths = parsers.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
+    multilayer = widths if arch == "multilayer" else None
     given.check_request(n_neurons, cues=count or 0, chip=spec, cues_are="pattern",
-                    hidden=widths if arch == "multilayer" else None)
+                        hidden=multilayer, lower={"--patterns": count, "--neurons": n_neurons,
+                                                  "--hidden": multilayer})
     fmap = given.load_map(fault_map, spec) if fault_map else None
     pset = given.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class, ctx=ctx, key=key)
@@ -379,7 +381,7 @@ def evaluate(
     activation = activation or by_kind
     given.tanh_only(ctx, activation)
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
-                        hidden=memory.hidden_sizes, loaded=True)
+                        hidden=memory.hidden_sizes, loaded=True, lower={"--probes": probes})
     with working(f"recalling {counted(stored.n_patterns * probes, 'cue')} "
                  f"(N={memory.n_neurons}, {mode})"
                  + (f", {counted(repeats, 'programming')}" if repeats > 1 else "")):

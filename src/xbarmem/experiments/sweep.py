@@ -307,13 +307,14 @@ def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source:
     seeds = head.seeds if isinstance(head.seeds, int) else len(head.seeds)
     points = sum(math.prod(len(v) for v in g.values()) for g in grids) if grids else 1
     check_bytes(f"{source}: {counted(points, 'grid point')} x {counted(seeds, 'seed')} = "
-                f"{counted(points * seeds, 'trial')}", sweep_bytes(points * seeds))
+                f"{counted(points * seeds, 'trial')}", sweep_bytes(points * seeds),
+                lower="seeds or the [grid] lists" if grids else "seeds")
 
 
 def _check_trial_sizes(spec: SweepSpec) -> None:
     """Refuse a sweep one of whose groups (:func:`_trial_loads`) would exceed the memory limit
     with its cues and the cues the hardware-adaptive rule trains on."""
-    worst, what = 0, ""
+    worst, what, lower = 0, "", ""
     for t in spec.trials:
         c = t.config
         hidden = c["hidden"] if isinstance(c["hidden"], list) else (
@@ -332,7 +333,19 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
                 worst, what = nbytes + cues, (
                     f"{spec.source}: a group of {counted(networks, 'network')} with n_neurons = "
                     f"{c['n_neurons']}{trained}")
-    check_bytes(what, worst)
+                lower = _keys_to_lower(c, networks)
+    check_bytes(what, worst, lower=lower)
+
+
+def _keys_to_lower(c: dict[str, Any], networks: int) -> str:
+    """The sweep keys a refusal of trial ``c``'s group of ``networks`` networks names as what
+    to lower: ``batch`` (evaluate) or ``counts`` (capacity) when it trains several together,
+    ``patterns`` (evaluate), ``probes`` or ``pool`` above 1, then ``n_neurons``."""
+    evaluate = c["trial"] == "evaluate"
+    keys = [k for k, v in (("batch" if evaluate else "counts", networks),
+                           ("patterns", c["patterns"] if evaluate else 0),
+                           ("probes", c["probes"]), ("pool", c.get("pool") or 0)) if v > 1]
+    return ", ".join(keys) + " or n_neurons" if keys else "n_neurons"
 
 
 def _trial_loads(c: dict[str, Any], batch: int, trials: int) -> list[tuple[int, int, bool]]:

@@ -189,12 +189,14 @@ def stuck_thresholds(device: DeviceSpec, off_below: float | None = None,
 
 
 def check_size(n_arrays: int, rows: int, cols: int, *,
-               per_device: int = FAULT_MAP_BYTES_PER_DEVICE, what: str = "a fault map") -> None:
+               per_device: int = FAULT_MAP_BYTES_PER_DEVICE, what: str = "a fault map",
+               lower: str = "") -> None:
     """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
     ``rows x cols`` cells whose memory (:func:`xbarmem.sizes.fault_map_bytes`) is above the
-    limit, before anything is allocated."""
+    limit, before anything is allocated; ``lower``: what the caller may lower, in its words
+    (:func:`~xbarmem.limits.check_bytes`)."""
     check_bytes(f"{what} of {counted(n_arrays, 'array')} of {rows}x{cols} cells",
-                fault_map_bytes(n_arrays, rows, cols, per_device))
+                fault_map_bytes(n_arrays, rows, cols, per_device), lower=lower)
 
 
 def check_input_size(a: Any, what: str) -> None:
