@@ -421,3 +421,38 @@ def test_a_warning_names_an_option_only_where_the_command_has_it(run_cli, tmp_pa
     line = next(line for line in err.splitlines() if "every value lies in [0, 1]" in line)
     assert line.endswith("with zero_one=True (sweep file: zero_one = true, in [base] or "
                          "[grid])"), line
+
+
+@pytest.mark.parametrize("command", ["train", "recall", "capacity", "energy"])
+@pytest.mark.parametrize("values, warned", [
+    ([-1.0, 1.0], True),   # +-1 already: --zero-one changed nothing
+    ([0.0, 1.0], False),   # what --zero-one is for
+    ([1.0], False),        # all +1: reads the same either way
+])
+def test_zero_one_given_for_a_file_of_pm1_values_is_warned_about_by_every_command(
+        run_cli, tmp_path, command, values, warned):
+    """`--zero-one` given for a file of -1 and +1 (binary already) was taken without a word
+    by every command that has the flag (the file was read as it is): one warning line naming
+    the file and the flag; the work is done as before. A {0, 1} file, and an all-+1 one, are
+    not warned about."""
+    rng = np.random.default_rng(1)
+    data = rng.choice(values, size=(4, 16)).astype(np.float32)
+    data[0, :2] = values[0], values[-1]  # (each value present)
+    np.save(tmp_path / "d.npy", data)
+    model = tmp_path / "m.safetensors"
+    if command == "recall":
+        np.save(tmp_path / "p.npy", np.where(data > 0.5, 1.0, -1.0).astype(np.float32))
+        assert run_cli("train", "-o", model, "--data", tmp_path / "p.npy", "--rule", "hebb")[0] == 0
+    args = {"train": ("train", "-o", model, "--data", tmp_path / "d.npy", "--rule", "hebb"),
+            "recall": ("recall", model, tmp_path / "d.npy", "-o", tmp_path / "r.npy"),
+            "capacity": ("capacity", "--data", tmp_path / "d.npy", "--rule", "hebb", "--trials",
+                         "1", "--probes", "2", "--threshold", "0.5", "--json"),
+            "energy": ("energy", "--data", tmp_path / "d.npy", "--rule", "hebb", "--patterns",
+                       "2", "--probes", "2", "--json")}[command]
+    code, _, err = run_cli(*args, "--zero-one")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "changed nothing" in line]
+    expected = [f"warning: {tmp_path / 'd.npy'}: every value is -1 or +1, binary already: "
+                "zero_one=True (CLI: --zero-one), which maps 0 -> -1 and 1 -> +1, changed "
+                "nothing; drop it"]
+    assert lines == (expected if warned else []), err

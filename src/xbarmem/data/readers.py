@@ -526,7 +526,21 @@ def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx:
         raise PatternError(f"{path}: {exc}") from None
     if kind == "continuous" and not zero_one and not _is_grayscale(arr, is_idx):
         _warn_unit_interval(pats, path)
+    if zero_one:
+        _warn_already_pm1(arr, path)
     return PatternSet(pats, kind, path.name, labels, image_shape, key)
+
+
+def _warn_already_pm1(arr: np.ndarray, path: Path) -> None:
+    """Warn (:class:`~xbarmem.errors.XbarmemWarning`) when a file read with ``zero_one`` holds
+    -1 and +1 only: binary patterns (or cues) already, taken as they are, so the flag, which
+    maps {0, 1} to +-1, changed nothing -- given for a file of another encoding, most likely.
+    Not refused: a sweep's ``zero_one`` applies to every file of its grid. Every value +1
+    (the all-ON state) reads the same either way and is no sign of it."""
+    if arr.size and bool((arr == -1).any()) and bool(((arr == -1) | (arr == 1)).all()):
+        warn(f"{path}: every value is -1 or +1, binary already: zero_one=True (CLI: "
+             f"--zero-one), which maps 0 -> -1 and 1 -> +1, changed nothing; drop it",
+             stacklevel=4)
 
 
 def _warn_unit_interval(patterns: np.ndarray, path: Path) -> None:
