@@ -34,8 +34,13 @@ def test_a_copy_without_its_wal_says_where_the_rows_are(tmp_path, run_cli):
         assert db.count() == 3
 
 
-def test_a_store_that_is_empty_says_only_that(tmp_path):
+def test_an_empty_file_reads_as_a_store_of_no_rows(tmp_path):
+    """An empty file (a new store to a sweep) read with readonly=True is a store of no rows,
+    as a store that holds none is (it was refused, where such a store was read); the file
+    is left as it was, nothing made beside it."""
     path = tmp_path / "empty.sqlite"
     path.touch()
-    with pytest.raises(FileFormatError, match=r"empty, no trials stored yet$"):
-        ResultStore(path, readonly=True)
+    with ResultStore(path, readonly=True) as db:
+        assert (db.count(), db.sweeps(), db.rows(), db.empty()) == (0, {}, [], True)
+    assert [p.name for p in tmp_path.iterdir()] == ["empty.sqlite"]
+    assert path.read_bytes() == b""

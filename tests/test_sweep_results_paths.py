@@ -111,15 +111,37 @@ def store(tmp_path, run_cli):
     return path
 
 
-def test_an_empty_store_shows_one_line(tmp_path, run_cli):
+def _tableless(path) -> None:
+    _edit(path, "PRAGMA user_version = 3")  # (a database, no table)
+
+
+#: stores of no rows: a sweep's store, and files a sweep takes as a new store
+EMPTY_STORES = {"a store of no rows": lambda p: ResultStore(p).close(),
+                "zero bytes": lambda p: p.write_bytes(b""),
+                "a database without tables": _tableless}
+
+
+@pytest.mark.parametrize("kind", list(EMPTY_STORES))
+def test_an_empty_store_shows_one_line(tmp_path, run_cli, kind):
+    """Every store of no rows reads alike, an empty file too (as a sweep takes it: a new
+    store): `results` lists one line (--json: []) and exits 0 -- a file of 0 bytes was
+    refused (exit 2) where a store of no rows was listed -- and an export or a plot of none
+    is refused in the same words; the file is left as it was."""
     path = tmp_path / "empty.sqlite"
-    ResultStore(path).close()
+    EMPTY_STORES[kind](path)
+    before = sorted(p.name for p in tmp_path.iterdir()), path.read_bytes()
     for extra in ([], ["--group-by", "rule"]):
         code, out, err = run_cli("results", path, *extra)
         assert (code, err) == (0, "")
         assert out.strip() == f"{path}: no rows stored yet (sweeps in this store: none)"
     code, out, _ = run_cli("results", path, "--json")
     assert (code, json.loads(out)) == (0, [])
+    for args, what in ((["results", path, "--csv", tmp_path / "t.csv"], "write"),
+                       (["plot", path, "-o", tmp_path / "f.png"], "draw")):
+        assert refused(run_cli, tmp_path, *args) == (
+            f"error: {path}: no rows are stored yet, nothing to {what} (sweeps in this store: "
+            f"none)")
+    assert (sorted(p.name for p in tmp_path.iterdir()), path.read_bytes()) == before
 
 
 def test_no_matching_rows_shows_one_line_naming_the_sweeps(store, run_cli):
@@ -158,7 +180,8 @@ STORE_DAMAGES = {  # name -> (damage of the store file, words of the message)
 
 @pytest.mark.parametrize("command, damage", [
     (command, damage) for command in ("results", "sweep") for damage in STORE_DAMAGES
-    if (command, damage) != ("sweep", "zero bytes")])  # (an empty file: a new store to a sweep)
+    if damage != "zero bytes"])  # (an empty file: a new store to a sweep, one of no rows to
+    # results: test_an_empty_store_shows_one_line)
 def test_a_store_of_another_schema_or_kind_is_refused_untouched(command, damage, store,
                                                                 run_cli, tmp_path):
     make, words = STORE_DAMAGES[damage]

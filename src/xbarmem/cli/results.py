@@ -75,7 +75,11 @@ Columns = Annotated[str | None, typer.Option(
     "and rule_options.KEY of options swept within one rule; not with --group-by or --json).")]
 
 
-@app.command("results", help="List, filter, group and export the rows of a results store.")
+@app.command("results", short_help="List, filter, group and export the rows of a results store.",
+             help="List, filter, group and export the rows of a results store. A store of no "
+                  "rows (an empty file too, which a sweep takes as a new store) lists as one "
+                  "line (--json: []) and exits 0; an export of no rows (--csv, --parquet), "
+                  "like a plot of none, is refused (exit 2).")
 def results_cmd(
     ctx: typer.Context,
     store: StoreArg,
@@ -495,7 +499,8 @@ def _figure_kinds() -> tuple[str, ...]:
              help="Draw a figure from a results store: mean recall cosine similarity (each "
                   "point: mean and std over seeds) vs stored patterns "
                   "(patterns), vs fault rate (faults), vs programming variation (variation), "
-                  "or capacity vs N on log-log axes with the power-law fit (capacity).")
+                  "or capacity vs N on log-log axes with the power-law fit (capacity). A store "
+                  "of no rows (an empty file too) is refused, nothing to draw (exit 2).")
 def plot_cmd(
     store: StoreArg,
     kind: Annotated[str | None, option_types.choice(

@@ -73,6 +73,7 @@ from xbarmem.experiments.store_file import (
     disk_error,
     file_verdict,
     holds_no_store,
+    open_empty,
     open_readonly,
     store_tables,
     write_transaction,
@@ -165,7 +166,9 @@ class ResultStore:
     ``meta`` table with the schema version and a ``trials`` table) or an empty database; any
     other file is refused untouched (:meth:`check`). ``readonly=True`` opens the file
     read-only (SQLite ``mode=ro``; ``immutable`` when even the shared-memory file cannot be
-    created, e.g. a read-only folder), so reading commands work on stores they cannot write.
+    created, e.g. a read-only folder), so reading commands work on stores they cannot write;
+    an empty file or a database without tables (a new store to a sweep) is read as a store of
+    no rows, but for a copy whose rows stayed in its ``-wal`` file (refused, saying so).
 ``busy_timeout``: seconds to wait for another process's lock (:class:`ConfigError` outside
 0 .. :data:`MAX_BUSY_TIMEOUT`).
 
@@ -210,8 +213,10 @@ class ResultStore:
             self._db = open_readonly(self.path, self.busy_timeout)
             if verdict == "new" and file_verdict(self.path, store_tables(self._db)) == "new":
                 self._db.close()  # (tables may exist in the WAL only: asked again)
-                raise FileFormatError(f"store {self.path}: empty, no trials stored yet"
-                                      f"{_without_wal(self.path)}")
+                if without_wal := _without_wal(self.path):  # (its rows are elsewhere)
+                    raise FileFormatError(f"store {self.path}: empty, no trials stored yet"
+                                          f"{without_wal}")
+                self._db = open_empty(self.path)  # (a store of no rows, as a sweep takes it)
             return
         self.check(self.path)
         #: whether this object created the file (:meth:`drop_if_made_empty`)

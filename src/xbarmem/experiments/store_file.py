@@ -271,6 +271,20 @@ class _ReadConnection(sqlite3.Connection):
         return self.cursor(_ReadCursor).execute(*args)
 
 
+def open_empty(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an empty store standing for the file at ``path`` that holds
+    none yet (0 bytes, or a database without tables: what a sweep takes as a new store): an
+    in-memory database with the schema and no row, queried as a store of no rows is; the
+    file is not opened."""
+    db = sqlite3.connect(":memory:", isolation_level=None, factory=_ReadConnection)
+    db.store_path = path
+    for statement in filter(str.strip, SCHEMA.split(";")):
+        db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    db.execute("PRAGMA query_only = 1")
+    return db
+
+
 def open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A read-only connection: ``mode=ro`` (which shares a writer's WAL) while a writer has the
     store open, else ``immutable``: a store that no writer has open (no ``-wal`` file) is read
