@@ -134,16 +134,15 @@ def test_refused_counts_are_said_in_the_singular_for_one(tmp_path, run_cli, smal
     assert code == 2 and "its cues have N = 1 neuron, but the model" in err, err
 
 
-@pytest.mark.parametrize("command", ["train", "energy"])
 def test_a_file_without_labels_names_the_option_that_takes_its_first_patterns(
-        tmp_path, run_cli, command):
-    """``energy --data FILE`` stores one pattern per class unless told, and a file without
-    labels was refused with "give a number of patterns", naming no option; train
-    --one-per-class alike. Now the line names --patterns."""
+        tmp_path, run_cli):
+    """``train --one-per-class`` of a file without labels was refused with "give a number of
+    patterns", naming no option. Now the line names --patterns. (`energy`'s default, one per
+    class, takes the first patterns of such a file: test_energy_default_...)"""
     path = tmp_path / "rows.npy"
     np.save(path, SIGNS)
-    args = ("--one-per-class", "-o", tmp_path / "m.safetensors") if command == "train" else ()
-    code, _, err = run_cli(command, "--data", path, *args)
+    args = ("--one-per-class", "-o", tmp_path / "m.safetensors")
+    code, _, err = run_cli("train", "--data", path, *args)
     assert code == 2 and err.startswith(f"error: {path}: no labels to pick one pattern per "
                                         f"class"), err
     assert err.endswith("give n_patterns (CLI: --patterns N) to store its first ones\n"), err
@@ -328,3 +327,30 @@ def test_a_binary_file_given_as_text_is_said_to_be_one(tmp_path, run_cli, monkey
         call(path)
     assert said in str(info.value) and "UTF-16" not in str(info.value)
     assert not {"f.npz", "t.safetensors"} & {p.name for p in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize(("rows", "labels", "stored"), [
+    (30, None, 10),            # no labels: its first 10 (DEFAULT_PATTERNS), as random's 10
+    (4, None, 4),              # no labels, fewer than 10: all of them
+    (30, np.arange(30) % 3, 3),  # labelled: one per class, as ever
+])
+@pytest.mark.parametrize("via", ["cli", "api"])
+def test_energy_default_of_a_file_without_labels_is_its_first_patterns(
+        tmp_path, run_cli, rows, labels, stored, via):
+    """`energy --data FILE` (and `measure(data=FILE)`) stores one pattern per class by
+    default, and refused a file without labels, which it had not been asked to sort by class
+    ("no labels to pick one pattern per class"): such a file now gives its first 10 patterns
+    (all, when fewer), as `random` gives 10; a labelled file one per class as before."""
+    x = np.where(np.random.default_rng(rows).random((rows, 16)) > 0.5, 1.0, -1.0)
+    path = tmp_path / ("p.npy" if labels is None else "p.npz")
+    np.save(path, x) if labels is None else np.savez(path, patterns=x, labels=labels)
+    if via == "api":
+        from xbarmem.energy.measure import measure
+
+        m = measure(16, data=str(path), rule="hebb", probes=1, chip="ideal")
+        assert m.info["n_patterns"] == stored
+        return
+    code, out, err = run_cli("energy", "--data", path, "--rule", "hebb", "--probes", "1",
+                             "--chip", "ideal", "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"]["n_patterns"] == stored

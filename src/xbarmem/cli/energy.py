@@ -114,7 +114,8 @@ Circuit = Annotated[str, typer.Option(
     f"ratios (printed beside any other circuit). Every constant, in J, s or counts (e.g. "
     f"drivers.binary_energy, J per driven row per read), is a key of the file: circuit show "
     f"NAME prints a preset to edit, each value with its unit and source.")]
-EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
+EnergyPatterns = Annotated[str | None, data_options.patterns(
+    "one per class; random: 10; a file without labels: its first 10")]
 EnergyRule = Annotated[str | None, option_types.choice(
     "--rule", metavar="NAME", choices=lambda: RULE_NAMES, blank=False,
     help=f"Learning rule: {', '.join(RULE_NAMES)} (default: adaptive; with --sizes: pinv).")]

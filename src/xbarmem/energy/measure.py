@@ -39,7 +39,8 @@ from xbarmem.checks import (
     tensor_of,
     value_equality,
 )
-from xbarmem.data.patterns import PatternSet, check_kind
+from xbarmem.data.patterns import PatternSet, check_kind, select_indices
+from xbarmem.data.builtin import IMAGE_SETS
 from xbarmem.data.sources import data_fields, is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
@@ -409,14 +410,26 @@ def _matrix(patterns: Any, name: str) -> np.ndarray:
     return x
 
 
+#: the patterns :func:`measure` stores by default where there are no classes to take one of
+#: each: drawn ones (``random``), and the first ones of a file without labels
+DEFAULT_PATTERNS = 10
+
+
 def _patterns(source: str, n: int, count: int | None, seed: int, zero_one: bool = False,
               kind: str = "binary", key: str | None = None) -> PatternSet:
-    """``count`` patterns of ``kind`` of ``source`` with ``n`` neurons (random: 10 when
-    ``count`` is None; images and files: one per class when ``count`` is None; a ``count``
-    below 1 is refused); ``zero_one``: a file's values in [0, 1]; ``key``: a file's .npz
-    array (:class:`PatternError`)."""
+    """``count`` patterns of ``kind`` of ``source`` with ``n`` neurons; when ``count`` is None,
+    one per class of an image set or a labelled file, else :data:`DEFAULT_PATTERNS` (random:
+    drawn; a file without labels: its first ones, all when it holds fewer); a ``count`` below
+    1 is refused; ``zero_one``: a file's values in [0, 1]; ``key``: a file's .npz array
+    (:class:`PatternError`)."""
     drawn = is_drawn(source)
-    number = (10 if count is None else count) if drawn else count
+    number = (DEFAULT_PATTERNS if count is None else count) if drawn else count
+    if count is None and not drawn and str(source).strip().lower() not in IMAGE_SETS:
+        pset = patterns_for(source, n, kind=kind, zero_one=zero_one, key=key)  # (a file)
+        chosen = (select_indices(pset.labels, pset.n_patterns, one_per_class=True)
+                  if pset.labels is not None
+                  else np.arange(min(DEFAULT_PATTERNS, pset.n_patterns)))
+        return pset.subset(chosen)
     return patterns_for(source, n, kind=kind, n_patterns=number, seed=seed, zero_one=zero_one,
                         one_per_class=count is None and not drawn, key=key)
 
@@ -514,8 +527,9 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         arch: ``"single"`` or ``"multilayer"`` (with ``hidden``, default
             :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`).
         data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
-            unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
-            10); ``key``: the array of a ``data`` .npz file to read (refused for a source
+            unless ``n_patterns``, a file without labels its first :data:`DEFAULT_PATTERNS`)
+            or ``random`` (``n_patterns`` random +-1 patterns, default
+            :data:`DEFAULT_PATTERNS`); ``key``: the array of a ``data`` .npz file to read (refused for a source
             that is no file; an unknown one refused naming the arrays the file holds).
         zero_one: a ``data`` file's values in [0, 1] (binary {0, 1}: 0 read as -1); ``kind``:
             ``"binary"`` or ``"continuous"`` patterns, read as
