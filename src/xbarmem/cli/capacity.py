@@ -325,11 +325,7 @@ def scaling_cmd(
     widths = {n: layers_width(rules_h, n) if arch == "multilayer" else None for n in n_all}
     layouts = {n: [n, *([w] if isinstance(w, int) else w or []), n] for n, w in widths.items()}
     check_options_fit(rule, options, kind, list(layouts.values()))
-    n_max = max(n_all)
-    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes, pool=pool or 0,
-                        hidden=layouts[n_max][1:-1] or None, chip=spec, lower={
-                            "--trials": trials, "--probes": probes, "--pool": pool,
-                            "--sizes": n_all, "--hidden": layouts[n_max][1:-1]})
+    _check_scaling_size(layouts, trials, probes, pool, spec)
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, rules_h, source, ctx)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
@@ -356,6 +352,20 @@ def scaling_cmd(
         return
     say_resumed(res["resumed"], kept)
     print_scaling(res, _scaling_title(res["settings"], protocol))
+
+
+def _check_scaling_size(layouts: dict[int, list[int]], trials: int, probes: int,
+                        pool: int | None, spec: ChipSpec) -> None:
+    """Refuse a scaling run too large for the memory limit at its largest N (``layouts``: each
+    N's layer widths), ``trials`` networks searched together with ``probes`` cues per pattern
+    and a ``pool`` of patterns, before any search, naming the options to lower
+    (:func:`given.check_request`)."""
+    n_max = max(layouts)
+    inner = layouts[n_max][1:-1]
+    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes, pool=pool or 0,
+                        hidden=inner or None, chip=spec, lower={
+                            "--trials": trials, "--probes": probes, "--pool": pool,
+                            "--sizes": list(layouts), "--hidden": inner})
 
 
 def _scaling_title(settings: dict, protocol: Protocol) -> str:

@@ -209,9 +209,7 @@ def energy(
     n_neurons, activation, data, number = _neurons(ctx, neurons, n, activation, (
         data, patterns, count, kind, key), (do_calibrate, rule or "adaptive", options))
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options, kind)
-    given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
-                        data=data, lower={"--probes": probes, "--patterns": number,
-                                          "--neurons": n_neurons, "--hidden": widths})
+    _check_size(n_neurons, number, probes, widths, chip_spec, data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
     with _training_bar(rule or "adaptive", options, arch, json_out, kind) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one, key=key,
@@ -220,6 +218,17 @@ def energy(
                     activation=activation, max_iterations=max_iterations, progress=show,
                     stage=stage, rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
+
+
+def _check_size(n_neurons: int, number: int | None, probes: int, widths: list[int] | None,
+                chip: ChipSpec, data: str) -> None:
+    """Refuse a measurement of ``number`` patterns (None: the source's; 10 are sized) of
+    ``n_neurons`` (``widths``: hidden layers) recalled from ``probes`` cues each on ``chip``
+    too large for the memory limit, or an N the image set ``data`` cannot be resized to,
+    naming the options to lower (:func:`given.check_request`)."""
+    given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip,
+                        data=data, lower={"--probes": probes, "--patterns": number,
+                                          "--neurons": n_neurons, "--hidden": widths})
 
 
 def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | None,

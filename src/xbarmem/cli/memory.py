@@ -102,10 +102,7 @@ def train(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     widths = parsers.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
-    multilayer = widths if arch == "multilayer" else None
-    given.check_request(n_neurons, cues=count or 0, chip=spec, cues_are="pattern",
-                        hidden=multilayer, lower={"--patterns": count, "--neurons": n_neurons,
-                                                  "--hidden": multilayer})
+    _check_size(n_neurons, count, widths if arch == "multilayer" else None, spec)
     fmap = given.load_map(fault_map, spec) if fault_map else None
     pset = given.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class, ctx=ctx, key=key)
@@ -252,6 +249,16 @@ def _stopped_text(info: dict, stages: list[tuple[str, int]]) -> str:
         reached = f" reached max_steps={judged[1]}" if not info.get("converged") else ""
         return f"{text} (the {judged[0]} stage{reached})"
     return text if info.get("converged") else f"{text} (max_steps={judged[1]} reached)"
+
+
+def _check_size(n_neurons: int, count: int | None, hidden: list[int] | None,
+                spec: ChipSpec) -> None:
+    """Refuse a training of ``count`` patterns (None: the source's) of ``n_neurons`` (with
+    the ``hidden`` widths of a multilayer memory) on ``spec`` too large for the memory limit,
+    before any data is read, naming the options to lower (:func:`given.check_request`)."""
+    given.check_request(n_neurons, cues=count or 0, chip=spec, cues_are="pattern",
+                        hidden=hidden, lower={"--patterns": count, "--neurons": n_neurons,
+                                              "--hidden": hidden})
 
 
 def _check_options(ctx: typer.Context, data: str, rule: str,

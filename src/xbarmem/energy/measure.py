@@ -39,8 +39,8 @@ from xbarmem.checks import (
     tensor_of,
     value_equality,
 )
-from xbarmem.data.patterns import PatternSet, check_kind, select_indices
 from xbarmem.data.builtin import IMAGE_SETS
+from xbarmem.data.patterns import PatternSet, check_kind, select_indices
 from xbarmem.data.sources import data_fields, is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
@@ -526,10 +526,9 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         n_neurons: neurons N.
         arch: ``"single"`` or ``"multilayer"`` (with ``hidden``, default
             :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`).
-        data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
-            unless ``n_patterns``, a file without labels its first :data:`DEFAULT_PATTERNS`)
-            or ``random`` (``n_patterns`` random +-1 patterns, default
-            :data:`DEFAULT_PATTERNS`); ``key``: the array of a ``data`` .npz file to read (refused for a source
+        data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class unless
+            ``n_patterns``; without labels, the first 10) or ``random`` (``n_patterns``, default
+            10); ``key``: the array of a ``data`` .npz file to read (refused for a source
             that is no file; an unknown one refused naming the arrays the file holds).
         zero_one: a ``data`` file's values in [0, 1] (binary {0, 1}: 0 read as -1); ``kind``:
             ``"binary"`` or ``"continuous"`` patterns, read as
