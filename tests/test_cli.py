@@ -1480,8 +1480,10 @@ def test_a_file_has_its_own_number_of_neurons(run_cli, tmp_path):
                              "--rule", "pinv", "--json")
     assert code == 0, err
     assert json.loads(out)["settings"]["n_patterns"] == 3
-    code, _, err = run_cli("energy", "--data", data, "--neurons", "50", "--rule", "pinv")
-    assert_one_line_error(code, err, "p50.npy", "no labels")
+    code, out, err = run_cli("energy", "--data", data, "--neurons", "50", "--rule", "pinv",
+                             "--json")  # (no labels: its first patterns, all 4 of them)
+    assert code == 0, err
+    assert json.loads(out)["settings"]["n_patterns"] == 4
     summary = run_json(run_cli, "train", "-o", tmp_path / "r.safetensors", "--data", "random",
                        "--patterns", "2", "--neurons", "10", "--rule", "hebb", "--chip",
                        "ideal", "--json")
