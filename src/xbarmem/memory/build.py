@@ -57,8 +57,9 @@ def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
                      hidden: HiddenWidths | None = None) -> int:
     """Arrays an ``arch`` memory of ``n_neurons`` occupies with bias rows: the size of the
     fault map that every rule's memory on one seeded chip shares, whether or not the rule
-    uses its bias row."""
-    if arch == "multilayer":
+    uses its bias row. Raises :class:`ConfigError` for an unknown ``arch`` (as
+    :func:`make_memory` does: a name outside :data:`ARCHS` was sized as a single layer)."""
+    if check_choice(arch, ARCHS, "arch") == "multilayer":
         sizes = layer_sizes(n_neurons, hidden)  # type: ignore[arg-type]  # refuses None
         return sum(arrays_for_layers(chip, sizes))
     return arrays_needed(chip, n_neurons, n_neurons + 1)
