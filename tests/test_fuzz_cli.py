@@ -435,6 +435,93 @@ def test_existing_output_file_is_overwritten(run_cli, tmp_path, model):
     assert out.read_bytes()[:6] == b"\x93NUMPY"
 
 
+# ------------------------------------------------------------------------- named choices
+def _choice_options():
+    """(command path, flag) of every named-choice option (its parser is
+    :func:`xbarmem.cli.option_types.names`: a name outside its choices is left to the command's
+    own check)."""
+    for path, command in _commands():
+        for param in command.params:
+            parser = getattr(param.type_descriptor.parameter_info, "parser", None)
+            if "names.<locals>" in getattr(parser, "__qualname__", ""):
+                yield path, param.opts[0]
+
+
+CHOICES = list(_choice_options())
+#: what makes each command otherwise complete and small, so that the option is the one at fault
+#: (a choice option that applies only alongside another: that one given)
+CHOICE_CONTEXT = {
+    ("train",): ["--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
+                 "--chip", "ideal", "-o", "m2.safetensors"],
+    ("capacity",): ["--data", "random", "--neurons", "16", "--rule", "hebb", "--trials", "1"],
+    ("scaling",): ["--sizes", "16", "--arch", "single", "--rule", "hebb", "-o", "sc"],
+    ("energy",): ["--neurons", "16", "--data", "random", "--rule", "hebb"],
+    ("evaluate",): ["m.safetensors"], ("recall",): ["m.safetensors", "cues.npy"],
+    ("export",): ["m.safetensors", "-o", "x"], ("adapt",): ["m.safetensors", "--rounds", "0"],
+    ("chip", "faults"): ["-o", "f.npz", "--neurons", "16"],
+    ("chip", "import"): ["m.safetensors", "-o", "f.npz"],
+    ("plot",): ["s.sqlite"], ("reproduce",): ["--quick", "--jobs", "1"]}
+
+
+@pytest.mark.parametrize("value", ["zzz", "", " ", "single,zzz", "\u00e9"])
+@pytest.mark.parametrize("path, flag", CHOICES, ids=[f"{' '.join(p)} {f}" for p, f in CHOICES])
+def test_a_name_outside_a_choice_option_is_refused(run_cli, tmp_path, monkeypatch, model, path,
+                                                   flag, value):
+    """Every named-choice option of every command refuses a name outside its choices (or a
+    blank one) in one line naming it, before anything is written: `chip faults --neurons 16
+    --arch zzz` wrote a single-layer map (its `--arch` was read by no check)."""
+    monkeypatch.chdir(tmp_path)
+    import numpy as np
+
+    (tmp_path / "m.safetensors").write_bytes(model.read_bytes())
+    (tmp_path / "s.sqlite").write_bytes(b"")
+    np.save(tmp_path / "cues.npy", np.ones((2, 16), dtype=np.float32))
+    before = snapshot(tmp_path)
+    context = CHOICE_CONTEXT[path]
+    if flag in context:  # (an option is given once)
+        at = context.index(flag)
+        context = context[:at] + context[at + 2:]
+    code, _, err = run_cli(*path, *context, f"{flag}={value}")
+    assert_refused(code, err)
+    if value.strip():
+        assert repr(value.split(",")[-1]).strip("'") in err, err
+    assert snapshot(tmp_path) == before
+
+
+def test_every_command_with_a_choice_option_is_fuzzed():
+    """The walk finds the named-choice options, and each command has its context above."""
+    assert len(CHOICES) >= 30
+    assert {path for path, _ in CHOICES} <= set(CHOICE_CONTEXT)
+
+
+LONG = "x" * 5000
+LONG_VALUES = [["train", "-o", "m.safetensors", "--data", LONG],
+               ["train", "-o", "m.safetensors", "--data", "random", "--neurons", LONG],
+               ["capacity", "--data", "random", "--threshold", LONG],
+               ["capacity", "--data", "random", "--rule", LONG],
+               ["capacity", "--data", "random", "--arch", LONG],
+               ["scaling", "--sizes", LONG], ["demo", "--corruption", LONG],
+               ["chip", "show", LONG], ["chip", "faults", "-o", "f.npz", "--neurons", LONG],
+               ["results", "s.sqlite", "--where", LONG], ["plot", "s.sqlite", "--kind", LONG]]
+
+
+@pytest.mark.parametrize("args", LONG_VALUES, ids=[a[0] + " " + a[-2] for a in LONG_VALUES])
+def test_a_very_long_value_is_cut_in_its_refusal(run_cli, tmp_path, monkeypatch, args):
+    """A value of 5000 characters was echoed whole in its one-line refusal (`--neurons xxx...`:
+    a 5000-character error line) by every check that quotes what it refuses with ``{!r}``;
+    every error line now cuts a word of more than 300 characters to its first 60 and its
+    length, as :func:`xbarmem.checks.shown` does."""
+    monkeypatch.chdir(tmp_path)
+    from xbarmem.experiments.store import ResultStore
+
+    ResultStore(tmp_path / "s.sqlite").close()
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(*args)
+    assert_refused(code, err, "... (5000 characters)")
+    assert len(err) < 600, err
+    assert snapshot(tmp_path) == before
+
+
 # --------------------------------------------------------------------------- sizes first
 HUGE_SWEEP = textwrap.dedent("""\
     [sweep]

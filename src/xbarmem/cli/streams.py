@@ -11,6 +11,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import signal
 import sys
 import unicodedata
@@ -94,11 +95,29 @@ def shown_as_written(text: str) -> str:
     return text.translate(_CONTROL_IN_LINES)
 
 
+#: a word (no space) longer than any a message needs to show whole: a value typed on the
+#: command line echoed by a refusal (``--neurons`` of 5000 characters), cut as
+#: :func:`xbarmem.checks.shown` cuts a long text (its first 60 characters and its length)
+_LONG_WORD = re.compile(r"\S{301,}")
+#: the quote and punctuation that close a word (``'...':``), kept after the cut
+_WORD_END = re.compile(r"[\'\"]?[:;,.)]*$")
+
+
+def _cut_word(match: re.Match[str]) -> str:
+    word = match.group()
+    end = _WORD_END.search(word).group()  # type: ignore[union-attr]  # (matches "" at least)
+    quote, rest = (end[:1], end[1:]) if end[:1] in ("'", '"') else ("", end)
+    length = len(word) - len(end) - (1 if word[0] in ("'", '"') else 0)
+    return f"{word[:60]}{quote}... ({length} characters){rest}"
+
+
 def one_line(text: str) -> str:
     """``text`` as one line that a terminal shows as written: its line breaks as spaces (a
-    path may hold one), any other control character as ``\\xNN`` (:data:`_CONTROL`). Every
-    ``error:``, ``warning:`` and ``note:`` line goes through it."""
-    return " ".join(text.splitlines()).translate(_CONTROL)
+    path may hold one), any other control character as ``\\xNN`` (:data:`_CONTROL`), and a
+    word of more than 300 characters (a value typed on the command line, echoed) cut to its
+    first 60 and its length. Every ``error:``, ``warning:`` and ``note:`` line goes through
+    it."""
+    return _LONG_WORD.sub(_cut_word, " ".join(text.splitlines()).translate(_CONTROL))
 
 
 def _plain(exc: UnicodeError) -> tuple[str, int]:
