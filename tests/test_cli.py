@@ -2081,7 +2081,7 @@ def test_recall_takes_the_activation_evaluate_takes(run_cli, tmp_path, small_mod
         assert set(np.unique(got[activation])) <= {-1.0, 1.0}
         assert np.array_equal(np.asarray(result["states"]), got[activation])
     code, _, err = run_cli("recall", small_model, cues, "--activation", "relu")
-    assert code == 2 and "activation must be one of sign, tanh" in err
+    assert code == 2 and "'--activation': must be one of sign, tanh" in err
 
 
 def test_scaling_says_a_fit_of_two_sizes_has_no_interval_and_prints_no_undefined_r2(

@@ -446,8 +446,8 @@ def test_bad_recall_settings_are_refused_before_any_read(pinv_memory, monkeypatc
     (lambda p: np.zeros((2, 2, 8), np.float32), (), "N = 16 neurons"),
     (lambda p: np.full((1, 8), np.nan, np.float32), (), "NaN"),
     (lambda p: np.ones((2, 9), np.float32), (), "N = 9 neurons"),
-    (lambda p: p, ("--mode", "chaotic"), "recall mode must be one of sync, async"),
-    (lambda p: p, ("--activation", "relu"), "activation must be one of sign, tanh"),
+    (lambda p: p, ("--mode", "chaotic"), "'--mode': must be one of sync, async"),
+    (lambda p: p, ("--activation", "relu"), "'--activation': must be one of sign, tanh"),
     (lambda p: p, ("--max-iterations", "0"), "--max-iterations"),
     (lambda p: p, ("--max-iterations", "-2"), "--max-iterations"),
 ])

@@ -160,7 +160,7 @@ def choice_text(text: str) -> str:
     return _not_blank(text, "give one of the names in --help, or leave the option out")
 
 
-def names(choices: Callable[[], Iterable[str]], *, blank: bool = True
+def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: bool = False
           ) -> Callable[[str], str]:
     """The parser of a named-choice option (``--rule``, ``--arch``, ``--mode``, ...): each
     comma-separated name as the library reads it (:func:`xbarmem.checks.canonical`: ``Hebb``
@@ -168,8 +168,10 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True
     in the same forms as the Python API; a value holding a name that is none of
     ``choices()`` is left as typed, for the command's own check to refuse naming it.
     ``blank=False``: an empty value is refused as :func:`choice_text` does (options whose
-    default is None)."""
-    from xbarmem.checks import canonical
+    default is None). ``strict=True``: a name outside ``choices()`` is refused here, naming
+    the option (``--mode``, ``--activation``: the library refused them after loading the model
+    and torch, in its own words, "recall mode must be one of ...")."""
+    from xbarmem.checks import canonical, choices_text, closest_choice, shown
 
     def parse(text: str) -> str:
         if not blank:
@@ -179,6 +181,10 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True
         known = tuple(choices())
         parts = [part.strip() for part in text.split(",")]
         named = [canonical(part, known) if part else part for part in parts]
+        wrong = [part for name, part in zip(named, parts, strict=True) if name not in known]
+        if strict and wrong:
+            raise typer.BadParameter(f"must be one of {choices_text(known)}, got "
+                                     f"{shown(text)}{closest_choice(wrong[0], known)}")
         if named == parts or any(part and name not in known for name, part in zip(
                 named, parts, strict=True)):
             return text  # (as typed: nothing to change, or a name for the check to refuse)
@@ -188,13 +194,13 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True
 
 
 def choice(*decls: str, choices: Callable[[], Iterable[str]], blank: bool = True,
-           **option: Any) -> Any:
+           strict: bool = False, **option: Any) -> Any:
     """A named-choice option (``--mode``, ``--kind``, ``--arch``, ...) declared once: its
-    value read by :func:`names` (``choices`` and ``blank`` as there) and its shell completion
-    (``--install-completion``) offering ``choices()`` (:func:`completes`), so that every such
-    option completes as ``--rule`` does (``--mode``, ``--activation``, ``--kind``, ... completed
-    nothing). For its ``Annotated`` alias; ``option`` goes to :func:`typer.Option`."""
-    return typer.Option(*decls, parser=names(choices, blank=blank),
+    value read by :func:`names` (``choices``, ``blank`` and ``strict`` as there) and its shell
+    completion (``--install-completion``) offering ``choices()`` (:func:`completes`), so that
+    every such option completes as ``--rule`` does (``--mode``, ``--activation``, ``--kind``,
+    ... completed nothing). For its ``Annotated`` alias; ``option`` goes to :func:`typer.Option`."""
+    return typer.Option(*decls, parser=names(choices, blank=blank, strict=strict),
                         autocompletion=completes(choices), **option)
 
 

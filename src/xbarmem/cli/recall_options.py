@@ -14,10 +14,11 @@ from xbarmem.names import ACTIVATIONS, CORRUPTION_METHODS, MODES
 
 Activation = Annotated[str | None, choice(
     "--activation", metavar="sign|tanh", choices=lambda: ACTIVATIONS, blank=False,
+    strict=True,
     help="Neuron type (default: sign for binary patterns, tanh for continuous; tanh on "
     "binary = analogue neurons, sign read-out).")]
 Mode = Annotated[str, choice("--mode", metavar="sync|async", choices=lambda: MODES,
-                             help="Recall mode.")]
+                             strict=True, help="Recall mode.")]
 Probes = Annotated[int, bounded(
     "--probes", metavar="N", ge=1, le=MAX_COUNT, help="Corrupted cues per stored pattern.")]
 MaxIterations = Annotated[int, bounded(
