@@ -60,7 +60,7 @@ CuesKey = Annotated[str | None, typer.Option(
     "array, else the one named patterns or images); an unknown name is refused, naming the "
     "arrays the file holds.")]
 Kind = Annotated[str, choice(
-    "--kind", metavar="KIND", choices=lambda: KINDS,
+    "--kind", metavar="KIND", choices=lambda: KINDS, strict=True,
     help="binary (+-1 patterns; 8-bit images binarised at each image's mean) or continuous "
     "([-1, 1]; 8-bit images scaled to it).")]
 OnePerClass = Annotated[bool, typer.Option(

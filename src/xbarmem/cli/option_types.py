@@ -169,8 +169,8 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: b
     ``choices()`` is left as typed, for the command's own check to refuse naming it.
     ``blank=False``: an empty value is refused as :func:`choice_text` does (options whose
     default is None). ``strict=True``: a name outside ``choices()`` is refused here, naming
-    the option (``--mode``, ``--activation``: the library refused them after loading the model
-    and torch, in its own words, "recall mode must be one of ...")."""
+    the option (``--mode``, ``--activation``, ``--arch``, ``--kind``: the library refused them
+    after loading torch, in its own words, "recall mode must be one of ...")."""
     from xbarmem.checks import canonical, choices_text, closest_choice, shown
 
     def parse(text: str) -> str:

@@ -41,7 +41,7 @@ HiddenScaling = Annotated[str, typer.Option(
 def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
     """``--arch ARCH`` with the command's choices in the help (for an ``Annotated[str, ...]``
     alias)."""
-    return choice("--arch", metavar="ARCH", choices=lambda: ARCHS,
+    return choice("--arch", metavar="ARCH", choices=lambda: ARCHS, strict=True,
                   help=f"Architecture: {choices}.")
 
 
