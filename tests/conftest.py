@@ -14,9 +14,17 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import settings
 from torch.overrides import TorchFunctionMode
 
 from xbarmem.data.builtin import load_mnist
+
+# Property tests draw the same examples on every run, so CI never fails on a draw nobody saw
+# before, and keep no example database between runs; ``HYPOTHESIS_PROFILE=explore`` draws new
+# examples each run (a developer's search for new cases: a failure found there becomes a test).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # The commands read ``COLUMNS`` as a width asked for (messages wrap to it) and ``LINES`` as a
 # height; pytest-xdist's workers start with COLUMNS=80 and LINES=24 that no terminal gave, and a

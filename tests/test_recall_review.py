@@ -75,6 +75,7 @@ def test_sign_states_are_plus_minus_one_whatever_the_cue(seed, mode, value):
     w = torch.randn(6, 6, generator=g) * (torch.rand(6, 6, generator=g) < 0.3)  # rows of 0
     cues = signs(g, 3, 6)
     cues[:, ::2] = value
+    cues[0, 1] = -1.0  # (a cue of 0 and +1 only is a {0, 1} pattern, refused as such)
     r = recall(FloatMatrix(w), cues, mode=mode, seed=seed)
     assert set(r.states.unique().tolist()) <= {-1.0, 1.0}
     ties = (w == 0).all(dim=1)  # neurons whose field is always 0 keep their cue's sign
