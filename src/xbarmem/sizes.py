@@ -98,15 +98,6 @@ def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
 CUE_VALUE_COPIES = 3
 
 
-def training_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copies: int,
-                   unroll: int) -> int:
-    """``networks`` memories of layer widths ``sizes`` (``[N, H..., N]``) trained together by
-    the hardware-adaptive rule's basin objective on ``patterns`` patterns each: their weights
-    (:data:`WEIGHT_COPIES` of each, bias rows included) and their cues (:func:`cue_bytes`)."""
-    return (_FLOAT * WEIGHT_COPIES * int(networks) * weight_count(sizes)
-            + cue_bytes(networks, patterns, sizes, cue_copies, unroll))
-
-
 #: bytes of float64 temporaries one slice of rows of the closed-form warm start may hold (it
 #: builds and solves its rows' Gram matrices a slice at a time:
 #: :func:`xbarmem.learning.single_fit.row_grams`, :func:`~xbarmem.learning.single_fit.row_solve`)
@@ -131,6 +122,50 @@ def cue_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copies: in
     updates (:data:`CUE_VALUE_COPIES`; see :func:`cue_load`)."""
     cue_values = int(networks) * int(patterns) * int(cue_copies) * sum(sizes)
     return 4 * CUE_VALUE_COPIES * (int(unroll) + 1) * cue_values
+
+
+def fit_bytes(networks: int, patterns: int, sizes: Sequence[int], options: Mapping[str, Any],
+              kind: str) -> int:
+    """``networks`` memories of layer widths ``sizes`` (``[N, H..., N]``) trained together by
+    the hardware-adaptive rule with the resolved ``options`` (a mapping, as :func:`cue_load`
+    reads it) on ``patterns`` patterns of ``kind`` each: their weights (:data:`WEIGHT_COPIES`
+    of each) and :func:`fit_cue_bytes`. The one estimate the trainer refuses by before its
+    first step and every check before a run sizes its training with."""
+    return (_FLOAT * WEIGHT_COPIES * int(networks) * weight_count(sizes)
+            + fit_cue_bytes(networks, patterns, sizes, options, kind))
+
+
+def fit_words(networks: int, patterns: int | str, sizes: Sequence[int],
+              options: Mapping[str, Any], kind: str) -> str:
+    """The training :func:`fit_bytes` sizes, in words, as a refusal names it: ``networks``
+    networks of layer widths ``sizes`` on ``patterns`` patterns (a count, or words such as
+    ``"up to 256 patterns"``), the cues of each and the unrolled updates of the resolved
+    ``options`` for ``kind`` patterns (:func:`cue_load`), and a one-layer warm start."""
+    copies, depth = cue_load(options, kind)
+    shown = _counted(patterns, "pattern") if isinstance(patterns, int) else patterns
+    warm = bool(options.get("warm_start")) and len(sizes) == 2
+    return (f"training {_counted(networks, 'network')} of layer widths "
+            f"{'-'.join(map(str, sizes))} on {shown}, {_counted(copies, 'cue')} of each "
+            f"(cue_copies) through {_counted(depth, 'unrolled update')}"
+            + (" from a closed-form warm start" if warm else ""))
+
+
+def _counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one (:func:`xbarmem.checks.counted`, which this
+    layer cannot import)."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def fit_cue_bytes(networks: int, patterns: int, sizes: Sequence[int],
+                  options: Mapping[str, Any], kind: str) -> int:
+    """What training ``networks`` memories of layer widths ``sizes`` on ``patterns`` patterns of
+    ``kind`` each by the hardware-adaptive rule with the resolved ``options`` holds beside
+    their weights: the sampled cues (:func:`cue_bytes` of :func:`cue_load`) and a one-layer
+    ``warm_start``'s Gram matrices (:func:`warm_start_bytes`)."""
+    copies, depth = cue_load(options, kind)
+    warm = bool(options.get("warm_start")) and len(sizes) == 2
+    return cue_bytes(networks, patterns, sizes, copies, depth) + (
+        warm_start_bytes(networks, patterns, sizes[0]) if warm else 0)
 
 
 def cue_load(options: Mapping[str, Any], kind: str) -> tuple[int, int]:

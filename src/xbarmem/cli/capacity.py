@@ -33,6 +33,7 @@ from xbarmem.cli.apps import app
 from xbarmem.cli.capacity_bar import SearchWork, search_bar
 from xbarmem.cli.capacity_checks import (
     architectures,
+    check_fits,
     check_options_fit,
     check_requests,
     hidden_rules_of,
@@ -143,8 +144,7 @@ def capacity_cmd(
     patterns = _pool(ctx, data, start, neurons=n_neurons, kind=kind, count=n_pool, seed=seed,
                      zero_one=zero_one, key=key)
     n = patterns.n_neurons
-    check_options_fit(rule, options, patterns.kind,
-                      [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
+    check_fits(patterns, configs, rule, options, trials=trials, seed=seed)
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
@@ -326,6 +326,8 @@ def scaling_cmd(
     layouts = {n: [n, *([w] if isinstance(w, int) else w or []), n] for n, w in widths.items()}
     check_options_fit(rule, options, kind, list(layouts.values()))
     _check_scaling_size(layouts, trials, probes, pool, spec)
+    _check_scaling_fits(n_all, rules_h if arch == "multilayer" else None, kind, rule, options,
+                        trials=trials, seed=seed, pool=pool)
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, rules_h, source, ctx)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
@@ -366,6 +368,21 @@ def _check_scaling_size(layouts: dict[int, list[int]], trials: int, probes: int,
                         hidden=inner or None, chip=spec, lower={
                             "--trials": trials, "--probes": probes, "--pool": pool,
                             "--sizes": list(layouts), "--hidden": inner})
+
+
+def _check_scaling_fits(sizes: list[int], rules_h: tuple | None, kind: str, rule: str,
+                        options: dict, *, trials: int, seed: int, pool: int | None) -> None:
+    """Refuse a scaling run whose training at a count some N's search may test the trainer
+    would refuse mid-run (:func:`~xbarmem.evaluation.scaling.check_fits` of ``rule`` with
+    ``options`` on ``kind`` patterns, under scaling's cue budget), before any search, naming
+    ``--pool`` (what caps each search) and the options to lower."""
+    from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, check_fits
+    from xbarmem.evaluation.search_plan import applied_budget
+
+    check_fits(sizes, rules_h, {
+        "kind": kind, "rule": rule, "rule_options": options, "seed": seed, "trials": trials,
+        "pool": pool, "cue_budget": applied_budget(SCALING_CUE_BUDGET, rule)}, pool_word="--pool",
+        lower=given.to_lower({"--trials": trials, "--sizes": sizes}))
 
 
 def _scaling_title(settings: dict, protocol: Protocol) -> str:

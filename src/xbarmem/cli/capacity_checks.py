@@ -77,6 +77,25 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     return fmap
 
 
+def check_fits(patterns, configs: list, rule: str, options: dict, *, trials: int,
+               seed: int) -> None:
+    """Refuse, before any search trains, ``rule`` ``options`` that do not apply to an
+    architecture of ``configs`` (:func:`check_options_fit`), then a search whose training at
+    a count it may test (up to :func:`~xbarmem.evaluation.search_plan.search_reach` of the
+    ``patterns``' distinct ones) the trainer would refuse mid-run
+    (:func:`~xbarmem.evaluation.capacity.check_fit`), naming ``--pool`` (what caps the search)
+    and ``--trials`` to lower."""
+    from xbarmem.evaluation.capacity import check_fit
+
+    n = patterns.n_neurons
+    check_options_fit(rule, options, patterns.kind,
+                      [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
+    for a, spec_h in configs:
+        widths = None if spec_h is None else parsers.resolve_widths(spec_h, n)
+        check_fit(patterns, a, rule, options, widths, trials=trials, seed=seed,
+                  pool_word="--pool", lower=given.to_lower({"--trials": trials}))
+
+
 def distinct_layers(configs: list, n_neurons: int) -> None:
     """Refuse two ``--hidden`` architectures that are the same memory at ``n_neurons``
     (``8,0.5n`` at N = 16: each searched, and tabled, twice), as ``--hidden 8,8`` is."""

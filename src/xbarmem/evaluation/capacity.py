@@ -46,18 +46,27 @@ from xbarmem.errors import ConfigError, caller_stacklevel
 from xbarmem.evaluation.capped import capped_recalls
 from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.cue_check import warn_cues_pass, warn_noise_capped
-from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
+from xbarmem.evaluation.curve import (
+    ARCHS,
+    capacity_from_curve,
+    curve_trainer,
+    fit_options,
+    recall_curve,
+)
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.search_plan import (
     DefaultBudget,
     applied_budget,
     budget_copies,
+    check_search_fit,
     default_start,
+    search_reach,
 )
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, paired_chip
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.fit import DEFAULT_HIDDEN, hidden_for
+from xbarmem.memory.build import check_memories
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES, SEARCH_FLIPS
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
@@ -271,23 +280,22 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                   faults: FaultMap | None = None, kind: str | None = None, zero_one: bool = False,
                   progress: Callable[[int, float], None] | None = None,
                   measured: dict[int, dict[str, Any]] | None = None) -> CapacityResult:
-    """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring; a matrix
-    is read with ``kind`` and ``zero_one`` as :func:`~xbarmem.learning.fit.train` does): every
-    tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``, seeds
-    from ``seed`` as there) under ``protocol`` (default ``Protocol(level=0.05, probes=20,
-    seed=seed)``, as the ``capacity`` command's); capacity is found at each of ``thresholds`` (mean
-    cosine in ``(0, 1]``) to ``resolution`` (a fraction of the passing count; 0: exact). ``rule``
-    (options ``rule_options``) applies to ``arch="single"``, multilayer memories take the adaptive
-    rule or a :class:`~xbarmem.learning.base.Rule` object (its options set on it, recorded as its
-    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies = max(1,
-    ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
-    ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
-    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g. a
-    measured chip's) for every network instead of a drawn map per trial (``chip`` None: the one it
-    records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts tested with the
-    same settings (a checkpoint), reused, not trained again; counts tested now are added before
-    ``progress``. Warns as the module docstring says. ConfigError: an unknown arch, a classic rule
-    with multilayer memories or a cue_budget, as check_search; a start > ``pool.n_distinct``."""
+    """Capacity of ``arch`` memories storing subsets of ``pool`` (module docstring; a matrix: read
+    with ``kind``, ``zero_one`` as ``train`` reads it): every tested count ``P`` is one
+    :func:`recall_curve` point (``trials`` networks on ``chip``, seeds from ``seed`` as there) under
+    ``protocol`` (default ``Protocol(level=0.05, probes=20, seed=seed)``); capacity is found at each
+    of ``thresholds`` (mean cosine in ``(0, 1]``) to ``resolution`` (a fraction of the passing
+    count; 0: exact). ``rule`` (options ``rule_options``) applies to ``arch="single"``, multilayer
+    ones the adaptive rule or a :class:`~xbarmem.learning.base.Rule` object (options set on it,
+    recorded as its ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets
+    ``cue_copies = max(1, ceil(cue_budget / P))``; starts at ``start`` (default ``default_start``).
+    ``progress(count, similarity)``: after every tested count. ``hidden``: multilayer hidden widths
+    (default 32; refused for one layer). ``faults``: one fault map for every network, not a drawn
+    map per trial (``chip`` None: its chip, else paper-sim). ``measured``: ``{P: {"point",
+    "devices"}}`` of counts tested with the same settings (a checkpoint) are reused; counts tested
+    now added before ``progress``. Warns as the module docstring says. ConfigError: an unknown arch,
+    a classic rule with multilayer memories or cue_budget (check_search); a start >
+    ``pool.n_distinct``; TooLargeError: training too large for the memory limit (check_fit)."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds, resolution = check_search(
         thresholds, trials=trials, start=start, resolution=resolution, cue_budget=cue_budget,
@@ -297,6 +305,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     protocol, chip = as_protocol(protocol, Protocol(level=SEARCH_FLIPS, probes=20, seed=seed),
                                  kind=pool.kind), paired_chip(chip, faults)  # (None: the map's)
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool, start)
+    check_fit(pool, arch, rule, rule_options, hidden, trials, seed, cue_budget, chip)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
 
@@ -462,6 +471,31 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
             chip, "faults")
     return (resolve_hidden(DEFAULT_HIDDEN if hidden is None else hidden, pool.n_neurons),
             {} if measured is None else check_measured(measured))
+
+
+def check_fit(pool: PatternSet, arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
+              hidden: HiddenWidths, trials: int, seed: int, cue_budget: int = 0,
+              chip: ChipSpec | None = None, *, pool_word: str = "the pool's patterns",
+              lower: str = "trials") -> None:
+    """Refuse, before a search of ``pool`` trains anything, ``trials`` memories of ``arch``
+    (``hidden`` widths: multilayer) trained together by ``rule`` (``rule_options``, ``seed``,
+    ``cue_budget``): with ``chip``, the memories themselves first
+    (:func:`~xbarmem.memory.build.check_memories`, as each count's training checks them), then
+    their training at a count the search may test (up to
+    :func:`~xbarmem.evaluation.search_plan.search_reach` of the pool's distinct patterns),
+    which the trainer would refuse mid-run: :func:`~xbarmem.evaluation.search_plan.
+    check_search_fit`, naming ``pool_word`` (what caps the search) and ``lower`` (the other
+    arguments to lower), by default in :func:`find_capacity`'s words."""
+    n = pool.n_neurons
+    sizes = layer_sizes(n, hidden) if arch == "multilayer" else [n, n]
+    if chip is not None:
+        check_memories(trials, n, chip, hidden=sizes[1:-1] or None, given=f"trials = {trials}")
+    trainer = curve_trainer(arch, rule, dict(rule_options or {}) if not is_rule_object(rule)
+                            else {}, seed)
+    check_search_fit(fit_options(trainer, sizes, pool.kind), pool.kind, sizes, trials,
+                     search_reach(arch, n, pool.n_distinct),
+                     cue_budget=cue_budget if rule == "adaptive" else 0, pool_word=pool_word,
+                     lower=lower if trials > 1 else "")
 
 
 def _budget(options: dict[str, Any] | None, rule: str | Rule, cue_budget: int,

@@ -53,6 +53,7 @@ from xbarmem.evaluation.evaluate import (
 from xbarmem.evaluation.metrics import cosine_rows, mean_cosine, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.classic import as_rule, rule_from_options
 from xbarmem.learning.fit import DEFAULT_HIDDEN, fit_memories
@@ -326,6 +327,15 @@ def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: in
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {shown(rule)}")
     return MultilayerTrainer(**seeded_options(rule, options, seed))
+
+
+def fit_options(trainer: Any, sizes: Sequence[int], kind: str) -> dict[str, Any] | None:
+    """The resolved options :func:`xbarmem.sizes.fit_bytes` sizes the training of ``trainer``
+    (a :func:`curve_trainer`) by for memories of layer widths ``sizes`` storing ``kind``
+    patterns; None for a rule other than the hardware-adaptive one (no training cues)."""
+    if not isinstance(trainer, AdaptiveTrainer):
+        return None
+    return trainer.resolved(len(sizes) - 1, kind, sizes).to_dict()
 
 
 def seeded_options(rule: Any, options: dict[str, Any], seed: int) -> dict[str, Any]:

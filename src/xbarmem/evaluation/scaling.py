@@ -52,7 +52,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
-from xbarmem.evaluation.curve import seeded_options
+from xbarmem.evaluation.curve import curve_trainer, fit_options, seeded_options
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.fit_notes import fit_notes
 from xbarmem.evaluation.hidden_rule import (
@@ -62,7 +62,12 @@ from xbarmem.evaluation.hidden_rule import (
     layers_text,
     layers_width,
 )
-from xbarmem.evaluation.search_plan import DefaultBudget, applied_budget
+from xbarmem.evaluation.search_plan import (
+    DefaultBudget,
+    applied_budget,
+    check_search_fit,
+    search_reach,
+)
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options, rule_by_name
 from xbarmem.memory.build import check_memories
@@ -222,6 +227,27 @@ def _check_trials(sizes: list[int], trials: int, rules: tuple[HiddenRule, ...] |
         check_memories(trials, n, chip, hidden=widths, given=f"trials = {trials}")
 
 
+def check_fits(sizes: Sequence[int], rules: tuple[HiddenRule, ...] | None,
+               settings: dict[str, Any], pool_word: str = "pool_size",
+               lower: str = "trials or sizes") -> None:
+    """Refuse, before the search at the first N, a run whose training at a count some N's
+    search may test (up to :func:`~xbarmem.evaluation.search_plan.search_reach` of its pool)
+    the trainer would refuse mid-run: at each N of ``sizes`` (hidden widths by ``rules``; None:
+    one layer), the ``settings`` of :func:`run_scaling` (``trials`` memories trained by
+    ``rule`` with ``rule_options``, ``seed`` and the ``cue_budget`` applied on ``kind``
+    patterns, a ``pool`` of patterns or None) checked by
+    :func:`~xbarmem.evaluation.search_plan.check_search_fit`, naming ``pool_word`` and
+    ``lower`` (by default in :func:`run_scaling`'s words)."""
+    arch, kind = "single" if rules is None else "multilayer", settings["kind"]
+    trainer = curve_trainer(arch, settings["rule"], dict(settings["rule_options"] or {}),
+                            settings["seed"])
+    for n in sizes:
+        layers = [n, n] if rules is None else layer_sizes(n, layers_width(rules, n))
+        check_search_fit(fit_options(trainer, layers, kind), kind, layers, settings["trials"],
+                         search_reach(arch, n, settings["pool"]),
+                         cue_budget=settings["cue_budget"], pool_word=pool_word, lower=lower)
+
+
 def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
     """``sizes`` as ints; :class:`ConfigError` unless the images of ``data`` (a
     :func:`~xbarmem.data.sources.sized_source`) resize to every N of ``sizes`` (drawn
@@ -353,7 +379,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``, under
     ``protocol`` (default: 5% flips for binary patterns, continuous: Gaussian, ``tanh``; cues drawn
     from ``seed``). A ``cue_budget`` > 0 given with a rule but adaptive: :class:`ConfigError` (not
-    its default); ``trials`` memories too large at any N: ``TooLargeError``, before any search.
+    its default); memories or training too large at any N: ``TooLargeError`` before any search.
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "fit_notes",
     "runs", "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called
@@ -377,13 +403,13 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "data_description": _pool_text(source), "pool": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": applied_budget(cue_budget, rule)}
+    check_fits(sizes, rules_h, settings)
     kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source, chip)
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
-        runs = [_run_at(n, kept, progress, dict(
-            data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
-            hidden=rules_h and layers_width(rules_h, n), thresholds=thresholds, protocol=protocol,
-            trials=trials, seed=seed, resolution=resolution, rule_options=rule_options,
-            cue_budget=cue_budget)) for n in sizes]
+        runs = [_run_at(n, kept, progress, dict(data=source, kind=kind, pool_size=pool_size,
+            arch=arch, rule=rule, chip=chip, hidden=rules_h and layers_width(rules_h, n), seed=seed,
+            thresholds=thresholds, protocol=protocol, trials=trials, resolution=resolution,
+            rule_options=rule_options, cue_budget=cue_budget)) for n in sizes]
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
     if kept is not None and not keep_checkpoint:
         kept.remove()

@@ -4,10 +4,22 @@ without torch: the sweep's memory check before a run reads both as the search do
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from xbarmem.checks import renamed_keywords
+from xbarmem.limits import check_bytes, max_bytes
+from xbarmem.sizes import fit_bytes, fit_words
 
-__all__ = ["DefaultBudget", "applied_budget", "budget_copies", "default_start"]
+__all__ = ["SEARCH_REACH", "DefaultBudget", "applied_budget", "budget_copies",
+           "check_search_fit", "default_start", "search_reach"]
+
+#: the most patterns per neuron a capacity search is sized for before it runs, by architecture
+#: (its pool when smaller): a search doubles a count only when that count passes, so it tests
+#: more than N (one layer: N / 8, N / 4, ... N) or 2 N (multilayer: N, 2 N) only when its
+#: memories recall N or 2 N patterns -- above the capacities measured (docs/reproduction.md: one
+#: layer well below N; multilayer, H = N, 0.6-1.7 N over N = 64 ... 784)
+SEARCH_REACH = {"single": 1, "multilayer": 2}
 
 
 class DefaultBudget(int):
@@ -45,3 +57,52 @@ def applied_budget(cue_budget: int, rule: object) -> int:
     other rule, and a record of ``run_scaling``'s default budget (:class:`DefaultBudget`) with
     a classic rule said cues were budgeted that no rule drew."""
     return int(cue_budget) if isinstance(rule, str) and rule == "adaptive" else 0
+
+
+def search_reach(arch: str, n_neurons: int, pool: int | None) -> int:
+    """The most patterns a capacity search of ``arch`` memories (``"single"`` or
+    ``"multilayer"``) of ``n_neurons`` neurons is sized for before it runs: its ``pool`` (the
+    distinct patterns it may test; None: not known, as many as the data holds) or
+    :data:`SEARCH_REACH` x N, whichever is smaller."""
+    reach = SEARCH_REACH[arch] * int(n_neurons)
+    return min(int(pool), reach) if pool else reach
+
+
+def check_search_fit(options: dict[str, Any] | None, kind: str, sizes: Sequence[int],
+                     networks: int, reach: int, *, cue_budget: int = 0, pool_word: str,
+                     lower: str = "", where: str = "") -> None:
+    """Refuse, before a capacity search trains anything, one whose training at a count it may
+    test (any up to ``reach``, :func:`search_reach`) the trainer would refuse mid-run
+    (:func:`~xbarmem.learning.adaptive.check_training_memory`, by the same
+    :func:`xbarmem.sizes.fit_bytes`): ``networks`` memories of layer widths ``sizes`` trained
+    together on ``kind`` patterns by the hardware-adaptive rule with the resolved ``options``
+    (None: a classic rule, which draws no training cues: nothing checked), ``cue_budget`` > 0
+    setting ``cue_copies`` at each count (:func:`budget_copies`). Raises
+    :class:`~xbarmem.limits.TooLargeError` in one line naming the most patterns that fit,
+    ``pool_word`` (what caps the search, ``"--pool"``) to lower to them, then ``lower`` (the
+    other options, in the caller's words), led by ``where`` (a sweep's ``"FILE: "``)."""
+    limit = max_bytes()
+    if options is None or limit is None or reach < 1:
+        return
+
+    def need(p: int) -> tuple[int, dict[str, Any]]:
+        opts = {**options, "cue_copies": budget_copies(cue_budget, p)} if cue_budget > 0 \
+            else options
+        return fit_bytes(networks, p, sizes, opts, kind), opts
+
+    counts = range(1, reach + 1) if cue_budget > 0 else [reach]  # (else it grows with P)
+    worst, at = max((need(p)[0], p) for p in counts)
+    if worst <= limit:
+        return
+    fits = next((p - 1 for p in range(1, reach + 1) if need(p)[0] > limit), reach)
+    check_bytes(where + fit_words(networks, f"up to {reach} patterns (as many as the search may "
+                          f"test; {fits or 'none'} fit)", sizes, need(at)[1], kind),
+                worst, lower=_with_pool(f"{pool_word} to {fits}" if fits else "", lower))
+
+
+def _with_pool(pool: str, lower: str) -> str:
+    """What a refusal names to lower: ``pool`` (``"--pool to 20"``) then ``lower`` (``"--trials
+    or --sizes"``): ``"--pool to 20, --trials or --sizes"``, ``"--pool to 20 or --trials"``."""
+    if not (pool and lower):
+        return pool or lower
+    return f"{pool}, {lower}" if " or " in lower else f"{pool} or {lower}"

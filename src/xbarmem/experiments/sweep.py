@@ -47,7 +47,12 @@ from typing import Any
 
 from xbarmem.checks import check_type, checked_keywords, counted, shown
 from xbarmem.errors import ConfigError, warn
-from xbarmem.evaluation.search_plan import budget_copies, default_start
+from xbarmem.evaluation.search_plan import (
+    budget_copies,
+    check_search_fit,
+    default_start,
+    search_reach,
+)
 from xbarmem.experiments.batches import batch_keyed
 from xbarmem.experiments.fields import KEYED_WHEN_SET
 from xbarmem.experiments.plan_cache import PlanCache
@@ -73,12 +78,11 @@ from xbarmem.names import (
     tol_entry,
 )
 from xbarmem.sizes import (
-    cue_bytes,
     cue_load,
+    fit_cue_bytes,
     layer_sizes,
     request_bytes,
     sweep_bytes,
-    warm_start_bytes,
 )
 from xbarmem.spec import (
     unknown_key,
@@ -335,6 +339,24 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
                     f"{c['n_neurons']}{trained}")
                 lower = _keys_to_lower(c, networks)
     check_bytes(what, worst, lower=lower)
+    for t in spec.trials:
+        _check_search_fit(t.config, spec.source)
+
+
+def _check_search_fit(c: dict[str, Any], source: str) -> None:
+    """Refuse a sweep with a capacity search trial ``c`` whose training at a count the search
+    may test (:func:`~xbarmem.evaluation.search_plan.search_reach` of its pool) the trainer
+    would refuse mid-run (:func:`~xbarmem.evaluation.search_plan.check_search_fit`, naming
+    the sweep's keys ``pool`` and ``n_neurons``)."""
+    if c["trial"] != "capacity" or c["counts"] or c["rule"] != "adaptive":
+        return
+    hidden = c["hidden"] if isinstance(c["hidden"], list) else (
+        [c["hidden"]] if c["hidden"] else None)
+    sizes = layer_sizes(c["n_neurons"], hidden)
+    check_search_fit(c["rule_options"], c["kind"], sizes, 1,
+                     search_reach(c["arch"], c["n_neurons"], c["pool"]),
+                     cue_budget=c.get("cue_budget") or 0, pool_word="pool", lower="n_neurons",
+                     where=f"{source}: ")
 
 
 def _keys_to_lower(c: dict[str, Any], networks: int) -> str:
@@ -353,9 +375,10 @@ def _trial_loads(c: dict[str, Any], batch: int, trials: int) -> list[tuple[int, 
     (``batch`` trials trained together, of ``trials``): evaluate, ``batch`` networks (every
     trial when fewer); capacity, one network per tested count, trained together; a capacity
     search, one network at a time: at up to ``min(pool, 4 N)`` patterns without the cues it
-    trains on (``4 N`` is far above the counts most searches test, and training checks each
-    count's), and at the first count it trains
-    (:func:`~xbarmem.evaluation.search_plan.default_start`, at most its pool) with them."""
+    trains on (``4 N`` is far above the counts most searches test), and at the first count it
+    trains (:func:`~xbarmem.evaluation.search_plan.default_start`, at
+    most its pool) with them; its training at every count up to there is sized by
+    :func:`_check_search_fit`."""
     if c["trial"] == "evaluate":
         return [(min(batch, trials), c["patterns"], True)]
     if c["counts"]:
@@ -367,19 +390,19 @@ def _trial_loads(c: dict[str, Any], batch: int, trials: int) -> list[tuple[int, 
 
 def _training_cues(c: dict[str, Any], networks: int, stored: int,
                    hidden: list[int] | None) -> tuple[int, int]:
-    """``(bytes, cue copies per pattern)`` of the sampled cues (:func:`~xbarmem.sizes.
-    cue_bytes`; and a one-layer warm start's Gram matrices, :func:`_warm_start`) of a trial
+    """``(bytes, cue copies per pattern)`` of the sampled cues and a one-layer warm start's
+    Gram matrices (:func:`~xbarmem.sizes.fit_cue_bytes`, :func:`_warm_start`) of a trial
     ``c`` of the hardware-adaptive rule training ``networks`` networks
     on ``stored`` patterns each, with its resolved options (a capacity search's ``cue_budget``
     sets the copies per pattern, :func:`~xbarmem.evaluation.search_plan.budget_copies`);
     ``(0, 0)`` for other rules."""
     if c["rule"] != "adaptive":
         return 0, 0
-    copies, depth = cue_load(c["rule_options"], c["kind"])
+    options = dict(c["rule_options"])
     if c.get("cue_budget"):
-        copies = budget_copies(c["cue_budget"], max(stored, 1))
-    return cue_bytes(networks, stored, layer_sizes(c["n_neurons"], hidden), copies, depth) + (
-        warm_start_bytes(networks, stored, c["n_neurons"]) if _warm_start(c) else 0), copies
+        options["cue_copies"] = budget_copies(c["cue_budget"], max(stored, 1))
+    return (fit_cue_bytes(networks, stored, layer_sizes(c["n_neurons"], hidden), options,
+                          c["kind"]), cue_load(options, c["kind"])[0])
 
 
 def _warm_start(c: dict[str, Any]) -> bool:

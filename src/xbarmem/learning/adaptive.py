@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from xbarmem.checks import MAX_SEED, check_choice, counted
+from xbarmem.checks import MAX_SEED, check_choice
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, fit_arguments, stored_fixed_points, within_box
 from xbarmem.learning.linear_start import check_sizes
@@ -49,7 +49,7 @@ from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.limits import check_bytes
 from xbarmem.names import PRODUCTS, RECIPES
-from xbarmem.sizes import cue_load, training_bytes, warm_start_bytes
+from xbarmem.sizes import fit_bytes, fit_words
 from xbarmem.spec import Spec, choice, flag, integer, number
 
 OBJECTIVES = ("basin", "fixed-point")
@@ -358,19 +358,14 @@ def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
     too large for the memory limit (:func:`~xbarmem.limits.check_bytes`, raising
     :class:`~xbarmem.limits.TooLargeError`, a ``ConfigError``): the basin objective follows
     ``cue_copies`` cues of each of the ``T x P`` patterns through ``unroll`` updates (binary
-    patterns: through ``finetune_unroll`` in the fine-tune too), estimated by
-    :func:`xbarmem.sizes.training_bytes`; the fixed-point objective draws no cues. A one-layer
-    ``warm_start`` adds its Gram matrices (:func:`xbarmem.sizes.warm_start_bytes`)."""
-    t, p, n = problem.patterns.shape
-    copies, depth = cue_load(opts.to_dict(), problem.kind)
-    warm = bool(opts.warm_start) and problem.layers == 1
-    check_bytes(f"training {counted(t, 'network')} of layer widths "
-                f"{'-'.join(map(str, problem.sizes))} "
-                f"on {counted(p, 'pattern')}, {counted(copies, 'cue')} of each (cue_copies) "
-                f"through {counted(depth, 'unrolled update')}"
-                + (" from a closed-form warm start" if warm else ""),
-                training_bytes(t, p, problem.sizes, copies, depth)
-                + (warm_start_bytes(t, p, n) if warm else 0))
+    patterns: through ``finetune_unroll`` in the fine-tune too), a one-layer ``warm_start``
+    adds its Gram matrices; the fixed-point objective draws no cues. Estimated by
+    :func:`xbarmem.sizes.fit_bytes`, as every check before a run sizes its training
+    (:func:`xbarmem.evaluation.search_plan.check_search_fit`)."""
+    t, p, _ = problem.patterns.shape
+    options = opts.to_dict()
+    check_bytes(fit_words(t, p, problem.sizes, options, problem.kind),
+                fit_bytes(t, p, problem.sizes, options, problem.kind))
 
 
 def default_quantize(problem: Problem) -> bool:
