@@ -474,7 +474,7 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
 
 
 def check_fit(pool: PatternSet, arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
-              hidden: HiddenWidths, trials: int, seed: int, cue_budget: int = 0,
+              hidden: HiddenWidths | None, trials: int, seed: int, cue_budget: int = 0,
               chip: ChipSpec | None = None, *, pool_word: str = "the pool's patterns",
               lower: str = "trials") -> None:
     """Refuse, before a search of ``pool`` trains anything, ``trials`` memories of ``arch``
@@ -487,7 +487,8 @@ def check_fit(pool: PatternSet, arch: str, rule: str | Rule, rule_options: dict[
     check_search_fit`, naming ``pool_word`` (what caps the search) and ``lower`` (the other
     arguments to lower), by default in :func:`find_capacity`'s words."""
     n = pool.n_neurons
-    sizes = layer_sizes(n, hidden) if arch == "multilayer" else [n, n]
+    sizes = layer_sizes(n, hidden if hidden is not None else DEFAULT_HIDDEN) if (
+        arch == "multilayer") else [n, n]
     if chip is not None:
         check_memories(trials, n, chip, hidden=sizes[1:-1] or None, given=f"trials = {trials}")
     trainer = curve_trainer(arch, rule, dict(rule_options or {}) if not is_rule_object(rule)

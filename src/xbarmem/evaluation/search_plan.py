@@ -17,8 +17,11 @@ __all__ = ["SEARCH_REACH", "DefaultBudget", "applied_budget", "budget_copies",
 #: the most patterns per neuron a capacity search is sized for before it runs, by architecture
 #: (its pool when smaller): a search doubles a count only when that count passes, so it tests
 #: more than N (one layer: N / 8, N / 4, ... N) or 2 N (multilayer: N, 2 N) only when its
-#: memories recall N or 2 N patterns -- above the capacities measured (docs/reproduction.md: one
-#: layer well below N; multilayer, H = N, 0.6-1.7 N over N = 64 ... 784)
+#: memories recall N or 2 N patterns, as the paper's protocol's capacities do not
+#: (docs/reproduction.md). Searches that go further -- multilayer memories of correlated data
+#: at a low threshold store many times N -- are sized by the trainer's own check at each count
+#: (a refusal then comes mid-run, with the counts tested kept by ``--checkpoint``); sizing
+#: every search for its whole pool would refuse runs that fit (scaling's default sizes)
 SEARCH_REACH = {"single": 1, "multilayer": 2}
 
 
