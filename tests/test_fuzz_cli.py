@@ -733,6 +733,47 @@ def test_a_choice_outside_its_names_is_refused_before_torch_is_loaded(tmp_path, 
     assert snapshot(tmp_path) == before
 
 
+#: the strict options that take one name (capacity --arch takes several, comma-separated)
+ONE_NAME = [(path, flag) for path, flag in EARLY_CHOICES if (path, flag) != (("capacity",),
+                                                                              "--arch")]
+#: two of each strict option's names, as a list
+TWO_NAMES = {"--mode": "sync,async", "--activation": "sign,tanh", "--arch": "single,multilayer",
+             "--kind": "binary,continuous"}
+
+
+@pytest.mark.parametrize("path, flag", ONE_NAME, ids=[f"{' '.join(p)} {f}" for p, f in ONE_NAME])
+def test_a_list_for_a_one_name_choice_is_refused_before_torch_is_loaded(tmp_path, model, path,
+                                                                        flag):
+    """`recall m.safetensors cues.npy --mode sync,async` (each name known) passed the strict
+    parser, which reads comma lists for capacity's --arch, and was refused after torch was
+    loaded, in the library's words ("recall mode must be one of sync, async, got 'sync,async';
+    did you mean 'async'?"); `energy --arch single,multilayer`, `train --kind
+    binary,continuous` alike. The parser of an option that takes one name refuses a list."""
+    import numpy as np
+
+    (tmp_path / "m.safetensors").write_bytes(model.read_bytes())
+    np.save(tmp_path / "cues.npy", np.ones((2, 16), dtype=np.float32))
+    context = CHOICE_CONTEXT[path]
+    if flag in context:  # (an option is given once)
+        at = context.index(flag)
+        context = context[:at] + context[at + 2:]
+    before = snapshot(tmp_path)
+    loaded, _, exit_code, err = _fresh_cli(tmp_path, *path, *context, flag, TWO_NAMES[flag])
+    assert_refused(exit_code, err, f"Invalid value for '{flag}': takes one name, one of ",
+                   f"got '{TWO_NAMES[flag]}'")
+    assert not loaded
+    assert snapshot(tmp_path) == before
+
+
+def test_capacity_arch_takes_a_list(run_cli):
+    """capacity --arch reads both architectures, comma-separated, in any case (one table)."""
+    code, out, err = run_cli("capacity", "--data", "random", "--neurons", "16", "--arch",
+                             "Multilayer,single", "--recipe", "fast", "--probes", "1",
+                             "--trials", "1", "--json")
+    assert code == 0, err
+    assert "16-32-16" in out and "single" in out
+
+
 @pytest.mark.parametrize("command", ["evaluate", "adapt"])
 def test_a_model_without_its_patterns_is_refused_before_torch_is_loaded(tmp_path, command):
     """evaluate and adapt recall the patterns saved with the model: a file saved without them

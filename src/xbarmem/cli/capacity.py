@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 
 CapacityArch = Annotated[str, training_options.arch(
-    "single, multilayer, or both comma-separated (one table)")]
+    "single, multilayer, or both comma-separated (one table)", many=True)]
 CapacityLevel = Annotated[float | None, recall_options.level(
     f"{SEARCH_FLIPS:g} for flip, {DEFAULT_LEVELS['salt-pepper']:g} for salt-pepper, "
     f"{DEFAULT_LEVELS['gaussian']:g} for gaussian and {DEFAULT_LEVELS['occlude']:g} for occlude")]

@@ -160,8 +160,8 @@ def choice_text(text: str) -> str:
     return _not_blank(text, "give one of the names in --help, or leave the option out")
 
 
-def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: bool = False
-          ) -> Callable[[str], str]:
+def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: bool = False,
+          many: bool = False) -> Callable[[str], str]:
     """The parser of a named-choice option (``--rule``, ``--arch``, ``--mode``, ...): each
     comma-separated name as the library reads it (:func:`xbarmem.checks.canonical`: ``Hebb``
     is ``hebb``, ``salt_pepper`` is ``salt-pepper``), so that the command line takes a name
@@ -170,7 +170,9 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: b
     ``blank=False``: an empty value is refused as :func:`choice_text` does (options whose
     default is None). ``strict=True``: a name outside ``choices()`` is refused here, naming
     the option (``--mode``, ``--activation``, ``--arch``, ``--kind``: the library refused them
-    after loading torch, in its own words, "recall mode must be one of ...")."""
+    after loading torch, in its own words, "recall mode must be one of ..."), and so is a
+    comma-separated list of names unless ``many`` (an option that takes several: ``capacity
+    --arch single,multilayer``; ``--mode sync,async`` reached the library as one name)."""
     from xbarmem.checks import canonical, choices_text, closest_choice, shown
 
     def parse(text: str) -> str:
@@ -185,6 +187,9 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: b
         if strict and wrong:
             raise typer.BadParameter(f"must be one of {choices_text(known)}, got "
                                      f"{shown(text)}{closest_choice(wrong[0], known)}")
+        if strict and not many and len(parts) > 1:
+            raise typer.BadParameter(f"takes one name, one of {choices_text(known)}, got "
+                                     f"{shown(text)}")
         if named == parts or any(part and name not in known for name, part in zip(
                 named, parts, strict=True)):
             return text  # (as typed: nothing to change, or a name for the check to refuse)
@@ -194,13 +199,13 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: b
 
 
 def choice(*decls: str, choices: Callable[[], Iterable[str]], blank: bool = True,
-           strict: bool = False, **option: Any) -> Any:
+           strict: bool = False, many: bool = False, **option: Any) -> Any:
     """A named-choice option (``--mode``, ``--kind``, ``--arch``, ...) declared once: its
-    value read by :func:`names` (``choices``, ``blank`` and ``strict`` as there) and its shell
+    value read by :func:`names` (``choices``, ``blank``, ``strict`` and ``many`` as there) and its shell
     completion (``--install-completion``) offering ``choices()`` (:func:`completes`), so that
     every such option completes as ``--rule`` does (``--mode``, ``--activation``, ``--kind``,
     ... completed nothing). For its ``Annotated`` alias; ``option`` goes to :func:`typer.Option`."""
-    return typer.Option(*decls, parser=names(choices, blank=blank, strict=strict),
+    return typer.Option(*decls, parser=names(choices, blank=blank, strict=strict, many=many),
                         autocompletion=completes(choices), **option)
 
 

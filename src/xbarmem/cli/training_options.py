@@ -38,10 +38,11 @@ HiddenScaling = Annotated[str, typer.Option(
     "scaling once for each).")]
 
 
-def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
+def arch(choices: str = "single or multilayer (N -> hidden widths -> N)", *,
+         many: bool = False) -> Any:
     """``--arch ARCH`` with the command's choices in the help (for an ``Annotated[str, ...]``
-    alias)."""
-    return choice("--arch", metavar="ARCH", choices=lambda: ARCHS, strict=True,
+    alias); ``many``: the command takes several, comma-separated (else one name)."""
+    return choice("--arch", metavar="ARCH", choices=lambda: ARCHS, strict=True, many=many,
                   help=f"Architecture: {choices}.")
 
 
