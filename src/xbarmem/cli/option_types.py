@@ -201,10 +201,11 @@ def names(choices: Callable[[], Iterable[str]], *, blank: bool = True, strict: b
 def choice(*decls: str, choices: Callable[[], Iterable[str]], blank: bool = True,
            strict: bool = False, many: bool = False, **option: Any) -> Any:
     """A named-choice option (``--mode``, ``--kind``, ``--arch``, ...) declared once: its
-    value read by :func:`names` (``choices``, ``blank``, ``strict`` and ``many`` as there) and its shell
-    completion (``--install-completion``) offering ``choices()`` (:func:`completes`), so that
-    every such option completes as ``--rule`` does (``--mode``, ``--activation``, ``--kind``,
-    ... completed nothing). For its ``Annotated`` alias; ``option`` goes to :func:`typer.Option`."""
+    value read by :func:`names` (``choices``, ``blank``, ``strict`` and ``many`` as there)
+    and its shell completion (``--install-completion``) offering ``choices()``
+    (:func:`completes`), so that every such option completes as ``--rule`` does (``--mode``,
+    ``--activation``, ``--kind``, ... completed nothing). For its ``Annotated`` alias;
+    ``option`` goes to :func:`typer.Option`."""
     return typer.Option(*decls, parser=names(choices, blank=blank, strict=strict, many=many),
                         autocompletion=completes(choices), **option)
 
