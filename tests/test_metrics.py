@@ -15,8 +15,10 @@ from hypothesis.extra.numpy import arrays
 from xbarmem.errors import PatternError
 from xbarmem.evaluation.metrics import (
     OUTCOMES,
+    cosine_rows,
     cosine_similarity,
     exact_recall,
+    field_margins,
     hamming_distance,
     recall_outcomes,
 )
@@ -78,6 +80,24 @@ def test_bad_inputs_raise_pattern_error(fn: Callable[[Any, Any], torch.Tensor]) 
         fn(np.array([[np.nan, 1.0]]), np.ones((1, 2)))
     with pytest.raises(PatternError, match="2-D"):
         fn(np.ones((1, 2, 3)), np.ones((1, 2, 3)))
+
+
+ROWS_OF_NOTHING = [[], np.zeros((2, 0)), torch.zeros(3, 0), [[], []]]
+
+
+@pytest.mark.parametrize("rows", ROWS_OF_NOTHING, ids=["list", "array", "tensor", "lists"])
+@pytest.mark.parametrize("fn", [cosine_similarity, cosine_rows, hamming_distance, exact_recall,
+                                lambda a, b: recall_outcomes(a, a, b, np.ones(len(a), bool)),
+                                lambda a, b: field_margins(a, None, b)],
+                         ids=["cosine", "cosine_rows", "hamming", "exact", "outcomes",
+                              "margins"])
+def test_rows_of_no_values_raise_pattern_error(fn: Callable[[Any, Any], Any], rows: Any) -> None:
+    """Rows of no values (``[]``, a ``(B, 0)`` matrix) are no patterns: cosine raised torch's
+    IndexError (``amax(): Expected reduction dim 1 to have non-zero size``) and hamming and
+    exact read ``[]`` as one row, at distance 0, recalled exactly; now a one-line PatternError
+    naming the argument."""
+    with pytest.raises(PatternError, match=r"must hold rows of N >= 1 values, got shape"):
+        fn(rows, rows)
 
 
 def test_recall_outcomes_label_each_recall_once() -> None:

@@ -4,7 +4,8 @@ Inputs ``a`` and ``b`` are torch tensors, numpy arrays or nested lists of identi
 ``(B, N)`` (a 1-D vector counts as one row). Signs use the convention ``value >= 0 -> +1``.
 Every array argument is read by one reader (:func:`_as_rows` for matrices, :func:`_as_values`
 for flat values: a tensor with or without ``requires_grad``, an array, nested lists); one that
-holds no real numbers, NaN or inf, or has the wrong shape raises
+holds no real numbers, NaN or inf, or has the wrong shape (rows of no values among them)
+raises
 :class:`~xbarmem.errors.PatternError` naming the parameter, in one line.
 """
 
@@ -31,6 +32,9 @@ def _as_rows(x: Any, name: str) -> torch.Tensor:
         t = t.unsqueeze(0)
     if t.ndim != 2:
         raise PatternError(f"{name} must be 2-D (B, N), got shape {tuple(t.shape)}")
+    if t.shape[1] == 0:  # ([] or a (B, 0) matrix: rows of no neurons)
+        raise PatternError(f"{name} must hold rows of N >= 1 values, got shape "
+                           f"{tuple(t.shape)}")
     if not torch.isfinite(t).all():
         raise PatternError(f"{name} contains NaN/inf values")
     return t
