@@ -147,3 +147,59 @@ def test_ordinary_runs_are_not_refused_at_the_default_limit(monkeypatch):
     for quick in (True, False):
         for exp in EXPERIMENTS:
             exp.sweeps(quick)
+
+
+def _capacity_archs(pool):
+    """capacity --arch single,multilayer --hidden 128 --trials 2 at N = 64 (its check)."""
+    from xbarmem import random_patterns
+    from xbarmem.cli.capacity_checks import check_fits
+
+    check_fits(random_patterns(pool, 64, seed=0), [("single", None), ("multilayer", [128])],
+               "adaptive", {}, trials=2, seed=0)
+
+
+def _capacity_widths(pool):
+    """capacity --arch multilayer --hidden 16,128 --trials 2 at N = 64 (its check)."""
+    from xbarmem import random_patterns
+    from xbarmem.cli.capacity_checks import check_fits
+
+    check_fits(random_patterns(pool, 64, seed=0), [("multilayer", [16]), ("multilayer", [128])],
+               "adaptive", {}, trials=2, seed=0)
+
+
+def _scaling_sizes(pool):
+    """run_scaling([32, 64], hidden 1n, trials=2, pool_size=pool)'s check."""
+    from xbarmem.evaluation.hidden_rule import HiddenRule
+    from xbarmem.evaluation.scaling import check_fits
+
+    check_fits([32, 64], (HiddenRule("ratio", 1.0),), {
+        "kind": "binary", "rule": "adaptive", "rule_options": {}, "seed": 0, "trials": 2,
+        "pool": pool, "cue_budget": 0})
+
+
+def _sweep_groups(pool):
+    """A sweep of capacity searches over two hidden widths, pool = pool."""
+    from xbarmem.experiments.sweep import parse_sweep
+
+    parse_sweep({"sweep": {"name": "two", "trial": "capacity", "seeds": 1},
+                 "base": {"data": "random", "n_neurons": 64, "probes": 1, "rule": "adaptive",
+                          "search": True, "arch": "multilayer", "pool": pool},
+                 "grid": {"hidden": [8, 32]}}, source="s.toml")
+
+
+@pytest.mark.parametrize("check, limit", [(_capacity_archs, "8M"), (_capacity_widths, "8M"),
+                                          (_scaling_sizes, "3M"), (_sweep_groups, "6M")],
+                         ids=["capacity archs", "capacity widths", "scaling sizes",
+                              "sweep groups"])
+def test_the_pool_named_fits_every_search_of_the_run(monkeypatch, check, limit):
+    """A run of several searches (architectures, widths, sizes N, a sweep's groups) named the
+    pool that fits the first one refused: `capacity --arch single,multilayer --hidden 128`
+    said `lower --pool to 45`, and with `--pool 45` it was refused again, `26 fit`. The
+    refusal names the count every search fits, and the run lowered to it is not refused."""
+    import re
+
+    monkeypatch.setenv(ENV, limit)
+    with pytest.raises(ConfigError, match=r"pool(_size)? to \d+") as refused:  # (a sweep's)
+        check(400)
+    fits = int(re.search(r"pool(?:_size)? to (\d+)", str(refused.value)).group(1))
+    check(fits)

@@ -8,6 +8,7 @@ and a ``--fault-map`` that must fit the chip (:func:`check_requests`), and the r
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,16 +85,21 @@ def check_fits(patterns, configs: list, rule: str, options: dict, *, trials: int
     a count it may test (up to :func:`~xbarmem.evaluation.search_plan.search_reach` of the
     ``patterns``' distinct ones) the trainer would refuse mid-run
     (:func:`~xbarmem.evaluation.capacity.check_fit`), naming ``--pool`` (what caps the search)
-    and ``--trials`` to lower."""
+    and ``--trials`` to lower: of several architectures, the count every one fits
+    (:func:`~xbarmem.evaluation.search_plan.check_search_fits`)."""
     from xbarmem.evaluation.capacity import check_fit
+    from xbarmem.evaluation.search_plan import check_search_fits
 
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
-    for a, spec_h in configs:
+
+    def check(a: str, spec_h: list | None) -> None:
         widths = None if spec_h is None else parsers.resolve_widths(spec_h, n)
         check_fit(patterns, a, rule, options, widths, trials=trials, seed=seed,
                   pool_word="--pool", lower=given.to_lower({"--trials": trials}))
+
+    check_search_fits(partial(check, a, h) for a, h in configs)
 
 
 def distinct_layers(configs: list, n_neurons: int) -> None:

@@ -17,6 +17,7 @@ import numbers
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ from xbarmem.evaluation.search_plan import (
     DefaultBudget,
     applied_budget,
     check_search_fit,
+    check_search_fits,
     search_reach,
 )
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -237,15 +239,19 @@ def check_fits(sizes: Sequence[int], rules: tuple[HiddenRule, ...] | None,
     ``rule`` with ``rule_options``, ``seed`` and the ``cue_budget`` applied on ``kind``
     patterns, a ``pool`` of patterns or None) checked by
     :func:`~xbarmem.evaluation.search_plan.check_search_fit`, naming ``pool_word`` and
-    ``lower`` (by default in :func:`run_scaling`'s words)."""
+    ``lower`` (by default in :func:`run_scaling`'s words): the count every N fits
+    (:func:`~xbarmem.evaluation.search_plan.check_search_fits`)."""
     arch, kind = "single" if rules is None else "multilayer", settings["kind"]
     trainer = curve_trainer(arch, settings["rule"], dict(settings["rule_options"] or {}),
                             settings["seed"])
-    for n in sizes:
+
+    def check(n: int) -> None:
         layers = [n, n] if rules is None else layer_sizes(n, layers_width(rules, n))
         check_search_fit(fit_options(trainer, layers, kind), kind, layers, settings["trials"],
                          search_reach(arch, n, settings["pool"]),
                          cue_budget=settings["cue_budget"], pool_word=pool_word, lower=lower)
+
+    check_search_fits(partial(check, n) for n in sizes)
 
 
 def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:

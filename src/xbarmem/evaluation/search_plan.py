@@ -4,15 +4,16 @@ without torch: the sweep's memory check before a run reads both as the search do
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from xbarmem.checks import renamed_keywords
-from xbarmem.limits import check_bytes, max_bytes
+from xbarmem.limits import TooLargeError, check_bytes, max_bytes
 from xbarmem.sizes import fit_bytes, fit_words
 
-__all__ = ["SEARCH_REACH", "DefaultBudget", "applied_budget", "budget_copies",
-           "check_search_fit", "default_start", "search_reach"]
+__all__ = ["SEARCH_REACH", "DefaultBudget", "SearchTooLargeError", "applied_budget",
+           "budget_copies", "check_search_fit", "check_search_fits", "default_start",
+           "search_reach"]
 
 #: the most patterns per neuron a capacity search is sized for before it runs, by architecture
 #: (its pool when smaller): a search doubles a count only when that count passes, so it tests
@@ -71,6 +72,13 @@ def search_reach(arch: str, n_neurons: int, pool: int | None) -> int:
     return min(int(pool), reach) if pool else reach
 
 
+class SearchTooLargeError(TooLargeError):
+    """:func:`check_search_fit`'s refusal: ``fits``, the most patterns it names as fitting
+    (0: none), read by :func:`check_search_fits`."""
+
+    fits: int = 0
+
+
 def check_search_fit(options: dict[str, Any] | None, kind: str, sizes: Sequence[int],
                      networks: int, reach: int, *, cue_budget: int = 0, pool_word: str,
                      lower: str = "", where: str = "") -> None:
@@ -81,7 +89,8 @@ def check_search_fit(options: dict[str, Any] | None, kind: str, sizes: Sequence[
     together on ``kind`` patterns by the hardware-adaptive rule with the resolved ``options``
     (None: a classic rule, which draws no training cues: nothing checked), ``cue_budget`` > 0
     setting ``cue_copies`` at each count (:func:`budget_copies`). Raises
-    :class:`~xbarmem.limits.TooLargeError` in one line naming the most patterns that fit,
+    :class:`SearchTooLargeError` (a :class:`~xbarmem.limits.TooLargeError`, its ``fits``
+    set) in one line naming the most patterns that fit,
     ``pool_word`` (what caps the search, ``"--pool"``) to lower to them, then ``lower`` (the
     other options, in the caller's words), led by ``where`` (a sweep's ``"FILE: "``)."""
     limit = max_bytes()
@@ -98,9 +107,32 @@ def check_search_fit(options: dict[str, Any] | None, kind: str, sizes: Sequence[
     if worst <= limit:
         return
     fits = next((p - 1 for p in range(1, reach + 1) if need(p)[0] > limit), reach)
-    check_bytes(where + fit_words(networks, f"up to {reach} patterns (as many as the search may "
-                          f"test; {fits or 'none'} fit)", sizes, need(at)[1], kind),
-                worst, lower=_with_pool(f"{pool_word} to {fits}" if fits else "", lower))
+    try:
+        check_bytes(where + fit_words(networks, f"up to {reach} patterns (as many as the search "
+                                      f"may test; {fits or 'none'} fit)", sizes, need(at)[1],
+                                      kind),
+                    worst, lower=_with_pool(f"{pool_word} to {fits}" if fits else "", lower))
+    except TooLargeError as err:
+        refusal = SearchTooLargeError(str(err))
+        refusal.fits = fits
+        raise refusal from None
+
+
+def check_search_fits(checks: Iterable[Callable[[], None]]) -> None:
+    """Run every one of ``checks`` (calls of :func:`check_search_fit`: one per architecture,
+    N or trial of a run) and refuse by the :class:`SearchTooLargeError` naming the fewest
+    patterns that fit, so that lowering the pool as it says fits every search (the first
+    refusal named its own search's count, and a run lowered to it was refused by the next);
+    any other error is raised as it comes."""
+    refusal: SearchTooLargeError | None = None
+    for check in checks:
+        try:
+            check()
+        except SearchTooLargeError as err:
+            if refusal is None or err.fits < refusal.fits:
+                refusal = err
+    if refusal is not None:
+        raise refusal
 
 
 def _with_pool(pool: str, lower: str) -> str:

@@ -42,6 +42,7 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from xbarmem.errors import ConfigError, warn
 from xbarmem.evaluation.search_plan import (
     budget_copies,
     check_search_fit,
+    check_search_fits,
     default_start,
     search_reach,
 )
@@ -339,8 +341,7 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
                     f"{c['n_neurons']}{trained}")
                 lower = _keys_to_lower(c, networks)
     check_bytes(what, worst, lower=lower)
-    for t in spec.trials:
-        _check_search_fit(t.config, spec.source)
+    check_search_fits(partial(_check_search_fit, t.config, spec.source) for t in spec.trials)
 
 
 def _check_search_fit(c: dict[str, Any], source: str) -> None:
