@@ -23,6 +23,11 @@ CAPACITY = ("capacity", "--data", "random", "--neurons", "64", "--trials", "8", 
      "lower --trials or --sizes"),
     (("capacity", "--arch", "multilayer", "--hidden", "64", "--data", "random", "--neurons",
       "64", "--trials", "2", "--probes", "1"), "lower --pool to "),
+    # (--start beyond N: a first count the search was not sized for; the multilayer search ran
+    # to its end, then the one-layer one was refused at its first count)
+    (("capacity", "--arch", "multilayer,single", "--hidden", "8", "--data", "random",
+      "--neurons", "64", "--trials", "2", "--probes", "1", "--start", "100"),
+     "lower --pool to 96, --start or --trials"),
 ])
 def test_a_search_too_large_to_train_is_refused_before_any_work(run_cli, monkeypatch,
                                                                   tmp_path, args, said):
@@ -72,6 +77,7 @@ def _scaling(monkeypatch, pool_size, **options):
 
 @pytest.mark.parametrize("call, options", [
     (_find, {"trials": 8}),
+    (_find, {"trials": 2, "start": 120}),  # (one layer's reach is N = 64: its start beyond)
     (_find, {"trials": 2, "arch": "multilayer", "hidden": [64]}),
     (_scaling, {"trials": 4}),
     (_scaling, {"trials": 8, "arch": "single"}),

@@ -144,7 +144,7 @@ def capacity_cmd(
     patterns = _pool(ctx, data, start, neurons=n_neurons, kind=kind, count=n_pool, seed=seed,
                      zero_one=zero_one, key=key)
     n = patterns.n_neurons
-    check_fits(patterns, configs, rule, options, trials=trials, seed=seed)
+    check_fits(patterns, configs, rule, options, trials=trials, seed=seed, start=start)
     protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,

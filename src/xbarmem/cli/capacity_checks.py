@@ -79,16 +79,17 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
 
 
 def check_fits(patterns, configs: list, rule: str, options: dict, *, trials: int,
-               seed: int) -> None:
+               seed: int, start: int | None = None) -> None:
     """Refuse, before any search trains, ``rule`` ``options`` that do not apply to an
     architecture of ``configs`` (:func:`check_options_fit`), then a search whose training at
     a count it may test (up to :func:`~xbarmem.evaluation.search_plan.search_reach` of the
-    ``patterns``' distinct ones) the trainer would refuse mid-run
-    (:func:`~xbarmem.evaluation.capacity.check_fit`), naming ``--pool`` (what caps the search)
-    and ``--trials`` to lower: of several architectures, the count every one fits
+    ``patterns``' distinct ones, at least ``start``) the trainer would refuse mid-run
+    (:func:`~xbarmem.evaluation.capacity.check_fit`), naming ``--pool`` (what caps the search),
+    ``--start`` when it is what sizes it, and ``--trials`` to lower: of several architectures,
+    the count every one fits
     (:func:`~xbarmem.evaluation.search_plan.check_search_fits`)."""
     from xbarmem.evaluation.capacity import check_fit
-    from xbarmem.evaluation.search_plan import check_search_fits
+    from xbarmem.evaluation.search_plan import check_search_fits, search_reach
 
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
@@ -96,8 +97,10 @@ def check_fits(patterns, configs: list, rule: str, options: dict, *, trials: int
 
     def check(a: str, spec_h: list | None) -> None:
         widths = None if spec_h is None else parsers.resolve_widths(spec_h, n)
-        check_fit(patterns, a, rule, options, widths, trials=trials, seed=seed,
-                  pool_word="--pool", lower=given.to_lower({"--trials": trials}))
+        beyond = start is not None and start > search_reach(a, n, None)  # (what sizes it)
+        check_fit(patterns, a, rule, options, widths, trials=trials, seed=seed, start=start,
+                  pool_word="--pool", lower=given.to_lower({"--start": start if beyond else 0,
+                                                            "--trials": trials}))
 
     check_search_fits(partial(check, a, h) for a, h in configs)
 

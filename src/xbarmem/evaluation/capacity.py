@@ -305,7 +305,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     protocol, chip = as_protocol(protocol, Protocol(level=SEARCH_FLIPS, probes=20, seed=seed),
                                  kind=pool.kind), paired_chip(chip, faults)  # (None: the map's)
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool, start)
-    check_fit(pool, arch, rule, rule_options, hidden, trials, seed, cue_budget, chip)
+    check_fit(pool, arch, rule, rule_options, hidden, trials, seed, cue_budget, chip,
+              start=start)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
 
@@ -475,17 +476,18 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
 
 def check_fit(pool: PatternSet, arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
               hidden: HiddenWidths | None, trials: int, seed: int, cue_budget: int = 0,
-              chip: ChipSpec | None = None, *, pool_word: str = "the pool's patterns",
-              lower: str = "trials") -> None:
+              chip: ChipSpec | None = None, *, start: int | None = None,
+              pool_word: str = "the pool's patterns", lower: str | None = None) -> None:
     """Refuse, before a search of ``pool`` trains anything, ``trials`` memories of ``arch``
     (``hidden`` widths: multilayer) trained together by ``rule`` (``rule_options``, ``seed``,
     ``cue_budget``): with ``chip``, the memories themselves first
     (:func:`~xbarmem.memory.build.check_memories`, as each count's training checks them), then
     their training at a count the search may test (up to
-    :func:`~xbarmem.evaluation.search_plan.search_reach` of the pool's distinct patterns),
+    :func:`~xbarmem.evaluation.search_plan.search_reach` of the pool's distinct patterns and
+    ``start``, the first count),
     which the trainer would refuse mid-run: :func:`~xbarmem.evaluation.search_plan.
     check_search_fit`, naming ``pool_word`` (what caps the search) and ``lower`` (the other
-    arguments to lower), by default in :func:`find_capacity`'s words."""
+    arguments to lower), by default in :func:`find_capacity`'s words (``trials`` above 1)."""
     n = pool.n_neurons
     sizes = layer_sizes(n, hidden if hidden is not None else DEFAULT_HIDDEN) if (
         arch == "multilayer") else [n, n]
@@ -494,9 +496,9 @@ def check_fit(pool: PatternSet, arch: str, rule: str | Rule, rule_options: dict[
     trainer = curve_trainer(arch, rule, dict(rule_options or {}) if not is_rule_object(rule)
                             else {}, seed)
     check_search_fit(fit_options(trainer, sizes, pool.kind), pool.kind, sizes, trials,
-                     search_reach(arch, n, pool.n_distinct),
+                     search_reach(arch, n, pool.n_distinct, start),
                      cue_budget=cue_budget if rule == "adaptive" else 0, pool_word=pool_word,
-                     lower=lower if trials > 1 else "")
+                     lower=("trials" if trials > 1 else "") if lower is None else lower)
 
 
 def _budget(options: dict[str, Any] | None, rule: str | Rule, cue_budget: int,

@@ -63,12 +63,13 @@ def applied_budget(cue_budget: int, rule: object) -> int:
     return int(cue_budget) if isinstance(rule, str) and rule == "adaptive" else 0
 
 
-def search_reach(arch: str, n_neurons: int, pool: int | None) -> int:
+def search_reach(arch: str, n_neurons: int, pool: int | None, start: int | None = None) -> int:
     """The most patterns a capacity search of ``arch`` memories (``"single"`` or
     ``"multilayer"``) of ``n_neurons`` neurons is sized for before it runs: its ``pool`` (the
     distinct patterns it may test; None: not known, as many as the data holds) or
-    :data:`SEARCH_REACH` x N, whichever is smaller."""
-    reach = SEARCH_REACH[arch] * int(n_neurons)
+    :data:`SEARCH_REACH` x N, whichever is smaller, and at least its ``start`` (the first
+    count, tested whatever it is; None: the default, below the reach)."""
+    reach = max(SEARCH_REACH[arch] * int(n_neurons), int(start or 0))
     return min(int(pool), reach) if pool else reach
 
 
