@@ -305,8 +305,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     protocol, chip = as_protocol(protocol, Protocol(level=SEARCH_FLIPS, probes=20, seed=seed),
                                  kind=pool.kind), paired_chip(chip, faults)  # (None: the map's)
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool, start)
-    check_fit(pool, arch, rule, rule_options, hidden, trials, seed, cue_budget, chip,
-              start=start)
+    check_fit(pool, arch, rule, rule_options, hidden, trials, seed, cue_budget, chip, start=start)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=(at_user := caller_stacklevel()))
     began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
 
