@@ -209,3 +209,47 @@ def test_the_pool_named_fits_every_search_of_the_run(monkeypatch, check, limit):
         check(400)
     fits = int(re.search(r"pool(?:_size)? to (\d+)", str(refused.value)).group(1))
     check(fits)
+
+
+@pytest.mark.parametrize("limit, args, section", [
+    ("1M", ("--quick",), "a"),                     # (the trial list of a sweep of (a))
+    ("16M", ("--quick", "--sections", "a"), "a"),  # (a group of its networks)
+    ("64M", ("--quick", "--sections", "b,e"), "b"),  # (a group trained on its cues)
+    ("1M", ("--sections", "c"), "c"),               # (the full run: --quick named too)
+])
+def test_reproduce_names_its_own_options_when_a_sweep_is_too_large(run_cli, monkeypatch,
+                                                                    tmp_path, limit, args,
+                                                                    section):
+    """``reproduce`` plans sweeps it has no file of: a sweep too large for the memory limit
+    named the sweep's TOML keys (``lower seeds or the [grid] lists``, ``lower batch, patterns,
+    probes or n_neurons``); it names the section to leave out (and the quick run, for the
+    full one), before any work."""
+    monkeypatch.setenv(ENV, limit)
+    code, out, err = run_cli("reproduce", "--out", tmp_path / "report", *args)
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    quicker = "" if "--quick" in args else "run --quick or "
+    assert f"({quicker}leave section ({section}) out with --sections, or set {ENV}" in err
+    remedy = err.split("above the limit of", 1)[1]
+    assert not any(key in remedy for key in ("[grid]", "seeds", "batch", "n_neurons", "pool"))
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_refusal_worded_again_keeps_its_numbers_and_kind():
+    """:meth:`TooLargeError.naming` (a caller wording a refusal in its own options) keeps the
+    estimate, the limit and a subclass with its attributes (a search's ``fits``)."""
+    from xbarmem.evaluation.search_plan import SearchTooLargeError
+
+    error = SearchTooLargeError("x", what="training 2 networks", nbytes=3 * 2**20,
+                                limit=2**20, lower="pool")
+    error.fits = 7
+    again = error.naming("--pool", where="sweep.toml: ")
+    assert type(again) is SearchTooLargeError and again.fits == 7
+    assert str(again) == ("sweep.toml: training 2 networks would need about 3 MiB of memory, "
+                          f"above the limit of 1 MiB (lower --pool, or set {ENV} to change "
+                          "the limit)")
+    assert str(error.naming(remedy="leave it out")).endswith(
+        f"(leave it out, or set {ENV} to change the limit)")
+    plain = TooLargeError("no parts")  # (not made by check_bytes: led by where, as it is)
+    assert str(plain.naming("--x", where="f: ")) == "f: no parts"

@@ -40,7 +40,29 @@ _PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNOREC
 
 
 class TooLargeError(ConfigError):
-    """A request whose estimated memory is above the limit (:func:`check_bytes`)."""
+    """A request whose estimated memory is above the limit (:func:`check_bytes`): ``what``
+    (the request in words), ``nbytes`` (its estimate), ``limit`` (bytes) and ``lower`` (what
+    the message names to lower), which :meth:`naming` words again for a caller whose own
+    options make the request."""
+
+    def __init__(self, message: str, *, what: str = "", nbytes: float = 0.0, limit: int = 0,
+                 lower: str = "") -> None:
+        super().__init__(message)
+        self.what, self.nbytes, self.limit, self.lower = what, nbytes, limit, lower
+
+    def naming(self, lower: str = "", *, where: str = "", remedy: str = "") -> TooLargeError:
+        """The same refusal led by ``where`` (``"FILE: "``), naming ``lower`` as what to lower
+        or, given, ``remedy`` (a whole phrase: ``"leave section (a) out with --sections"``),
+        for a caller whose own options make the request (``reproduce``'s sections instead of
+        its sweeps' TOML keys). Other attributes (a subclass's) are kept."""
+        what = where + self.what
+        text = (_refusal(what, self.nbytes, self.limit, lower, remedy) if self.what
+                else where + str(self))
+        error = type(self)(text, what=what if self.what else "", nbytes=self.nbytes,
+                           limit=self.limit, lower=lower)
+        error.__dict__.update({k: v for k, v in self.__dict__.items()
+                               if k not in ("what", "nbytes", "limit", "lower")})
+        return error
 
 
 def max_bytes() -> int | None:
@@ -109,12 +131,20 @@ def check_bytes(what: str, nbytes: float, *, lower: str = "") -> None:
     (``"--trials or --probes"`` at the command line). Returns ``None`` otherwise."""
     limit = max_bytes()
     if limit is not None and nbytes > limit:
-        remedy = f"lower {lower}, or set {ENV} to change the limit" if lower else (
-            f"set {ENV} to change it")
-        raise TooLargeError(
-            # (an estimate from absurd sizes may be an integer too large for a float)
-            f"{what} would need about {human(min(nbytes, 1e300))} of memory, above the limit of "
-            f"{human(limit)} ({remedy})")
+        raise TooLargeError(_refusal(what, nbytes, limit, lower), what=what, nbytes=nbytes,
+                            limit=limit, lower=lower)
+
+
+def _refusal(what: str, nbytes: float, limit: int, lower: str, remedy: str = "") -> str:
+    """:func:`check_bytes`'s message: ``what`` needs ``nbytes``, above ``limit``; ``lower``
+    (what to lower, a phrase; ``""``: nothing named) or ``remedy`` (a whole phrase), or the
+    limit to change."""
+    remedy = remedy or (f"lower {lower}" if lower else "")
+    remedy = f"{remedy}, or set {ENV} to change the limit" if remedy else (
+        f"set {ENV} to change it")
+    # (an estimate from absurd sizes may be an integer too large for a float)
+    return (f"{what} would need about {human(min(nbytes, 1e300))} of memory, above the limit "
+            f"of {human(limit)} ({remedy})")
 
 
 def descriptor_limit() -> int | None:

@@ -400,17 +400,17 @@ def reproduce_cmd(
 
         check_products(products)
     _check_scheduler(scheduler)  # before the folder and the store are made
-    from xbarmem.experiments.reproduce import check_own_files, experiments_named, output_names
+    from xbarmem.experiments import reproduce as planned
 
-    chosen = None if sections is None else experiments_named(sections, "--sections")
-    names = output_names(store is not None, chosen, seed)
+    chosen = None if sections is None else planned.experiments_named(sections, "--sections")
+    names = planned.output_names(store is not None, chosen, seed)
     paths.check_members(out_dir, names)
-    check_own_files(out_dir, names, "" if store is not None else "results.sqlite")
+    planned.check_own_files(out_dir, names, "" if store is not None else "results.sqlite")
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
     # one holding trials that is known only once the sweeps are planned, so its workers start then
     fresh = not store_path.is_file() or ResultStore.check(store_path) != "store"
-    fresh = fresh and (chosen is None or any(e.sweeps(quick) for e in chosen))  # (f): none
+    fresh = fresh and (chosen is None or any(planned.planned_sweeps(e, quick) for e in chosen))
     make_folder(out_dir)
     with _interruptible(store or out_dir / "results.sqlite"), _workers_ahead(
             jobs, workers, scheduler, work=fresh):

@@ -114,7 +114,8 @@ def check_search_fit(options: dict[str, Any] | None, kind: str, sizes: Sequence[
                                       kind),
                     worst, lower=_with_pool(f"{pool_word} to {fits}" if fits else "", lower))
     except TooLargeError as err:
-        refusal = SearchTooLargeError(str(err))
+        refusal = SearchTooLargeError(str(err), what=err.what, nbytes=err.nbytes,
+                                      limit=err.limit, lower=err.lower)
         refusal.fits = fits
         raise refusal from None
 

@@ -70,7 +70,7 @@ from xbarmem.experiments.trial_options import (
     printable_name,
 )
 from xbarmem.files import as_path, parse_text, read_text, unparsed
-from xbarmem.limits import check_bytes
+from xbarmem.limits import TooLargeError, check_bytes
 from xbarmem.names import (
     BIT_CORRUPTIONS,
     DEFAULT_TOL,
@@ -171,6 +171,9 @@ def parse_sweep(data: dict[str, Any], source: str = "<sweep>") -> SweepSpec:
     check_type(source, str, "source", "a text naming where the tables come from")
     try:
         return _parse(data, source)
+    except TooLargeError as exc:  # (kept as such: a caller may word it again, ``naming``)
+        raise (exc if str(exc).startswith(f"{source}:") else exc.naming(
+            exc.lower, where=f"{source}: ")) from None  # (exc: a sweep's own "FILE: ...")
     except ConfigError as exc:
         message = str(exc)
         raise ConfigError(message if message.startswith(f"{source}:")

@@ -97,6 +97,7 @@ from xbarmem.files import (
     undone_on_failure_of,
     write_file,
 )
+from xbarmem.limits import TooLargeError
 from xbarmem.names import RECIPES
 
 __all__ = [
@@ -107,7 +108,7 @@ __all__ = [
     "VARIATION_GOALS", "VARIATION_RECIPES",
     "VERDICTS", "Capacity", "Context", "Correlation", "Energy", "Experiment", "FaultTolerance",
     "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation",
-    "experiments_named", "not_run", "output_names",
+    "experiments_named", "not_run", "output_names", "planned_sweeps",
     "point_passes", "products_text", "quick_note", "recipe_text", "reproduce", "summary_table",
     "verdict_lines", "verdict_of",
 ]
@@ -177,12 +178,25 @@ def _sweep_scale(spec: SweepSpec) -> tuple[int, int, str]:
     return len(spec.trials), len({t.config.get("seed") for t in spec.trials}), "/".join(probes)
 
 
+def planned_sweeps(exp: Experiment, quick: bool) -> list[SweepSpec]:
+    """``exp``'s sweeps of the quick or the full run; one too large for the memory limit
+    (:class:`~xbarmem.limits.TooLargeError`) is refused naming what a run of ``reproduce``
+    changes -- the quick run (for the full one), the sections run, the limit -- instead of the
+    sweep's TOML keys, which it has no file of."""
+    try:
+        return exp.sweeps(quick)
+    except TooLargeError as exc:
+        quicker = "" if quick else "run --quick or "
+        raise exc.naming(remedy=f"{quicker}leave section ({exp.key}) out with --sections"
+                         ) from None
+
+
 def quick_note(exp: Experiment) -> str:
     """How the quick run of ``exp`` is smaller than its full run, sweep by sweep (seeds, cues
     per pattern, trials; the full run's in brackets) and the sweeps only the full run has:
     the limits its quick verdict rests on ("" when it has no sweeps)."""
-    quick = {s.name.removeprefix(exp.name(True, "")): s for s in exp.sweeps(True)}
-    full = {s.name.removeprefix(exp.name(False, "")): s for s in exp.sweeps(False)}
+    quick = {s.name.removeprefix(exp.name(True, "")): s for s in planned_sweeps(exp, True)}
+    full = {s.name.removeprefix(exp.name(False, "")): s for s in planned_sweeps(exp, False)}
     if not quick:
         return ""
     parts = []
@@ -426,7 +440,8 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
     check_outputs_in(out, names, "report", error=ConfigError)
     if store is not None:
         _check_store_apart(out, store, names)
-    planned = [s.name for e in experiments or [] if e.available() for s in e.sweeps(quick)]
+    planned = [s.name for e in experiments or [] if e.available()
+               for s in planned_sweeps(e, quick)]
     check_own_files(out, names, "" if store is not None else STORE, planned)
     return out, store
 
@@ -450,7 +465,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     warn_replaced(out_dir / REPORT, report_title_of(quick, experiments))
     exps = list(EXPERIMENTS if experiments is None else experiments)
     ready = [e for e in exps if e.available()]
-    sweeps = {e.key: e.sweeps(quick) for e in ready}
+    sweeps = {e.key: planned_sweeps(e, quick) for e in ready}
     specs = [s for e in ready for s in sweeps[e.key]]
     store_path = Path(store) if store else out_dir / STORE
     with ResultStore(store_path) as db:
@@ -477,7 +492,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     command = run_command(out_dir, quick, store, threads, experiments)
     for e, sec in zip(exps, sections, strict=True):
         sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
-                                    for s in (e.sweeps(quick) if e in ready else [])]
+                                    for s in (sweeps[e.key] if e in ready else [])]
         sec.commands += e.extra_commands(quick)
         sec.quick = quick
         if quick and e in ready and sec.settings:
