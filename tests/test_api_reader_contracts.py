@@ -90,14 +90,15 @@ def test_field_margins_names_a_bad_bias(bias, words):
     _one_line(error, *words)
 
 
-@pytest.mark.parametrize(("weights", "patterns"), [
-    (np.zeros((1, 1)), np.ones((3, 1))), (np.zeros((0, 0)), np.ones((3, 0))),
-    ("w", "p")])
-def test_field_margins_refuses_empty_or_one_neuron_weights(weights, patterns):
+@pytest.mark.parametrize(("weights", "patterns", "named"), [
+    (np.zeros((1, 1)), np.ones((3, 1)), "weights (N, N) with N >= 2"),
+    (np.zeros((0, 0)), np.ones((3, 0)), "weights must hold rows of N >= 1 values"),
+    ("w", "p", "patterns (P, N) with P >= 1")])
+def test_field_margins_refuses_empty_or_one_neuron_weights(weights, patterns, named):
     w, p = (_weights(), _patterns()[:0]) if isinstance(weights, str) else (weights, patterns)
     with pytest.raises(PatternError) as error:
         metrics.field_margins(w, None, p)
-    _one_line(error, "weights", "patterns")
+    _one_line(error, named)
 
 
 @pytest.mark.parametrize("convert", [

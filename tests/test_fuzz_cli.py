@@ -710,14 +710,11 @@ STRICT = ("--mode", "--activation", "--arch", "--kind")
 EARLY_CHOICES = [(path, flag) for path, flag in CHOICES if flag in STRICT and path != ("plot",)]
 
 
-@pytest.mark.parametrize("path, flag", EARLY_CHOICES,
-                         ids=[f"{' '.join(p)} {f}" for p, f in EARLY_CHOICES])
-def test_a_choice_outside_its_names_is_refused_before_torch_is_loaded(tmp_path, model, path,
-                                                                       flag):
-    """`evaluate m.safetensors --mode zzz` (recall, export, adapt; `--activation relu` there
-    and in energy; `energy --arch zzz`, `capacity --kind zzz`) loaded torch, and the model,
-    seconds, before the library refused it in its words ("recall mode must be one of sync,
-    async"); the option's parser now refuses it naming the option, before torch is loaded."""
+def _choice_refused(tmp_path, model, path: tuple[str, ...], flag: str,
+                    value: str) -> tuple[int, str]:
+    """``xbarmem *path ... flag value`` run in a fresh process in ``tmp_path`` (a model and a
+    cue file there, the command's other options from :data:`CHOICE_CONTEXT`): its exit code
+    and stderr, checked to have loaded no torch and to have left ``tmp_path`` as it was."""
     import numpy as np
 
     (tmp_path / "m.safetensors").write_bytes(model.read_bytes())
@@ -727,10 +724,22 @@ def test_a_choice_outside_its_names_is_refused_before_torch_is_loaded(tmp_path, 
         at = context.index(flag)
         context = context[:at] + context[at + 2:]
     before = snapshot(tmp_path)
-    loaded, _, exit_code, err = _fresh_cli(tmp_path, *path, *context, flag, "zzz")
-    assert_refused(exit_code, err, f"Invalid value for '{flag}': must be one of ", "got 'zzz'")
+    loaded, _, exit_code, err = _fresh_cli(tmp_path, *path, *context, flag, value)
     assert not loaded
     assert snapshot(tmp_path) == before
+    return exit_code, err
+
+
+@pytest.mark.parametrize("path, flag", EARLY_CHOICES,
+                         ids=[f"{' '.join(p)} {f}" for p, f in EARLY_CHOICES])
+def test_a_choice_outside_its_names_is_refused_before_torch_is_loaded(tmp_path, model, path,
+                                                                       flag):
+    """`evaluate m.safetensors --mode zzz` (recall, export, adapt; `--activation relu` there
+    and in energy; `energy --arch zzz`, `capacity --kind zzz`) loaded torch, and the model,
+    seconds, before the library refused it in its words ("recall mode must be one of sync,
+    async"); the option's parser now refuses it naming the option, before torch is loaded."""
+    exit_code, err = _choice_refused(tmp_path, model, path, flag, "zzz")
+    assert_refused(exit_code, err, f"Invalid value for '{flag}': must be one of ", "got 'zzz'")
 
 
 #: the strict options that take one name (capacity --arch takes several, comma-separated)
@@ -749,20 +758,9 @@ def test_a_list_for_a_one_name_choice_is_refused_before_torch_is_loaded(tmp_path
     loaded, in the library's words ("recall mode must be one of sync, async, got 'sync,async';
     did you mean 'async'?"); `energy --arch single,multilayer`, `train --kind
     binary,continuous` alike. The parser of an option that takes one name refuses a list."""
-    import numpy as np
-
-    (tmp_path / "m.safetensors").write_bytes(model.read_bytes())
-    np.save(tmp_path / "cues.npy", np.ones((2, 16), dtype=np.float32))
-    context = CHOICE_CONTEXT[path]
-    if flag in context:  # (an option is given once)
-        at = context.index(flag)
-        context = context[:at] + context[at + 2:]
-    before = snapshot(tmp_path)
-    loaded, _, exit_code, err = _fresh_cli(tmp_path, *path, *context, flag, TWO_NAMES[flag])
+    exit_code, err = _choice_refused(tmp_path, model, path, flag, TWO_NAMES[flag])
     assert_refused(exit_code, err, f"Invalid value for '{flag}': takes one name, one of ",
                    f"got '{TWO_NAMES[flag]}'")
-    assert not loaded
-    assert snapshot(tmp_path) == before
 
 
 def test_capacity_arch_takes_a_list(run_cli):

@@ -7,6 +7,8 @@ holds a 'labels' array."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -41,13 +43,27 @@ def _refusal(run_cli, tmp_path, how: str) -> tuple[int, str]:
         code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", tmp_path / "r.sqlite",
                                "--dry-run")
         return code, err
-    args = (("train", "--one-per-class", "-o", tmp_path / "m.safetensors") if how == "train"
-            else ("energy", "--probes", "1"))
-    code, _, err = run_cli(*args, "--data", path, "--rule", "hebb")
+    code, _, err = run_cli("train", "--one-per-class", "-o", tmp_path / "m.safetensors",
+                           "--data", path, "--rule", "hebb")
     return code, err
 
 
-@pytest.mark.parametrize("how", ["load_patterns", "train", "energy", "sweep"])
+@pytest.mark.parametrize("case", LABELS)
+def test_energy_of_a_file_of_unusable_labels_stores_its_first_patterns(run_cli, tmp_path,
+                                                                        case):
+    """`energy`'s one pattern per class is its default for a file with labels only: a file
+    whose labels cannot be read is read without them, with a warning naming them, and its
+    first patterns stored (all of them, fewer than 10), as a file without labels."""
+    labels, _ = LABELS[case]
+    np.savez(tmp_path / "lab.npz", patterns=PATTERNS, labels=labels)
+    code, out, err = run_cli("energy", "--probes", "1", "--data", tmp_path / "lab.npz",
+                             "--rule", "hebb", "--json")
+    assert code == 0, err
+    assert "'labels'" in err and "loaded without labels" in err
+    assert json.loads(out)["settings"]["n_patterns"] == len(PATTERNS), out
+
+
+@pytest.mark.parametrize("how", ["load_patterns", "train", "sweep"])
 @pytest.mark.parametrize("case", LABELS)
 def test_unusable_labels_are_named_when_one_per_class_is_refused(run_cli, tmp_path, case,
                                                                  how, monkeypatch):
