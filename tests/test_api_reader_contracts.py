@@ -212,3 +212,19 @@ def test_counts_of_one_memory_read_in_the_singular() -> None:
 
     with pytest.raises(xm.errors.ConfigError, match=r"^counts must be 1 integer in 1\.\.4 "):
         valid_mask(torch.tensor([9]), 1, 4)
+
+
+@pytest.mark.parametrize("call", [
+    lambda path: xm.FaultMap.load(path),
+    lambda path: xm.save_memory(xm.train(_patterns(), chip="ideal", rule="hebb"), path),
+    lambda path: xm.FaultMap.generate(xm.load_preset("rram"), 1, seed=0).save(path),
+], ids=["fault map load", "model save", "fault map save"])
+@pytest.mark.parametrize("name", ["null", "model"])
+def test_a_file_name_without_an_extension_is_shown_whole(tmp_path, call, name):
+    """A file whose name has no extension (``/dev/null``) was refused as "must end in .npz or
+    .csv, got null", its last part alone; it is shown as given and said to have none."""
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(xm.errors.XbarmemError) as error:
+        call(path)
+    assert f"got {path} (no extension)" in str(error.value)

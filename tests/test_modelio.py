@@ -4,6 +4,7 @@ foreign or corrupt files with FileFormatError."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -219,7 +220,9 @@ def test_a_model_named_as_another_format_is_refused_and_nothing_written(tmp_path
     ``save_figure`` refuse a name of another format; an existing file is kept."""
     path = tmp_path / name
     path.write_bytes(b"kept")
-    with pytest.raises(FileFormatError, match=f"model file must end in .safetensors, got {name}"):
+    got = name if "." in name else f"{path} (no extension)"
+    with pytest.raises(FileFormatError,
+                       match=re.escape(f"model file must end in .safetensors, got {got}")):
         save_memory(rram_memory, path)
     assert path.read_bytes() == b"kept"
     assert load_memory(save_memory(rram_memory, tmp_path / "M.SafeTensors")).n_neurons == 16

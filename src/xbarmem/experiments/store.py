@@ -98,7 +98,7 @@ from xbarmem.experiments.store_where import (
     sweep_counts,
     where_sql,
 )
-from xbarmem.files import as_path, missing, output_file, write_atomically
+from xbarmem.files import as_path, missing, output_file, write_atomically, wrong_suffix
 
 __all__ = ["ResultStore"]
 
@@ -569,7 +569,7 @@ class ResultStore:
         --csv`` refuses it, and leaves an earlier file at ``path`` as it was."""
         path = output_file(path, "export")
         if path.suffix.lower() not in (".csv", ".parquet"):
-            raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
+            raise ConfigError(wrong_suffix(path, "export file", ".csv or .parquet"))
         columns, records = self._table(where, sweep, order=order)
         self._check_some(records, where, sweep)
         if path.suffix.lower() == ".csv":

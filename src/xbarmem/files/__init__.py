@@ -37,6 +37,7 @@ from xbarmem.files.paths import (
     output_file,
     output_folder,
     same_file,
+    wrong_suffix,
 )
 from xbarmem.files.reading import (
     CHUNK,
@@ -66,4 +67,4 @@ __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "Num
            "no_folder", "npy_size", "opened", "output_file", "output_folder", "parse_text",
            "read_bytes", "read_text", "same_file", "undone_on_failure", "undone_on_failure_of",
            "unparsed", "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
-           "written_together"]
+           "written_together", "wrong_suffix"]

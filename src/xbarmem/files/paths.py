@@ -18,6 +18,16 @@ def _where(path: str | Path, what: str) -> str:
     return f"{path}" if not what else f"{what} {path}"
 
 
+def wrong_suffix(path: str | Path, what: str, endings: str) -> str:
+    """The message for a file ``path`` whose name does not end as ``what`` needs
+    (``endings``: ``".npz or .csv"``): ``{what} must end in {endings}, got NAME``; a name
+    without any extension (``/dev/null``, ``model``) shown as the path given, and said to have
+    none."""
+    path = Path(path)
+    got = path.name if path.suffix else f"{path} (no extension)"
+    return f"{what} must end in {endings}, got {got}"
+
+
 def missing(path: str | Path, what: str = "file") -> str:
     """The message for an input ``path`` that does not exist (``what`` names it): ``no such
     {what}: {path}``, or, for a symbolic link whose target is missing or that loops back on

@@ -31,6 +31,7 @@ from xbarmem.files import (
     read_bytes,
     read_text,
     write_file,
+    wrong_suffix,
 )
 from xbarmem.hardware.chip import (
     MAX_TILE_SIDE,
@@ -606,7 +607,7 @@ class FaultMap:
                                 + [int(mask[a, p, i, j])] * with_pins)
             write_file(path, buf.getvalue())
         else:
-            raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")
+            raise FileFormatError(wrong_suffix(path, "fault map file", ".npz or .csv"))
         return path
 
     @classmethod
@@ -627,8 +628,8 @@ class FaultMap:
         elif path.suffix.lower() == ".csv":
             fmap = cls._load_csv(path)
         else:
-            raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}"
-                                  f"{MEASURED_HINT}")
+            raise FileFormatError(wrong_suffix(path, "fault map file", ".npz or .csv")
+                                  + MEASURED_HINT)
         if not set(fmap.meta) - {"file"} and codes_hint(fmap.g_stuck):  # (no provenance)
             raise FileFormatError(f"{path}: no device of the map is free (NaN)"
                                   f"{codes_hint(fmap.g_stuck)}")

@@ -39,7 +39,7 @@ from safetensors.numpy import save as tensor_bytes
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import PatternSet, check_storable
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import as_path, missing, output_file, read_bytes, write_file
+from xbarmem.files import as_path, missing, output_file, read_bytes, write_file, wrong_suffix
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps, loads, non_finite_at
@@ -146,7 +146,7 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
         raise _unloadable(exc) from None
     output_file(path, "model")
     if path.suffix.lower() != ".safetensors":  # (as train -o, FaultMap.save, save_figure)
-        raise FileFormatError(f"model file must end in .safetensors, got {path.name}")
+        raise FileFormatError(wrong_suffix(path, "model file", ".safetensors"))
     if extra is not None:
         check_type(extra, dict, "extra", "a dict")
         try:

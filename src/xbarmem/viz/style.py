@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.errors import ConfigError
-from xbarmem.files import output_file, write_atomically
+from xbarmem.files import output_file, write_atomically, wrong_suffix
 from xbarmem.jsontext import shown_text
 
 __all__ = ["save_figure"]
@@ -260,7 +260,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     check_type(fig, Figure, "fig", "a matplotlib Figure")
     path = output_file(path, "figure")
     if path.suffix.lower() not in (".png", ".svg"):
-        raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
+        raise ConfigError(wrong_suffix(path, "figure file", ".png or .svg"))
     kind = path.suffix[1:].lower()
     # no date, and xbarmem as the writer, not the library that drew it and its version
     undated = ({"Date": None, "Creator": FIGURE_WRITER} if kind == "svg" else
