@@ -446,3 +446,20 @@ def test_a_sweep_counts_the_warm_starts_gram_matrices(monkeypatch):
     parse_sweep(sweep("default"), source="t.toml")
     with pytest.raises(ConfigError, match="from a closed-form warm start would need about"):
         parse_sweep(sweep("fast"), source="t.toml")
+
+
+def test_compare_rules_sizes_every_rule_s_training_before_the_first_trains(monkeypatch):
+    """`compare_rules(X, rules=["hebb", "pinv", "adaptive"])` under a limit the adaptive
+    rule's training exceeds trained Hebb and the pseudo-inverse first (their scores lost),
+    then refused; every rule's training is now sized before any rule trains."""
+    import numpy as np
+
+    from xbarmem.evaluation.evaluate import compare_rules
+
+    patterns = np.sign(np.random.default_rng(0).standard_normal((32, 64)))
+    monkeypatch.setenv(ENV, "8M")  # (3 adaptive networks on 32 patterns: about 8.7 MiB)
+    trained: list[str] = []
+    with pytest.raises(TooLargeError, match=r"training 3 networks .* 32 patterns"):
+        compare_rules(patterns, rules=["hebb", "pinv", "adaptive"], trials=3,
+                      callback=trained.append)
+    assert trained == []

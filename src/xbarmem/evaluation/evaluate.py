@@ -52,6 +52,7 @@ from xbarmem.evaluation.metrics import (
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.adaptive import check_fit_size
 from xbarmem.learning.base import Rule, check_rule, is_rule_object, recorded_options
 from xbarmem.learning.classic import as_rule
 from xbarmem.learning.fit import fit_memories
@@ -559,9 +560,9 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips: [...],
     variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip; ``chips``:
     each chip's score; ``settings``: :func:`_settings`, ``rule_options`` per rule the options
-    given with its name, or a rule object's
-    own, as :func:`~xbarmem.evaluation.capacity.find_capacity` records them) that prints one
-    short line; with ``keep_states`` each rule also keeps the cues and recalled states of chip 0
+    given with its name, or a rule object's own, as
+    :func:`~xbarmem.evaluation.capacity.find_capacity` records them) that prints one short
+    line; with ``keep_states`` each rule also keeps the cues and recalled states of chip 0
     (``"example"``). ``callback(rule_name)`` is called after each rule, and
     ``train_progress(rule_name, step, loss)`` while an iterative rule trains
     (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names further
@@ -571,9 +572,9 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     ``rules``: a rule name or :class:`~xbarmem.learning.base.Rule` object (keyed by its
     ``name``) or a list of them. ``trials`` was called ``chips`` (still taken, with a
     ``DeprecationWarning``; ``settings["trials"]`` records it). Every argument (each rule with
-    its ``rule_options``, naming only rules in ``rules``) is checked before any training
-    (``ConfigError``, ``PatternError``). Warns once of tanh recalls under read noise that ran
-    to their cap, as :func:`evaluate_memory` (all rules, chips and variants in one line).
+    its ``rule_options``, naming only rules in ``rules``; their training sizes) is checked
+    before any training (``ConfigError``, ``PatternError``). Warns once of capped tanh recalls
+    under read noise, as :func:`evaluate_memory` (all rules, chips and variants in one line).
     """
     rules = _given_rules(chip, rules)
     fault_seed, program_seed = _check_settings(fault_seed, program_seed, keep_states, callback,
@@ -582,7 +583,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     chip = load_chip(chip)
     protocol, variants = _compared_protocols(protocol, variants, patterns)
     _CHIPS(trials, "trials")
-    trained, recorded = _rules(rules, rule_options, patterns.kind)
+    trained, recorded = _rules(rules, rule_options, patterns, trials)
     maps = make_fault_maps(chip, patterns.n_neurons, trials, fault_seed)
     x = tensor_of(patterns.patterns)
     out: dict[str, Any] = {"rules": {}}
@@ -643,12 +644,14 @@ def _given_rules(chip: Any, rules: Any) -> Any:
                         f"of them{hint}")
 
 
-def _rules(rules: Any, options: dict[str, dict] | None, kind: str
+def _rules(rules: Any, options: dict[str, dict] | None, patterns: PatternSet, trials: int
            ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Rule name -> rule object of :func:`compare_rules`, every rule and option checked
-    (:class:`ConfigError`; a rule object by :func:`~xbarmem.learning.base.check_rule`) before
-    any is trained; and rule name -> the options its results record
-    (:func:`~xbarmem.learning.base.recorded_options` for ``kind`` patterns)."""
+    (:class:`ConfigError`; a rule object by :func:`~xbarmem.learning.base.check_rule`) and
+    sized for training ``trials`` memories on ``patterns``
+    (:func:`~xbarmem.learning.adaptive.check_fit_size`: a limit the last rule exceeded lost
+    the earlier rules' work) before any is trained; and rule name -> the options its results
+    record (:func:`~xbarmem.learning.base.recorded_options` for the patterns' kind)."""
     if is_rule_object(rules):
         rules = [rules]
     rules = check_type(listed(rules, "rules"), (str, list), "rules",
@@ -671,9 +674,13 @@ def _rules(rules: Any, options: dict[str, dict] | None, kind: str
         if not isinstance(value, dict):
             raise ConfigError(f"{shape}; got {type(value).__name__} {shown(value)} for {name!r}")
     pairs = list(zip(names, given, strict=True))
-    return ({name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
-             for name, rule in pairs},
-            {name: recorded_options(rule, options.get(name), 1, kind) for name, rule in pairs})
+    trained = {name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
+               for name, rule in pairs}
+    for rule in trained.values():
+        check_fit_size(rule, trials, patterns.n_patterns, [patterns.n_neurons] * 2,
+                       patterns.kind)
+    return trained, {name: recorded_options(rule, options.get(name), 1, patterns.kind)
+                     for name, rule in pairs}
 
 
 def check_distinct(names: list[Any]) -> None:

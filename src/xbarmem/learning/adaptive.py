@@ -363,9 +363,28 @@ def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
     :func:`xbarmem.sizes.fit_bytes`, as every check before a run sizes its training
     (:func:`xbarmem.evaluation.search_plan.check_search_fit`)."""
     t, p, _ = problem.patterns.shape
+    _check_fit_bytes(opts, t, p, problem.sizes, problem.kind)
+
+
+def check_fit_size(rule: Any, networks: int, n_patterns: int, sizes: Sequence[int],
+                   kind: str) -> None:
+    """Refuse, before any rule of a run trains, the training that
+    :func:`check_training_memory` would refuse when ``rule`` comes to train ``networks``
+    memories of layer widths ``sizes`` on ``n_patterns`` ``kind`` patterns: for the
+    hardware-adaptive rule (its options resolved for those memories, a ``ConfigError`` for one
+    that does not apply); any other rule draws no training cues, and nothing is checked."""
+    if isinstance(rule, AdaptiveTrainer):
+        opts = rule.resolved(len(sizes) - 1, kind, list(sizes))
+        _check_fit_bytes(opts, networks, n_patterns, list(sizes), kind)
+
+
+def _check_fit_bytes(opts: AdaptiveTrainer, networks: int, n_patterns: int, sizes: list[int],
+                     kind: str) -> None:
+    """:func:`~xbarmem.limits.check_bytes` of training ``networks`` networks of widths
+    ``sizes`` on ``n_patterns`` ``kind`` patterns with the resolved options ``opts``."""
     options = opts.to_dict()
-    check_bytes(fit_words(t, p, problem.sizes, options, problem.kind),
-                fit_bytes(t, p, problem.sizes, options, problem.kind))
+    check_bytes(fit_words(networks, n_patterns, sizes, options, kind),
+                fit_bytes(networks, n_patterns, sizes, options, kind))
 
 
 def default_quantize(problem: Problem) -> bool:
