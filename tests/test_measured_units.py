@@ -364,6 +364,29 @@ def test_a_fault_map_in_microsiemens_is_refused_naming_the_unit(tmp_path, run_cl
     assert FaultMap.load(siemens, DEV).n_arrays == 2
 
 
+def test_a_fault_map_in_microsiemens_with_devices_never_formed_is_named_microsiemens(tmp_path):
+    """The guide's measured map (devices never formed read 0.5 uS, below g_min; stuck ON at
+    155 uS) imported, then saved with its stuck values in microsiemens: the unit check judged
+    them against the window of a programmed device (from g_min / 2), where 0.5 uS does not
+    fit, so it named megohms only (0.5 MOhm is 2 uS); a stuck device is held anywhere from
+    0 S to g_max + 1 window width, and microsiemens are named first."""
+    rng = np.random.default_rng(2)
+    g = rng.normal(76e-6, 3e-6, size=(2, 64, 64))
+    g[rng.random(g.shape) < 0.06] = 0.5e-6
+    g[rng.random(g.shape) < 0.02] = 155e-6
+    fmap = FaultMap.from_conductance_map(g, DEV)
+    micro = FaultMap(fmap.g_stuck * 1e6, fmap.meta).save(tmp_path / "micro.npz")
+    with pytest.raises(FileFormatError) as caught:
+        FaultMap.load(micro, DEV)
+    message = str(caught.value)
+    assert "and 100% fit it as microsiemens (uS)" in message, message
+    assert "shorted" not in message
+    ohms = FaultMap(np.where(fmap.stuck, 1e-6 / np.nan_to_num(fmap.g_stuck, nan=1.0), np.nan),
+                    fmap.meta).save(tmp_path / "ohms.npz")  # megohms: named first
+    with pytest.raises(FileFormatError, match="and 100% fit it as megohms"):
+        FaultMap.load(ohms, DEV)
+
+
 @pytest.mark.parametrize("name", ["mask.npy", "mask.npz"])
 def test_a_bool_mask_of_stuck_devices_is_refused_as_codes(tmp_path, run_cli, name):
     """A true/false mask of which devices are stuck (no ON / OFF) imported as codes: True was

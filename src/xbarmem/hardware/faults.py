@@ -357,7 +357,7 @@ class FaultMap:
         over = np.nan_to_num(self.g_stuck, nan=0.0) > high
         if over.any():
             a, p, i, j = (int(v) for v in np.argwhere(over)[0])
-            unit = unit_mismatch(self.g_stuck[self.stuck], device)
+            unit = unit_mismatch(self.g_stuck[self.stuck], device, held_up_to=high)
             raise FileFormatError(
                 f"{where}: device (array {a}, {PLANES[p]}, row {i}, col {j}) is stuck at "
                 f"{self.g_stuck[a, p, i, j]:.4g} S, far above the chip window [{device.g_min:.4g}, "

@@ -40,15 +40,18 @@ CONDUCTANCES = (("siemens (S)", 1.0), ("millisiemens (mS)", 1e-3), ("microsiemen
 RESISTANCES = (("ohms", 1.0), ("kilohms (kOhm)", 1e3), ("megohms (MOhm)", 1e6))
 
 
-def inside_window(values: np.ndarray, device: DeviceSpec, *, span: float | None = None
-                  ) -> float:
+def inside_window(values: np.ndarray, device: DeviceSpec, *, span: float | None = None,
+                  held_up_to: float | None = None) -> float:
     """Fraction of ``values`` (siemens) that a device of this window can read: from half of
-    g_min to 1.5 g_max (stuck devices read near the rails, with read noise); with ``span``,
-    from no lower than 1.5 g_max / ``span`` (a window from 0 S spans every unit below its
-    own)."""
-    low = 0.5 * device.g_min if span is None else max(0.5 * device.g_min,
-                                                      1.5 * device.g_max / span)
-    return float(np.mean((values >= low) & (values <= 1.5 * device.g_max)))
+    g_min to 1.5 g_max (stuck devices read near the rails, with read noise); with
+    ``held_up_to`` (siemens), values stuck devices are held at, from 0 S (a device never
+    formed reads below g_min) to ``held_up_to`` (what a fault map may hold); with ``span``,
+    from no lower than the top of that range / ``span`` (a window from 0 S spans every unit
+    below its own)."""
+    high = 1.5 * device.g_max if held_up_to is None else held_up_to
+    floor = 0.5 * device.g_min if held_up_to is None else 0.0
+    low = floor if span is None else max(floor, high / span)
+    return float(np.mean((values >= low) & (values <= high)))
 
 
 def _as_siemens(values: np.ndarray, factor: float, resistance: bool) -> np.ndarray:
@@ -64,24 +67,26 @@ def _as_siemens(values: np.ndarray, factor: float, resistance: bool) -> np.ndarr
 UNIT_SPAN = 1000.0
 
 
-def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0
-                  ) -> str | None:
+def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0, *,
+                  held_up_to: float | None = None) -> str | None:
     """When ``values`` (the numbers of a file read in the conductance unit of factor
     ``read_as`` to siemens: 1 for siemens, 1e-6 for microsiemens) look written in another unit
     (see the module docstring): ``"95% fit it as microsiemens (uS) (multiply by 1e-06)"``
     (``it``: the window, which the caller names first), every such unit named, the best
-    first; else None. Non-finite values are left
-    out; no values: None."""
+    first; else None. ``held_up_to`` (siemens): the values are those stuck devices are held
+    at, fitted from 0 S to it (:func:`inside_window`: a stuck-OFF device may read far below
+    g_min). Non-finite values are left out; no values: None."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
-    if v.size == 0 or inside_window(v * read_as, device) >= 0.5:
+    if v.size == 0 or inside_window(v * read_as, device, held_up_to=held_up_to) >= 0.5:
         return None
     fits = []
     for units, resistance in ((CONDUCTANCES, False), (RESISTANCES, True)):
         for name, factor in units:
             if not resistance and factor == read_as:
                 continue
-            share = inside_window(_as_siemens(v, factor, resistance), device, span=UNIT_SPAN)
+            share = inside_window(_as_siemens(v, factor, resistance), device, span=UNIT_SPAN,
+                                  held_up_to=held_up_to)
             if share >= 0.5:
                 how = ("conductance = 1 / resistance" if resistance
                        else f"multiply by {factor / read_as:g}")
