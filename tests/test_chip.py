@@ -696,20 +696,53 @@ def test_the_python_api_takes_the_chip_a_map_records():
 
 def test_a_conductance_map_whose_every_device_reads_stuck_is_warned_about(run_cli, tmp_path):
     """A map read before programming (every device at g_min) imported as 100% stuck without a
-    word, and a memory trained on it stored nothing; a map with a free device is quiet."""
+    word, and a memory trained on it stored nothing; a map with one free device is warned
+    about as most of its devices stuck, not every one."""
     device = load_preset("rram").device
     at_min = np.full((2, 8, 8), device.g_min)
     with pytest.warns(XbarmemWarning, match=r"every device of the conductance map \(128\) "
                                             r"reads outside \[9\.4e-06, 0\.0001426\] S"):
         FaultMap.from_conductance_map(at_min, device)
     at_min[0, 3, 3] = 0.5 * (device.g_min + device.g_max)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", XbarmemWarning)
+    with pytest.warns(XbarmemWarning, match=r"99% of the devices of the conductance map "
+                                            r"\(127 of 128\) read outside"):
         assert FaultMap.from_conductance_map(at_min, device).summary(device)["stuck"] == 127
     np.save(tmp_path / "m.npy", np.full((2, 64, 64), device.g_max))
     code, _, err = run_cli("chip", "import", tmp_path / "m.npy", "--as", "conductance",
                            "--chip", "rram", "-o", tmp_path / "f.npz")
     assert code == 0 and err.count("every device of the conductance map (8192)") == 1, err
+
+
+def test_a_read_back_of_programmed_weights_imported_as_a_map_is_warned_about(run_cli, tmp_path):
+    """An export's ``programmed_S.npy`` (or a read-back of it) given to ``chip import --as
+    conductance``: a free pair holds its weight with one device at g_min, so 81% of the
+    devices, in every pair, were taken as stuck without a word (only a map of every device
+    stuck was warned about). More than half stuck is warned about, and a map with a device
+    outside in nearly every pair names the read-back and ``adapt --read-back``; a map of 30%
+    stuck devices is quiet."""
+    device = load_preset("rram").device
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(-1, 1, size=(64, 64))
+    programmed = np.stack([np.where(weights > 0, device.g_min + weights * device.g_range,
+                                    device.g_min),
+                           np.where(weights < 0, device.g_min - weights * device.g_range,
+                                    device.g_min)])
+    np.save(tmp_path / "programmed.npy", programmed)
+    code, _, err = run_cli("chip", "import", tmp_path / "programmed.npy", "--as", "conductance",
+                           "--chip", "rram", "-o", tmp_path / "f.npz")
+    assert code == 0 and err.count("warning:") == 1, err
+    assert "of the devices of the conductance map (" in err and "are taken as stuck" in err
+    assert "read-back of programmed weights (100% of the pairs" in err, err
+    assert "xbarmem adapt MODEL --read-back FILE" in err
+    mid = rng.normal(76e-6, 3e-6, size=(2, 64, 64))
+    mid[rng.random(mid.shape) < 0.6] = device.g_min  # a chip mostly broken: not a read-back
+    with pytest.warns(XbarmemWarning, match="of the devices of the conductance map") as caught:
+        FaultMap.from_conductance_map(mid, device)
+    assert "read-back of programmed weights" not in str(caught[0].message)
+    mid[rng.random(mid.shape) < 0.7] = 76e-6  # about 30% stuck
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        FaultMap.from_conductance_map(mid, device)
 
 
 def test_a_weight_model_map_is_shown_as_faulty_weights(run_cli, tmp_path):

@@ -564,13 +564,8 @@ class FaultMap:
                                     device=device), "conductance map")
         read, offsets = _check_readings(read, "conductance map", device)
         stuck = (read < lo) | (read > hi)
-        if stuck.all():
-            why = ("a chip of 2 levels (g_min, g_max) has no state away from them: import a "
-                   "target-vs-read CSV (its export's devices.csv with a read_uS column) instead"
-                   if device.levels == 2 else "a map read before its devices were moved away "
-                   "from the window's extremes (e.g. programmed to mid-window)?")
-            warn(f"every device of the conductance map ({stuck.size}) reads outside "
-                 f"[{lo:g}, {hi:g}] S and is taken as stuck: {why}", stacklevel=3)
+        if stuck.mean() > MOST_STUCK:
+            warn(_most_stuck(stuck, lo, hi, device), stacklevel=3)
         _check_repeated_reads(read, stuck, "conductance map")
         g = np.where(stuck, read, np.nan)
         made = cls._own(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
@@ -841,6 +836,36 @@ def _conductance_hint(bad: np.ndarray) -> str:
     if kinds > CODE_KINDS:
         return f"; {kinds} distinct values look like conductances (CLI: --as conductance)"
     return ""
+
+
+#: a conductance map of more than this share of its devices outside the stuck thresholds is
+#: warned about: a map read before programming every device away from the rails, or a
+#: read-back of programmed weights (a free pair holds its weight with one device at g_min)
+MOST_STUCK = 0.5
+
+
+def _most_stuck(stuck: np.ndarray, lo: float, hi: float, device: DeviceSpec) -> str:
+    """The warning of a conductance map whose ``stuck`` devices (bool, its shape) are more
+    than :data:`MOST_STUCK` of them, outside ``[lo, hi]`` (siemens) of ``device``: how many,
+    and what such a map usually is."""
+    if device.levels == 2:
+        why = ("a chip of 2 levels (g_min, g_max) has no state away from them: import a "
+               "target-vs-read CSV (its export's devices.csv with a read_uS column) instead")
+    else:
+        why = ("a map read before its devices were moved away from the window's extremes "
+               "(e.g. programmed to mid-window)?")
+        pairs = stuck.any(axis=1).mean()
+        if not stuck.all() and pairs > 0.9:
+            why = (f"{why} Or a read-back of programmed weights ({pairs:.0%} of the pairs have "
+                   "a device outside, as a pair holding a weight keeps one device at g_min): "
+                   "a read-back is compared with its model's targets, 'xbarmem adapt MODEL "
+                   "--read-back FILE' (Python: FaultMap.from_readback)")
+    outside = f"outside [{lo:g}, {hi:g}] S"
+    if stuck.all():
+        return (f"every device of the conductance map ({stuck.size}) reads {outside} and is "
+                f"taken as stuck: {why}")
+    return (f"{stuck.mean():.0%} of the devices of the conductance map ({int(stuck.sum())} of "
+            f"{stuck.size}) read {outside} and are taken as stuck: {why}")
 
 
 def cell_text(index: tuple[int, ...]) -> str:
