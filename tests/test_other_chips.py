@@ -75,6 +75,29 @@ def test_maps_that_hold_siemens_still_load(tmp_path):
     assert FaultMap.load(drawn.save(tmp_path / "off.npz")) == drawn
 
 
+def test_readings_saved_as_a_fault_map_are_refused_pointing_to_chip_import(refused_here,
+                                                                          tmp_path):
+    """A measured conductance map saved by hand as ``g_stuck`` (no NaN, no meta): every device
+    was read as stuck at its reading, and ``train`` stored patterns on a chip of no free
+    device without a word. A map without provenance of no free device is refused, whatever
+    its values, saying what ``g_stuck`` holds and how readings become a map."""
+    rng = np.random.default_rng(0)
+    readings = rng.normal(76e-6, 3e-6, size=SHAPE)
+    np.savez(tmp_path / "map.npz", g_stuck=readings)
+    with pytest.raises(FileFormatError) as caught:
+        FaultMap.load(tmp_path / "map.npz")
+    message = str(caught.value)
+    assert "no device of the map is free (NaN)" in message and "\n" not in message
+    assert "chip import FILE --as conductance" in message and "-1, 0 and +1" not in message
+    chip = tmp_path / "chip.toml"
+    chip.write_text(small().to_toml())
+    refused_here("train", "--data", "random", "--patterns", "2", "--neurons", "8", "--chip",
+                 chip, "--fault-map", "map.npz", "-o", "m.safetensors",
+                 names=("map.npz", "--as conductance"))
+    made = FaultMap.from_conductance_map(readings, small().device)  # as the message says
+    assert FaultMap.load(made.save(tmp_path / "made.npz")) == made
+
+
 # ------------------------------------------------------------------ a map of another window
 OTHER = {"g_min": 1e-7, "g_max": 1e-5, "write_noise": 0.0, "read_noise": 0.0}
 

@@ -610,8 +610,9 @@ class FaultMap:
     def load(cls, path: str | Path, device: DeviceSpec | None = None) -> FaultMap:
         """Read the map at ``path`` written by :meth:`save` (never unpickles); with ``device``,
         also :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file,
-        as does a file without provenance (no ``meta``) whose every device holds -1, 0 or +1
-        (stuck codes or a 0/1 mask, not siemens with NaN for a free device); a map above the
+        as does a file without provenance (no ``meta``) of no free device: every device -1, 0
+        or +1 (stuck codes or a 0/1 mask, not siemens with NaN for a free device), or a reading
+        of every device (a measured conductance map saved as ``g_stuck``); a map above the
         memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
         path = as_path(path)
         if device is not None:
@@ -625,9 +626,9 @@ class FaultMap:
         else:
             raise FileFormatError(wrong_suffix(path, "fault map file", ".npz or .csv")
                                   + MEASURED_HINT)
-        if not set(fmap.meta) - {"file"} and codes_hint(fmap.g_stuck):  # (no provenance)
+        if not set(fmap.meta) - {"file"} and fmap.stuck.all():  # (no provenance)
             raise FileFormatError(f"{path}: no device of the map is free (NaN)"
-                                  f"{codes_hint(fmap.g_stuck)}")
+                                  f"{codes_hint(fmap.g_stuck) or READINGS_HINT}")
         return fmap if device is None else fmap.check_window(device, str(path))
 
     @classmethod
@@ -690,6 +691,15 @@ MEASURED_HINT = ("; measured data (stuck codes or conductances in .npy/.npz, or 
                  "target-vs-read .csv) becomes a fault map with 'xbarmem chip import FILE "
                  "--out MAP.npz' (conductances: add --as conductance; Python: "
                  "FaultMap.from_codes or from_conductance_map)")
+
+
+#: what a refusal of a fault map file without provenance and no free device adds when it
+#: does not hold codes: a measured map of every device's reading, saved as a fault map
+READINGS_HINT = ("; every device holds a conductance, as a measured map of readings does, but "
+                 "a fault map's g_stuck holds the conductance (siemens) of each stuck device "
+                 "and NaN for a free one: readings become a map with 'xbarmem chip import "
+                 "FILE --as conductance --out MAP.npz' (Python: "
+                 "FaultMap.from_conductance_map(g, chip.device))")
 
 
 #: the arrays of a fault map's ``.npz`` (:meth:`FaultMap.save`; ``pinned`` only with pins)
