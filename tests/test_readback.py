@@ -15,7 +15,7 @@ import pytest
 from xbarmem import Protocol, load_preset, save_memory, train
 from xbarmem.deploy.backend import BackendMemory, SimulatedChip
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
-from xbarmem.deploy.export import export_names
+from xbarmem.deploy.export import export_memory, export_names
 from xbarmem.deploy.readback import read_back_backends
 from xbarmem.errors import FileFormatError
 from xbarmem.evaluation.evaluate import evaluate_memory
@@ -569,3 +569,28 @@ def test_a_measured_array_with_an_axis_of_size_1_in_front_says_to_drop_it(
     else:
         assert err.rstrip().endswith(f"got {shape}"), err
     assert not out_path.exists()
+
+
+def test_a_read_back_that_does_not_follow_the_model_is_warned_about(memory, model, tmp_path,
+                                                                    run_cli):
+    """A conductance map read before programming (every device near mid-window) given to
+    ``adapt --read-back``: every free device missed its target and was pinned, the round run
+    and the adapted model saved without a word on why. A read-back whose readings hardly
+    follow the model's conductances (rank correlation within +-0.2) is warned about; a
+    read-back of the programming is not."""
+    export_memory(memory, tmp_path / "e")
+    programmed = np.load(tmp_path / "e" / "programmed_S.npy")
+    rng = np.random.default_rng(0)
+    before = np.clip(rng.normal(76e-6, 3e-6, size=programmed.shape), 0.0, None)
+    np.save(tmp_path / "before.npy", before)
+    code, _, err = run_cli("adapt", model, "--read-back", tmp_path / "before.npy", "--probes",
+                           "2", "-o", tmp_path / "a.safetensors")
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "hardly follow" in line]
+    assert len(warned) == 1 and "before.npy" in warned[0], err
+    assert "a map read before programming, or the read-back of another model?" in warned[0]
+    read = np.clip(programmed + rng.normal(0.0, 2e-6, size=programmed.shape), 0.0, None)
+    np.save(tmp_path / "read.npy", read)
+    code, _, err = run_cli("adapt", model, "--read-back", tmp_path / "read.npy", "--probes",
+                           "2", "-o", tmp_path / "b.safetensors")
+    assert code == 0 and "hardly follow" not in err, err

@@ -45,6 +45,7 @@ from xbarmem.hardware.units import (
     reading_array,
     reading_planes,
     unit_mismatch,
+    unrelated_readings,
     zero_offsets,
 )
 from xbarmem.memory.base import Memory
@@ -106,6 +107,7 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
                           f"layout of its export's targets_S.npy); {which}")
     data, offsets = _check_values(data, used, memory, where, csv)
     _check_varies(data, used, programmed_cells(memory), where)
+    _warn_unrelated(data, used, programmed_cells(memory), where)
     if offsets is not None:  # once the read-back is accepted (one line, not two)
         warn(offsets, stacklevel=3)
     return data
@@ -225,6 +227,19 @@ def _check_varies(data: np.ndarray, used: np.ndarray, model: np.ndarray, where: 
             f"{where}: every one of the {int(used.sum())} used devices reads {value:.4g} S "
             "although the model programs them to different conductances: a read-back of the "
             "programmed array varies with its targets (was the array read?)")
+
+
+def _warn_unrelated(data: np.ndarray, used: np.ndarray, model: np.ndarray, where: str) -> None:
+    """Warn of a read-back that hardly follows the model's conductances
+    (:func:`~xbarmem.hardware.units.unrelated_readings`): read before programming, or the
+    read-back of another model; the round then pins most devices."""
+    found = unrelated_readings(data[used], model[used])
+    if found is not None:
+        warn(f"{where}: the readings hardly follow the conductances the model programs (rank "
+             f"correlation {found[0]:.2f} over {found[1]} used devices; a read-back of its "
+             "programming follows them, stuck devices aside): a map read before programming, "
+             "or the read-back of another model? Most devices will miss their targets and be "
+             "pinned", stacklevel=4)
 
 
 def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,

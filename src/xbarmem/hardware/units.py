@@ -151,6 +151,27 @@ def falls_with_target(read: np.ndarray, target: np.ndarray) -> tuple[float, int]
         else None
 
 
+#: a read-back whose rank correlation with the conductances its model programmed is below
+#: this (and not falling: :func:`falls_with_target`) hardly follows them: a read-back of the
+#: programming follows its targets (0.99 with rram's write error; stuck devices, 30% of them,
+#: leave about 0.7), a map read before programming, or of another model, scatters near 0
+UNRELATED = 0.2
+
+
+def unrelated_readings(read: np.ndarray, target: np.ndarray) -> tuple[float, int] | None:
+    """When readings ``read`` hardly follow the conductances ``target`` they were programmed
+    to (siemens, same shape; NaN: left out): ``(rank correlation, devices)`` if it lies in
+    ``[-UNRELATED, UNRELATED)`` over :data:`FALLING_MIN_DEVICES` or more devices whose targets
+    differ; else None."""
+    r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    both = np.isfinite(r) & np.isfinite(t)
+    r, t = r[both], t[both]
+    if r.size < FALLING_MIN_DEVICES or np.ptp(t) == 0 or np.ptp(r) == 0:
+        return None
+    rho = float(np.corrcoef(_ranks(r), _ranks(t))[0, 1])
+    return (rho, int(r.size)) if -UNRELATED <= rho < UNRELATED else None
+
+
 #: readings falling with their targets follow the other plane (G+ and G- swapped) when they
 #: lie within this share of the window of the other device's conductances, at the median: a
 #: write error is a few percent of a window (2 uS of rram's 148 uS), while resistances read as
