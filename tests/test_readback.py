@@ -16,8 +16,8 @@ from xbarmem import Protocol, load_preset, save_memory, train
 from xbarmem.deploy.backend import BackendMemory, SimulatedChip
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
 from xbarmem.deploy.export import export_memory, export_names
-from xbarmem.deploy.readback import read_back_backends
-from xbarmem.errors import FileFormatError
+from xbarmem.deploy.readback import load_read_back, read_back_backends
+from xbarmem.errors import FileFormatError, XbarmemWarning
 from xbarmem.evaluation.evaluate import evaluate_memory
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -589,6 +589,15 @@ def test_a_read_back_that_does_not_follow_the_model_is_warned_about(memory, mode
     warned = [line for line in err.splitlines() if "hardly follow" in line]
     assert len(warned) == 1 and "before.npy" in warned[0], err
     assert "a map read before programming, or the read-back of another model?" in warned[0]
+    with pytest.warns(XbarmemWarning, match="hardly follow") as caught:  # at the user's line
+        load_read_back(tmp_path / "before.npy", memory)
+    assert [w.filename for w in caught] == [__file__]
+    offset = programmed.copy()
+    offset[0, 0, 0, 0] = -1e-9  # an instrument's offset: warned at the user's line too
+    np.save(tmp_path / "offset.npy", offset)
+    with pytest.warns(XbarmemWarning, match="below 0 S") as caught:
+        load_read_back(tmp_path / "offset.npy", memory)
+    assert [w.filename for w in caught] == [__file__]
     read = np.clip(programmed + rng.normal(0.0, 2e-6, size=programmed.shape), 0.0, None)
     np.save(tmp_path / "read.npy", read)
     code, _, err = run_cli("adapt", model, "--read-back", tmp_path / "read.npy", "--probes",

@@ -25,7 +25,7 @@ import torch
 from xbarmem.checks import check_type, checked_keywords, counted, spanned
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
 from xbarmem.deploy.export import programmed_cells, used_cells
-from xbarmem.errors import ConfigError, warn
+from xbarmem.errors import ConfigError, caller_stacklevel, warn
 from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import (
@@ -109,7 +109,7 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
     _check_varies(data, used, programmed_cells(memory), where)
     _warn_unrelated(data, used, programmed_cells(memory), where)
     if offsets is not None:  # once the read-back is accepted (one line, not two)
-        warn(offsets, stacklevel=3)
+        warn(offsets, stacklevel=caller_stacklevel())
     return data
 
 
@@ -239,7 +239,7 @@ def _warn_unrelated(data: np.ndarray, used: np.ndarray, model: np.ndarray, where
              f"correlation {found[0]:.2f} over {found[1]} used devices; a read-back of its "
              "programming follows them, stuck devices aside): a map read before programming, "
              "or the read-back of another model? Most devices will miss their targets and be "
-             "pinned", stacklevel=4)
+             "pinned", stacklevel=caller_stacklevel())
 
 
 def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,
