@@ -745,6 +745,30 @@ def test_a_read_back_of_programmed_weights_imported_as_a_map_is_warned_about(run
         FaultMap.from_conductance_map(mid, device)
 
 
+def test_a_yield_map_and_nan_for_free_given_as_codes_are_named(run_cli, tmp_path):
+    """Two conventions a lab's map of which devices work may follow, given to ``chip import``
+    as stuck codes: 1 for a working device (a yield map) was read as 95% of the devices stuck
+    ON, exit 0 without a word, and NaN for a free device (as a fault map's g_stuck has it) was
+    refused as ``found nan`` only. The first warns of most devices stuck, naming the yield
+    map; the second says a free device's code is 0. A map of few stuck devices is quiet."""
+    device = load_preset("rram").device
+    rng = np.random.default_rng(0)
+    working = (rng.random((2, 64, 64)) > 0.05).astype(np.int8)
+    np.save(tmp_path / "yield.npy", working)
+    code, _, err = run_cli("chip", "import", tmp_path / "yield.npy", "-o", tmp_path / "y.npz")
+    assert code == 0 and err.count("warning:") == 1, err
+    assert "% of the devices of the fault codes (" in err and "stuck ON, 0 stuck OFF" in err
+    assert "a yield map of 1 for a working device" in err
+    codes = np.where(working == 1, 0, -1).astype(np.int8)  # the same map as codes: quiet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        assert FaultMap.from_codes(codes, device).stuck.sum() == (working == 0).sum()
+    nan_free = np.where(codes == 0, np.nan, codes.astype(float))
+    with pytest.raises(FileFormatError, match=r"a free device's code is 0: give 0 for it "
+                                              r"\(np\.nan_to_num\(codes\)\)"):
+        FaultMap.from_codes(nan_free, device)
+
+
 def test_a_weight_model_map_is_shown_as_faulty_weights(run_cli, tmp_path):
     """`chip faults --chip paper-sim` showed `stuck ON 0`, `stuck OFF 2446` beside
     `P(stuck ON) 0.15`: a split the weight fault model does not have (a faulty weight is 0).

@@ -507,6 +507,8 @@ class FaultMap:
                                   f"{cell_text(idx)} ({counted(int(bad.sum()), 'such value')})"
                                   f"{_conductance_hint(c[bad])}")
         g = np.where(c > 0, device.g_max, np.where(c < 0, device.g_min, np.nan))
+        if (c != 0).mean() > MOST_STUCK:
+            warn(_most_stuck_codes(c), stacklevel=3)
         return cls._own(g, {"source": "codes"})
 
     @classmethod
@@ -840,6 +842,9 @@ def _conductance_hint(bad: np.ndarray) -> str:
     (a read-back in microsiemens rounded to whole numbers; a code of another convention, such
     as 2, has few)."""
     finite = bad[np.isfinite(bad)]
+    if finite.size == 0 and np.isnan(bad).all():
+        return ("; NaN marks a free device in a fault map's g_stuck, but a free device's code "
+                "is 0: give 0 for it (np.nan_to_num(codes))")
     if np.any(np.mod(finite, 1) != 0):
         return "; fractional values look like conductances (CLI: --as conductance)"
     kinds = np.unique(finite).size
@@ -876,6 +881,19 @@ def _most_stuck(stuck: np.ndarray, lo: float, hi: float, device: DeviceSpec) -> 
                 f"taken as stuck: {why}")
     return (f"{stuck.mean():.0%} of the devices of the conductance map ({int(stuck.sum())} of "
             f"{stuck.size}) read {outside} and are taken as stuck: {why}")
+
+
+def _most_stuck_codes(c: np.ndarray) -> str:
+    """The warning of stuck codes ``c`` (-1, 0, +1) of more than :data:`MOST_STUCK` of the
+    devices stuck: how many, ON and OFF, what the codes mean, and, when every stuck device is
+    ON, that a yield map (1 for a working device) reads so."""
+    on, off = int((c > 0).sum()), int((c < 0).sum())
+    said = (f"{(on + off) / c.size:.0%} of the devices of the fault codes ({on + off} of "
+            f"{c.size}: {on} stuck ON, {off} stuck OFF) are stuck: a code is 0 for a free "
+            "device, +1 stuck ON, -1 stuck OFF")
+    if off == 0:
+        said += "; a yield map of 1 for a working device and 0 for a dead one reads as stuck ON"
+    return said
 
 
 def cell_text(index: tuple[int, ...]) -> str:
