@@ -167,6 +167,27 @@ def test_read_and_target_columns_in_different_units_are_refused(tmp_path, run_cl
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_columns_named_in_another_unit_are_told_to_be_microsiemens(tmp_path, run_cli,
+                                                                   refused_here):
+    """A lab's CSV whose columns say their unit, ``target_S`` and ``read_S`` (or ``Read_nS``,
+    or ``read`` of none): refused as ``header lacks column(s) target_uS, read_uS`` only. It now
+    names the columns it found and that the conductances go in microsiemens, for ``chip
+    import`` and a read-back CSV of ``adapt`` alike."""
+    lab = tmp_path / "lab.csv"
+    _measured_csv(lab, 1.0)
+    lines = lab.read_text().splitlines()
+    lines[0] = lines[0].replace("target_uS", "target_S").replace("read_uS", "Read_nS")
+    lab.write_text("\n".join(lines) + "\n")
+    line = refused_here("chip", "import", lab, "-o", tmp_path / "m.npz",
+                        names=("header lacks column(s) target_uS, read_uS",))
+    assert line.endswith(": 'target_S', 'Read_nS' are not read; give the conductances in "
+                         "microsiemens, in columns named target_uS, read_uS"), line
+    lab.write_text(lab.read_text().replace("target_S", "target_uS").replace("Read_nS", "read"))
+    with pytest.raises(FileFormatError, match="'read' is not read; give the conductances in "
+                                              "microsiemens, in a column named read_uS"):
+        read_measured_csv(lab, 8, 8)
+
+
 def test_a_measured_csv_in_ohms_is_refused_naming_the_unit(tmp_path, run_cli):
     """Resistances in ohms in both columns: the window measured from them is nonsense and a
     device reads far above it. The refusal names the unit (it said only "stuck at 0.8 S, far

@@ -315,11 +315,30 @@ def _header(path: Path, lineno: int, line: str,
                               "read from .npy/.npz, shape (2, rows, cols) (G+ and G- planes)")
     if missing:
         raise FileFormatError(f"{path}: line {lineno}: header lacks column(s) "
-                              f"{', '.join(missing)} (need {','.join(required)})")
+                              f"{', '.join(missing)} (need {','.join(required)})"
+                              f"{_other_units(missing, header)}")
     dupes = sorted({h for h in header if header.count(h) > 1 and h in required})
     if dupes:
         raise FileFormatError(f"{path}: line {lineno}: column {dupes[0]!r} appears twice")
     return header, delimiter
+
+
+def _other_units(missing: list[str], header: list[str]) -> str:
+    """What a refusal of a header lacking the ``*_uS`` columns ``missing`` adds when
+    ``header`` names them in another unit (``read_S``, ``target_nS``, ``read_ohm``, any
+    case) or in none (``read``): the columns hold microsiemens, named so."""
+    found = []
+    for name in missing:
+        stem = name[:-3].lower() if name.endswith("_uS") else None
+        found += [h for h in header if stem is not None and h not in missing and (
+            h.lower() == stem or h.lower().startswith(f"{stem}_"))]
+    if not found:
+        return ""
+    named = ", ".join(repr(h) for h in found)
+    columns = (f"a column named {missing[0]}" if len(missing) == 1
+               else f"columns named {', '.join(missing)}")
+    return (f": {named} {'is' if len(found) == 1 else 'are'} not read; give the conductances "
+            f"in microsiemens, in {columns}")
 
 
 def _numbers(line: str) -> bool:
