@@ -62,6 +62,26 @@ def test_a_conductance_map_in_another_unit_is_refused_naming_it(values, fragment
     assert fragment in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_read_back_and_its_targets_in_different_units_are_refused_in_python():
+    """``FaultMap.from_readback`` of readings in microsiemens against targets in siemens (or
+    the reverse, or resistances) took every device, or most, as stuck at its reading, where
+    the measured CSV, the same target-vs-read data, refuses both columns not in one unit. One
+    rule (``units.unit_disagreement``) now refuses it in both, each in its own words."""
+    rng = np.random.default_rng(0)
+    target = np.stack([rng.choice([DEV.g_min, 40e-6, 90e-6, DEV.g_max], size=(64, 64))
+                       for _ in range(2)])
+    read = np.clip(target + rng.normal(0.0, 2e-6, size=target.shape), 0.0, None)
+    assert FaultMap.from_readback(read, target, 10e-6, DEV).stuck.sum() == 0
+    with pytest.raises(FileFormatError, match=r"the readings are 1e\+06 times their targets "
+                       r"\(median over \d+ devices\): g_read and g_target must both be in "
+                       r"siemens"):
+        FaultMap.from_readback(read * 1e6, target, 10e-6, DEV)
+    with pytest.raises(FileFormatError, match="times their targets"):
+        FaultMap.from_readback(read, target * 1e6, 10e-6, DEV)
+    with pytest.raises(FileFormatError, match="the readings fall as the targets rise"):
+        FaultMap.from_readback(1e-3 / np.maximum(read, 1e-7) * 1e-6, target, 10e-6, DEV)
+
+
 def test_readings_just_below_zero_are_an_offset_further_ones_refused():
     g = _map()
     g[0, 3, 5], g[1, 2, 2] = -0.3e-6, -1e-6  # within 1% of the highest reading (151 uS)

@@ -41,7 +41,12 @@ from xbarmem.hardware.chip import (
     load_preset,
     preset_names,
 )
-from xbarmem.hardware.units import reading_array, unit_mismatch, zero_offsets
+from xbarmem.hardware.units import (
+    reading_array,
+    unit_disagreement,
+    unit_mismatch,
+    zero_offsets,
+)
 from xbarmem.jsontext import dumps, loads
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
@@ -523,7 +528,9 @@ class FaultMap:
         :func:`_check_readings` (every value finite; a reading below 0 S within an
         instrument's offset taken as 0 S with a warning, further below refused; a target
         below 0 S refused; not their unit against ``device``'s window: a measured chip's
-        window comes from its data)."""
+        window comes from its data), and refused when not in one unit
+        (:func:`~xbarmem.hardware.units.unit_disagreement`: readings that fall as the targets
+        rise, or a median of read / target beyond a factor of 100)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         tolerance = _TOLERANCE(tolerance, "tolerance")
         check_input_size(g_read, "read-back conductance map")
@@ -535,6 +542,7 @@ class FaultMap:
             raise FileFormatError(f"read-back map {read.shape} and targets {target.shape} differ")
         read, offsets = _check_readings(read, what)
         _check_readings(target, "target conductance map", offsets=False)
+        _check_same_unit(read, target)
         if tolerance <= 0:
             raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance}")
         stuck = np.abs(read - target) > tolerance
@@ -881,6 +889,29 @@ def _most_stuck(stuck: np.ndarray, lo: float, hi: float, device: DeviceSpec) -> 
                 f"taken as stuck: {why}")
     return (f"{stuck.mean():.0%} of the devices of the conductance map ({int(stuck.sum())} of "
             f"{stuck.size}) read {outside} and are taken as stuck: {why}")
+
+
+#: the most devices :func:`_check_same_unit` judges a read-back's unit on
+UNIT_SAMPLE = 10_000
+
+
+def _check_same_unit(read: np.ndarray, target: np.ndarray) -> None:
+    """Refuse (:class:`FileFormatError`) a read-back map ``read`` and its targets ``target``
+    (4-D, finite) that are not in one unit
+    (:func:`~xbarmem.hardware.units.unit_disagreement`), judged on every device of a map of
+    up to :data:`UNIT_SAMPLE` devices, else on that many evenly spaced (the rank correlation's
+    working copies would outgrow the map's sizing)."""
+    step = -(-read.size // UNIT_SAMPLE)
+    found = unit_disagreement(read.reshape(-1)[::step], target.reshape(-1)[::step])
+    if found is not None and found[0] == "falls":
+        raise FileFormatError(
+            f"read-back conductance map: the readings fall as the targets rise (rank "
+            f"correlation {found[1]:.2f} over {found[2]} devices): resistances, or the G+ and "
+            f"G- planes swapped? g_read must be conductances in siemens, laid out as g_target")
+    if found is not None:
+        raise FileFormatError(
+            f"read-back conductance map: the readings are {found[1]:.3g} times their targets "
+            f"(median over {found[2]} devices): g_read and g_target must both be in siemens")
 
 
 def _most_stuck_codes(c: np.ndarray) -> str:

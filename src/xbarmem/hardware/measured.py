@@ -93,7 +93,11 @@ from xbarmem.hardware.spread import (
     trimmed_std,
     write_error_std,
 )
-from xbarmem.hardware.units import falls_with_target, unit_mismatch, zero_offsets
+from xbarmem.hardware.units import (
+    unit_disagreement,
+    unit_mismatch,
+    zero_offsets,
+)
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
 #: what a device given twice adds: a lab's repeated reads are one line each
@@ -181,30 +185,19 @@ def _check_listed(path: Path, listed: tuple[int, int], rows: int, cols: int) -> 
         f"cols = {c} in [array]; the export's manifest.json lists its values under 'chip')")
 
 
-#: the largest factor between a device's read and its target that reads as one unit (a
-#: stuck device may be far off; the median over all devices is not)
-SAME_UNIT_FACTOR = 100.0
-
-
 def _check_same_unit(path: Path, target: np.ndarray, read: np.ndarray) -> None:
     """Refuse a measurement whose ``read_uS`` and ``target_uS`` columns are in different
-    units: the median of read / target over the devices where both are positive is beyond
-    :data:`SAME_UNIT_FACTOR` either way, or the readings fall as the targets rise
-    (:func:`~xbarmem.hardware.units.falls_with_target`: resistances, e.g. kilohms, whose
-    numbers a factor cannot tell from microsiemens)."""
-    falling = falls_with_target(read, target)
-    if falling is not None:
+    units (:func:`~xbarmem.hardware.units.unit_disagreement`): the readings fall as the
+    targets rise (resistances), or the median of read / target lies beyond
+    :data:`~xbarmem.hardware.units.SAME_UNIT_FACTOR` either way."""
+    found = unit_disagreement(read, target)
+    if found is not None and found[0] == "falls":
         raise FileFormatError(f"{path}: read_uS falls as target_uS rises (rank correlation "
-                              f"{falling[0]:.2f} over {falling[1]} devices): resistances? "
+                              f"{found[1]:.2f} over {found[2]} devices): resistances? "
                               "read_uS must be conductances in microsiemens (1000 / kOhm)")
-    both = (target > 0) & (read > 0)
-    if not both.any():
-        return
-    ratio = float(np.median(read[both] / target[both]))
-    if ratio > SAME_UNIT_FACTOR or ratio < 1.0 / SAME_UNIT_FACTOR:
-        raise FileFormatError(f"{path}: read_uS is {ratio:.3g} times target_uS (median over "
-                              f"{int(both.sum())} devices): both columns must be in "
-                              "microsiemens")
+    if found is not None:
+        raise FileFormatError(f"{path}: read_uS is {found[1]:.3g} times target_uS (median over "
+                              f"{found[2]} devices): both columns must be in microsiemens")
 
 
 READ_BACK_COLUMNS = ("array", "row", "col", "polarity", "read_uS")

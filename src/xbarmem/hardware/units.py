@@ -172,6 +172,34 @@ def unrelated_readings(read: np.ndarray, target: np.ndarray) -> tuple[float, int
     return (rho, int(r.size)) if -UNRELATED <= rho < UNRELATED else None
 
 
+#: the largest factor between a device's read and its target that reads as one unit (a
+#: stuck device may be far off; the median over all devices is not)
+SAME_UNIT_FACTOR = 100.0
+
+
+def unit_disagreement(read: np.ndarray, target: np.ndarray
+                      ) -> tuple[str, float, int] | None:
+    """When readings ``read`` and the targets they were programmed to, ``target`` (one unit
+    meant, same shape; NaN: left out), are not in one unit: ``("falls", rank correlation,
+    devices)`` when the readings fall as the targets rise (:func:`falls_with_target`:
+    resistances, e.g. kilohms, whose numbers a factor cannot tell from microsiemens), else
+    ``("ratio", median of read / target, devices)`` when that median over the devices where
+    both are positive lies beyond :data:`SAME_UNIT_FACTOR` either way; else None. The one rule
+    of a measured CSV's ``read_uS`` and ``target_uS`` and of ``FaultMap.from_readback``."""
+    falling = falls_with_target(read, target)
+    if falling is not None:
+        return "falls", falling[0], falling[1]
+    r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        both = np.isfinite(r) & np.isfinite(t) & (t > 0) & (r > 0)
+    if not both.any():
+        return None
+    ratio = float(np.median(r[both] / t[both]))
+    if ratio > SAME_UNIT_FACTOR or ratio < 1.0 / SAME_UNIT_FACTOR:
+        return "ratio", ratio, int(both.sum())
+    return None
+
+
 #: readings falling with their targets follow the other plane (G+ and G- swapped) when they
 #: lie within this share of the window of the other device's conductances, at the median: a
 #: write error is a few percent of a window (2 uS of rram's 148 uS), while resistances read as
