@@ -165,3 +165,19 @@ def test_the_ticks_of_a_cosine_axis_reach_the_lowest_and_highest_mean(low, high)
     shown = [t for t in ax.yaxis.get_majorticklocs() if lo <= t <= hi]
     assert all(abs(t * 20 - round(t * 20)) < 1e-6 * 20 or abs(t * 100 - round(t * 100)) < 1e-6
                for t in shown)  # round values, not the data's own
+
+
+def test_a_shared_legend_shows_a_rule_in_its_own_dashes_where_a_panel_drew_it_over_another():
+    """A rule equal to another in the first panel (drawn dashed and hollow over it there) had
+    its shared legend entry drawn solid: pinv, dashed in every other panel, read as a solid
+    line in the legend. The entry now has the dashes of its line where it is drawn alone."""
+    rows = [_eval_row(rule, f, 1 - f / (2 if rule == "pinv" or n == 16 else 3), seed=0,
+                      n_neurons=n)
+            for rule in ("hebb", "pinv") for n in (16, 64) for f in (0.0, 0.3)]
+    fig = plot_rows(rows, "faults")  # pinv equal to hebb at N = 16, apart at N = 64
+    FigureCanvasAgg(fig).draw()
+    entry = {t.get_text(): h for t, h in zip(fig.legends[0].get_texts(),
+                                             fig.legends[0].legend_handles, strict=True)}
+    drawn = _drawn(fig.axes[1])["#0072b2"]  # pinv at N = 64: its own dashes, filled
+    assert {tuple(entry["pinv"]._unscaled_dash_pattern[1] or ())} == drawn[0] != {()}
+    assert entry["pinv"].get_markerfacecolor() != "none"

@@ -161,6 +161,7 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         size = layered(drawn, len(order), ms=4 if kind == "capacity" else 3.5,
                        lw=1.0 if kind == "capacity" else 1.1)
         fill: dict[str, Any] = {"mfc": ax.get_facecolor()} if st["hollow"] else {}
+        own = {"ls": st["ls"], **fill}  # (its style where it is not drawn over another)
         if same:  # drawn over an equal series: hollow and dashed, both show
             fill, st = {"mfc": "none"}, {**st, "ls": equal_cue(same[1])["ls"]}
         xs, ys = means[drawn]
@@ -189,6 +190,7 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         drawn_line = kind != "capacity" or fit is not None  # (no fit: no line to show)
         handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text,
                               ls=st["ls"] if drawn_line else "none", **size, **fill))
+        handles[-1]._xbarmem_own = own  # type: ignore[attr-defined]
     if any(s.bounds for s in series):
         handles.append(lower_bound_handle("every count tested passed"))
     if kind == "capacity" and any(not np.mean(v) for s in series for v in s.points.values()):
@@ -519,13 +521,16 @@ def _shared_handles(handles: dict[str, Any], drawn: list) -> None:
     """Add a panel's legend handles ``drawn`` to the panels' shared ``handles`` (by label,
     without the seed counts): a series drawn over an equal one (:func:`equal_note`) as the
     rule itself, in its own style -- the dashes and hollow markers are said once, by
-    :data:`EQUAL_SHARED` (marked ``_xbarmem_equal``)."""
+    :data:`EQUAL_SHARED` (marked ``_xbarmem_equal``). The rule's own style is the one
+    :func:`draw_series` keeps on its handle (``_xbarmem_own``: its dashes, which a handle
+    made without them drew solid, pinv's dashes shown as a solid line)."""
     for h in drawn:
         label = h.get_label()
         equal = " (= " in label
         if equal:
             h = Line2D([], [], color=h.get_color(), marker=h.get_marker(),
-                       ms=h.get_markersize(), lw=h.get_linewidth())
+                       ms=h.get_markersize(), lw=h.get_linewidth(),
+                       **getattr(h, "_xbarmem_own", {}))
             h._xbarmem_equal = True  # type: ignore[attr-defined]
         label = label.split(" (= ")[0].split(" (n=")[0]
         h.set_label(label)
