@@ -257,3 +257,28 @@ def test_where_names_true_false_fields_as_holding_true_false(flag_store, run_cli
     with ResultStore(flag_store, readonly=True) as db:
         assert db.count(["rule_options.flag=true"]) == db.count([]) > 0
         assert db.count(["zero_one=false"]) == db.count([])
+
+
+@pytest.mark.parametrize(("condition", "words"), [
+    ("seed=true", "seed holds numbers in {store}, got true: no stored value is equal to it; "
+                  "it is compared with numbers only, e.g. seed=1"),
+    ("fault_rate>=false", "fault_rate holds numbers in {store}, got false: no stored value is "
+                          "comparable with it; it is compared with numbers only"),
+    ("result.cosine!=true", "result.cosine holds numbers in {store}, got true"),
+    ("rule_options.flag=1", "rule_options.flag holds true/false in {store}, got the number 1: "
+                            "no stored value is equal to it; it is compared with true/false "
+                            "only, e.g. rule_options.flag=true"),
+    ("zero_one=0", "e.g. zero_one=false")])
+def test_where_refuses_true_false_against_numbers_and_numbers_against_true_false(
+        flag_store, run_cli, tmp_path, condition, words):
+    """SQLite reads JSON true/false as the integers 1/0: ``--where seed=true`` kept the rows of
+    seed 1, ``fault_rate>=false`` every row, and ``rule_options.flag=1`` the rows of
+    ``flag = true``, silently, where a text against numbers is refused. A value of the other
+    kind is refused the same way, before any row is read, naming what the field holds."""
+    line = refused(run_cli, tmp_path, "results", flag_store, "--where", condition)
+    assert words.format(store=flag_store) in line, line
+    with ResultStore(flag_store, readonly=True) as db:
+        with pytest.raises(ConfigError, match="compared with"):
+            db.count([condition])
+        assert db.count(["mixed=1"]) == db.count(["mixed=true"]) == db.count([])  # (both)
+        assert db.count(["seed=1"]) == db.count([]) // 2

@@ -186,8 +186,10 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
 
 
 #: the kinds of value a ``--where`` value of each kind (:func:`value_kind`) can equal, as the
-#: kinds of :func:`check_kind` reads them (SQLite reads JSON true/false as the integers 1/0)
-_MATCHES = {"number": {"integer", "real", "boolean"}, "true/false": {"integer", "real", "boolean"},
+#: kinds of :func:`check_kind` reads them (SQLite reads JSON true/false as the integers 1/0,
+#: so ``seed=true`` matched the rows of seed 1 and ``search=1`` those of ``search = true``:
+#: a number is compared with numbers only, true/false with true/false)
+_MATCHES = {"number": {"integer", "real"}, "true/false": {"boolean"},
             "text": {"text"}, "list": {"array"}, "object": {"object"}}
 #: what a field holding values of each kind holds, in words
 _HELD = {"integer": "numbers", "real": "numbers", "boolean": "true/false", "text": "texts",
@@ -209,7 +211,8 @@ def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: st
     (its SQL ``lhs`` and arguments) holds in no row of the store: SQLite finds no number
     equal to a text, nor a text equal to a list, so ``=`` matched no row and ``!=`` every row
     that has the field, silently (``rule=1``, ``fault_rate="0.2"``, ``rule=["hebb"]``,
-    ``hidden="8"``, ``fault_model=device`` where every row's is null). A list is read where
+    ``hidden="8"``, ``fault_model=device`` where every row's is null); SQLite reads true/false
+    as 1/0, so ``seed=true`` matched seed 1 and ``search=1`` ``search = true``. A list is read where
     it is stored (``json_extract`` gives its JSON text), so a field holding lists holds no
     texts. ``null`` compares with every field, ``~`` (SQL LIKE) with texts and numbers
     alike."""
@@ -225,7 +228,11 @@ def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: st
     shown = json.dumps(value, separators=(",", ":")) if kind != "text" else value
     got = (f"the {kind} {shown}" if kind in ("list", "object") else shown
            if kind == "true/false" else f"the {kind} {value!r}")
-    hint = (f"; a number is written without quotes, e.g. {field}=0.2" if kinds == ["numbers"]
+    hint = (f"; it is compared with numbers only, e.g. {field}={int(value)}"
+            if kinds == ["numbers"] and kind == "true/false"
+            else f"; a number is written without quotes, e.g. {field}=0.2" if kinds == ["numbers"]
+            else f"; it is compared with true/false only, e.g. {field}={json.dumps(bool(value))}"
+            if kinds == ["true/false"] and kind == "number"
             else f"; true/false is written without quotes, e.g. {field}=true"
             if kinds == ["true/false"]
             else f"; a text is written in double quotes, e.g. {field}='\"{shown}\"'"
