@@ -117,3 +117,32 @@ def test_adapt_export_names_are_checked_before_any_work(name, run_cli, tmp_path,
                       "--export", tmp_path / "e1")
     assert message == (f"error: --export {tmp_path / 'e1' / name}: is a folder, expected a "
                        "file name")
+
+
+@pytest.mark.parametrize(("args", "flag", "noun"), [
+    (["sweep", "SWEEP", "--store", "-", "--jobs", "1"], "--store", "file"),
+    (["scaling", "--arch", "single", "--rule", "pinv", "--data", "random", "--sizes", "16,25",
+      "--trials", "1", "--probes", "2", "--out", "-"], "--out", "folder"),
+    (["reproduce", "--quick", "--out", "-"], "--out", "folder"),
+    (["energy", "--sizes", "16,36", "--out", "-"], "--out", "folder"),
+    (["plot", "STORE", "-o", "-"], "--out", "file"),
+    (["train", "--data", "random", "--neurons", "16", "--patterns", "2", "-o", "-"], "--out",
+     "file")], ids=lambda v: v[0] if isinstance(v, list) else None)
+def test_a_dash_for_an_output_that_is_no_stream_is_refused(args, flag, noun, run_cli, tmp_path,
+                                                             monkeypatch):
+    """``-`` names standard output where an option writes it (``results --csv -``); ``sweep
+    --store -`` wrote a store file named ``-``, and ``scaling --out -`` a folder named ``-``
+    holding its JSON and PNG. Every output but those that write standard output refuses it,
+    before any work."""
+    from conftest import tiny_sweep
+
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "t.toml"
+    sweep.write_text(tiny_sweep("t"))
+    store = tmp_path / "s.sqlite"
+    store.write_bytes(b"")
+    args = [str(sweep) if a == "SWEEP" else str(store) if a == "STORE" else a for a in args]
+    line = refused(run_cli, tmp_path, *args)
+    assert line == f"error: {flag} -: {flag} writes a {noun}, not standard output: give a " \
+                   f"{noun} name", line
+    assert not (tmp_path / "-").exists()

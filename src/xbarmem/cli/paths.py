@@ -62,7 +62,13 @@ def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
                  suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse an output path that cannot be written (see the rule above) or, with
     ``suffixes`` (e.g. ``(".npz", ".csv")``), whose name does not end in one of them
-    (case-insensitive); returns ``path``."""
+    (case-insensitive); returns ``path``. ``-`` is refused: an option that writes standard
+    output takes it before this check (``results --csv -``), and any other made a file or
+    folder named ``-`` (``sweep --store -``, ``scaling --out -``)."""
+    if str(path) == "-":
+        noun = "folder" if folder else "file"
+        raise ConfigError(f"{flag} -: {flag} writes a {noun}, not standard output: give a "
+                          f"{noun} name")
     path = _writable(Path(path), flag, folder)
     if suffixes and path.suffix.lower() not in suffixes:
         raise ConfigError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
