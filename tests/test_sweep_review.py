@@ -282,3 +282,15 @@ def test_where_refuses_true_false_against_numbers_and_numbers_against_true_false
             db.count([condition])
         assert db.count(["mixed=1"]) == db.count(["mixed=true"]) == db.count([])  # (both)
         assert db.count(["seed=1"]) == db.count([]) // 2
+
+
+@pytest.mark.parametrize("args", [("-c", "result.train", "--limit", "2"),
+                                  ("-g", "result.train", "-m", "cosine")], ids=["rows", "groups"])
+def test_results_writes_a_table_of_fields_as_json(store, run_cli, args):
+    """A field holding a table (``result.train``) was shown in Python's words, ``{'loss': None,
+    'converged': True}``, which neither ``--where`` nor a JSON reader takes; it is JSON."""
+    code, out, err = run_cli("results", store, *args)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert '"converged": true' in text and "'" not in text and "True" not in text, text
+    assert "None" not in text and '"loss": null' in text, text

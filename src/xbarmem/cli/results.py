@@ -226,9 +226,15 @@ def _value(row: dict, name: str):
 def _text(value, name: str = "") -> str:
     """A field's value in a cell, as ``--where`` reads it back: a multilayer memory's hidden
     widths as ``--hidden`` writes them (``8-4``: two layers,
-    :func:`~xbarmem.names.hidden_words`), true/false as JSON and sweep files write them."""
+    :func:`~xbarmem.names.hidden_words`), true/false as JSON and sweep files write them, and a
+    table of fields (``result.train``, ``result.capacity``) as JSON, not Python's
+    ``{'loss': None, 'converged': True}``."""
     if isinstance(value, bool):  # (Python's True is a text to --where)
         return "true" if value else "false"
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value)
     if isinstance(value, list) and name.removeprefix("config.") == "hidden":
         return hidden_words(value)
     if name == "key" and isinstance(value, str):  # (a SHA-256: its first 12 digits tell)
