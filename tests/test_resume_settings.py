@@ -211,9 +211,9 @@ def test_rows_a_run_does_not_plan_are_said_with_the_filter_that_leaves_them_out(
     db.close()
     code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
     assert code == 0 and (f"warning: {store} already holds 1 row of sweep 'lv' that this file "
-                          "does not plan (other settings or batches, or computed otherwise by "
-                          "an earlier xbarmem); results and plot show them beside this run's "
-                          "rows: use another --store to keep them apart") in err, err
+                          "does not plan (other seeds, settings or batches, or computed "
+                          "otherwise by an earlier xbarmem); results and plot show them beside "
+                          "this run's rows: use another --store to keep them apart") in err, err
     assert "--where version" not in err
     older = tmp_path / "older.sqlite"
     code, _, err = run_cli("sweep", sweep, "--store", older, "--jobs", "1")

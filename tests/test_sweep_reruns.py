@@ -195,3 +195,16 @@ def test_every_trial_is_counted_once_whenever_another_run_stores_rows(tmp_path, 
     assert stored  # (the other run's rows came)
     assert report.already + report.inserted + report.meanwhile == report.total == 16, report
     assert sum(progressed) == planned[0] == report.total - report.already
+
+
+def test_a_sweep_run_again_with_fewer_seeds_names_seeds_among_what_differs(tmp_path, run_cli):
+    """A sweep file edited to fewer seeds, run into its store, said the rows of the other seeds
+    were of "other settings or batches, or computed otherwise by an earlier xbarmem": seeds
+    were not among the reasons it named."""
+    (tmp_path / "s.toml").write_text(tiny_sweep("s", seeds=2, rules=("hebb",)))
+    store = tmp_path / "s.sqlite"
+    assert run_sweep(load_sweep(tmp_path / "s.toml"), store, jobs=1).inserted == 2
+    (tmp_path / "s.toml").write_text(tiny_sweep("s", seeds=1, rules=("hebb",)))
+    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0 and ("holds 1 row of sweep 's' that this file does not plan (other seeds, "
+                          "settings or batches") in err, err

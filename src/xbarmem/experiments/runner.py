@@ -221,13 +221,13 @@ def check_stored(store: ResultStore, specs: list[SweepSpec], threads: int) -> No
 
 def unplanned_note(store: ResultStore, specs: list[SweepSpec], planner: str) -> str | None:
     """The warning of a run of ``specs`` (``planner``: ``this file``, ``this run``) into a
-    store holding rows of their sweeps' names that they do not plan -- an edited sweep file,
-    other batches, rows an earlier xbarmem computed otherwise --, which ``results`` and
-    ``plot`` show beside the run's rows; None when it holds none. It offers the filter
-    ``--where version=...`` only when it leaves out those rows and no other: they are all of
-    another xbarmem version and the planned rows held all of this one (rows computed otherwise
-    under the same version share it; planned rows an earlier version stored, reused, would go
-    with them)."""
+    store holding rows of their sweeps' names that they do not plan -- an edited sweep file
+    (fewer seeds too), other batches, rows an earlier xbarmem computed otherwise --, which
+    ``results`` and ``plot`` show beside the run's rows; None when it holds none. It offers
+    the filter ``--where version=...`` only when it leaves out those rows and no other: they
+    are all of another xbarmem version and the planned rows held all of this one (rows
+    computed otherwise under the same version share it; planned rows an earlier version
+    stored, reused, would go with them)."""
     from xbarmem.version import __version__
 
     held = store.sweeps()
@@ -250,7 +250,7 @@ def unplanned_note(store: ResultStore, specs: list[SweepSpec], planner: str) -> 
         return (f"{head}, computed by another xbarmem version; results and plot show them "
                 f"beside this run's rows unless filtered (--where version={__version__}), or "
                 "use another --store")
-    return (f"{head} (other settings or batches, or computed otherwise by an earlier "
+    return (f"{head} (other seeds, settings or batches, or computed otherwise by an earlier "
             f"xbarmem{f'; {older} of another version' if older else ''}); results and plot "
             "show them beside this run's rows: use another --store to keep them apart")
 
