@@ -181,3 +181,20 @@ def test_a_shared_legend_shows_a_rule_in_its_own_dashes_where_a_panel_drew_it_ov
     drawn = _drawn(fig.axes[1])["#0072b2"]  # pinv at N = 64: its own dashes, filled
     assert {tuple(entry["pinv"]._unscaled_dash_pattern[1] or ())} == drawn[0] != {()}
     assert entry["pinv"].get_markerfacecolor() != "none"
+
+
+def test_a_line_of_the_weight_fault_model_names_no_stuck_on_share():
+    """A sweep over the device fault model's ``on_fraction`` beside weight-model trials (a
+    union of grids) labelled the weight-model line ``stuck weights, 50% of faults stuck ON``
+    (its stored default), a share the weight model has not: its faulty weights are 0, and a
+    sweep refuses ``on_fraction`` with it. That line now reads ``stuck weights``."""
+    rows = [_eval_row("hebb", f, 1 - f / k, seed=0, fault_model=model, on_fraction=on)
+            for model, on, k in (("device", 0.0, 2), ("device", 1.0, 3), ("weight", 0.5, 4))
+            for f in (0.1, 0.3)]
+    rows += [_eval_row("hebb", f, 1 - f / 5, seed=0, on_fraction=0.5, fault_model=None,
+                       chip_spec={"array": {"fault_model": "weight"}}) for f in (0.1, 0.3)]
+    labels = _labels(plot_rows(rows, "faults"))
+    assert sum("stuck devices" in t for t in labels) == 2
+    assert [t for t in labels if "stuck ON" in t] == ["stuck devices, 0% of faults stuck ON",
+                                                      "stuck devices, 100% of faults stuck ON"]
+    assert "stuck weights" in labels and "fault model default" in labels, labels

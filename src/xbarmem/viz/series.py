@@ -64,7 +64,17 @@ def _settings(config: dict[str, Any]) -> dict[str, str]:
     out = {k: json.dumps(v, sort_keys=True) for k, v in config.items() if k not in _IGNORED}
     out.update({(f"rule_options.{k}" if k in config else k): json.dumps(v, sort_keys=True)
                 for k, v in config.get("rule_options", {}).items() if k != "seed"})
+    if "on_fraction" in out and fault_model(config) == "weight":
+        out["on_fraction"] = "null"  # (a faulty weight is 0: no share of it is stuck ON)
     return out
+
+
+def fault_model(config: dict[str, Any]) -> Any:
+    """The fault model a row's trial ran with: its ``fault_model``, else its chip's (recorded
+    in ``chip_spec``), else None."""
+    array = (config.get("chip_spec") or {}).get("array") or {}
+    return config.get("fault_model") or (array.get("fault_model") if isinstance(array, dict)
+                                         else None)
 
 
 def facet_keys(rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
@@ -114,6 +124,8 @@ def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = (),
             parts.append(describe_corruption(corruption, float(value)))
         elif key == "hidden" and value is None and "arch" in values:
             continue  # (said by the architecture: "single layer", once)
+        elif key == "on_fraction" and value is None:
+            continue  # (the weight fault model's: its faulty weights are 0, none stuck ON)
         elif not (key == "corruption" and "level" in values):
             parts.append(setting_words(key, value))
     return ", ".join(parts) or "all rows"
