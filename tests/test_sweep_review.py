@@ -294,3 +294,14 @@ def test_results_writes_a_table_of_fields_as_json(store, run_cli, args):
     text = " ".join(out.split())
     assert '"converged": true' in text and "'" not in text and "True" not in text, text
     assert "None" not in text and '"loss": null' in text, text
+
+
+def test_a_condition_matching_none_of_a_sweeps_rows_says_it_is_among_them(store, run_cli):
+    """``results --sweep capN --where sweep=a`` said "--where 'sweep=a' matches no row by
+    itself (sweep holds capN)" of a condition that matches rows of the store alone: with
+    ``--sweep``, the condition is tried among that sweep's rows, and the line says so."""
+    code, out, err = run_cli("results", store, "--sweep", "grid", "--where", "rule=pinv")
+    assert (code, err) == (0, "")
+    assert " ".join(out.split()).endswith(
+        "--where 'rule=pinv' matches none of the rows of --sweep grid (rule holds hebb in "
+        "them)"), out

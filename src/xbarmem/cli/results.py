@@ -162,7 +162,10 @@ def unmatched(db, conditions: Sequence[str], sweep: str | None) -> str:
     """``; --where 'rule=Hebb' matches no row by itself (rule holds hebb, pinv, storkey)``:
     the conditions of filters matching no row that match none alone (with ``--sweep``), and
     the values (at most 8) their field holds in the store; empty when each matches some row
-    (it is their combination that matches none)."""
+    (it is their combination that matches none). With ``--sweep``, among that sweep's rows,
+    and said so (``--where 'sweep=a' matches none of the rows of --sweep c (sweep holds c in
+    them)``: it said "matches no row by itself (sweep holds c)" of a condition that matches
+    rows of the store alone)."""
     from xbarmem.experiments.fields import parse_condition
     from xbarmem.experiments.grouping import field, order_key
 
@@ -174,9 +177,11 @@ def unmatched(db, conditions: Sequence[str], sweep: str | None) -> str:
         values = {_text(v, name): v for v in (field(r, name) for r in db.iter_rows(
             sweep=sweep)) if v is not None}
         texts = sorted(values, key=lambda t: order_key([values[t]]))
-        held = (f" ({name} holds {', '.join(texts[:8])}{', ...' if len(texts) > 8 else ''})"
-                if texts else "")
-        said.append(f"--where {text!r} matches no row by itself{held}")
+        held = (f" ({name} holds {', '.join(texts[:8])}{', ...' if len(texts) > 8 else ''}"
+                f"{' in them' if sweep is not None else ''})" if texts else "")
+        said.append(f"--where {text!r} matches " + (
+            "no row by itself" if sweep is None else f"none of the rows of --sweep {sweep}")
+            + held)
     return "".join(f"; {s}" for s in said)
 
 
