@@ -6,9 +6,15 @@
 * :func:`offset_seed`: the seed of chip, trial or layer ``k`` of a run seeded ``s``.
 * :func:`random_subset`: the seeded random subset of a pattern pool (plain, or one pattern per
   class).
+* :func:`global_random_kept`: Python's, numpy's and torch's global random states kept across
+  the import of another library that draws from them.
 """
 
 from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -16,8 +22,8 @@ import torch
 from xbarmem.checks import MAX_SEED, check_seed, renamed_keywords
 from xbarmem.errors import ConfigError
 
-__all__ = ["GeneratorLike", "as_generator", "derived_seed", "offset_seed", "random_subset",
-           "subset_seed"]
+__all__ = ["GeneratorLike", "as_generator", "derived_seed", "global_random_kept", "offset_seed",
+           "random_subset", "subset_seed"]
 
 GeneratorLike = torch.Generator | int | None
 
@@ -53,6 +59,24 @@ def offset_seed(seed: int, offset: int) -> int:
 def derived_seed(seed: int, salt: int) -> int:
     """A 32-bit seed derived from ``(seed, salt)`` by ``numpy.random.SeedSequence``."""
     return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
+
+
+@contextlib.contextmanager
+def global_random_kept() -> Iterator[None]:
+    """Inside, code may draw from Python's ``random``, numpy's ``np.random`` and torch's global
+    generators; on leaving (also by an exception), each holds the state it held on entry. Wraps
+    the first import of another library that draws at import time (scikit-learn imports rich,
+    whose ``rich.style`` draws ``random.getrandbits(24)``), so that no function of xbarmem
+    moves a caller's global random state (``docs/guide.md``, Reproducible results): a user's
+    ``random.seed(0)`` before ``xm.load_digits()`` gave other draws after it than before
+    ``xm.load_mnist()``."""
+    python, numpy, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy)
+        torch.set_rng_state(torch_state)
 
 
 @renamed_keywords(count="n_patterns")

@@ -158,9 +158,15 @@ def load_glyphs(side: int = 8, kind: str = "binary", n_patterns: int | None = No
 
 @functools.lru_cache(maxsize=1)
 def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits as _sk_load_digits
+    """scikit-learn's digits images (float32) and labels (int64), read once; scikit-learn's
+    import (which draws from Python's ``random``) and reading leave every global random state as
+    it was (:func:`~xbarmem.seeds.global_random_kept`)."""
+    from xbarmem.seeds import global_random_kept  # (torch only when the digits are read)
 
-    bunch = _sk_load_digits()
+    with global_random_kept():
+        from sklearn.datasets import load_digits as _sk_load_digits
+
+        bunch = _sk_load_digits()
     return np.asarray(bunch.images, dtype=np.float32), np.asarray(bunch.target, dtype=np.int64)
 
 
