@@ -30,8 +30,10 @@ def check_tensor(value: Any, name: str, *, error: type[XbarmemError] = ConfigErr
     device (it holds no data) or of a complex dtype; ``error`` naming ``name`` then. Every
     other tensor comes back as one that numpy and every operator read: a sparse, quantized or
     MKL-DNN tensor as its dense values, a ``bfloat16`` or ``float8`` one (no numpy dtype) as
-    float32 (which holds each of its values exactly). Callers read the returned value. Torch
-    is never imported here (a tensor is recognised by its attributes)."""
+    float32 (which holds each of its values exactly), a view with torch's negative bit set
+    (``z.conj().imag``, which ``.numpy()`` refuses) as its values. Callers read the returned
+    value, also of a tensor a user's code returns (a rule's ``fit``, a corruption, a chip
+    backend). Torch is never imported here (a tensor is recognised by its attributes)."""
     if type(value).__module__.startswith("torch") and hasattr(value, "is_complex"):
         if getattr(value, "is_meta", False):
             raise error(f"{name} must hold data, got a tensor on the meta device")
@@ -47,6 +49,8 @@ def check_tensor(value: Any, name: str, *, error: type[XbarmemError] = ConfigErr
             value = value.to_dense()
         if str(value.dtype) == "torch.bfloat16" or str(value.dtype).startswith("torch.float8"):
             value = value.float()
+        if value.is_neg():  # (a lazy negation: numpy cannot read it)
+            value = value.resolve_neg()
     return value
 
 

@@ -255,6 +255,7 @@ def _custom(method: Any, x: torch.Tensor, level: float, gen: torch.Generator) ->
     if out.device.type != "cpu" or out.dtype == torch.bool or out.is_complex():
         raise PatternError(f"{need} of real numbers on the CPU, got a {out.dtype} tensor on "
                            f"{out.device}")
+    out = check_tensor(out, need, error=PatternError)  # (sparse, quantized: as dense values)
     if out.shape != x.shape:
         raise PatternError(f"{need}, got {tuple(out.shape)}")
     if not bool(torch.isfinite(out).all()):

@@ -36,6 +36,7 @@ from xbarmem.checks import (
     as_real_array,
     cannot_call,
     check_seed,
+    check_tensor,
     check_type,
     checked_keywords,
     counted,
@@ -539,6 +540,7 @@ class CheckedReads:
         if out.device.type != "cpu" or out.dtype == torch.bool or out.is_complex():
             raise ConfigError(f"{need} (real numbers on the CPU), got a {out.dtype} tensor on "
                               f"{out.device}")
+        out = check_tensor(out, need)  # (sparse, quantized: as dense values)
         if not out.is_floating_point():  # (rounded weight units, or codes in another unit)
             raise ConfigError(f"{need} (floating-point numbers), got a {out.dtype} tensor: "
                               "integers, such as an ADC's codes, are not weight units")

@@ -28,6 +28,7 @@ from xbarmem.checks import (
     check_callback,
     check_choice,
     check_flag,
+    check_tensor,
     check_type,
     checked_keywords,
     counted,
@@ -446,6 +447,7 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
     shapes: list[tuple[int, ...]] = [(t, int(lo.shape[-2]), int(lo.shape[-1]) - int(problem.bias))
               for lo, _ in problem.bounds]
     fields: list[tuple[str, Any, list[tuple[int, ...]]]] = [("weights", result.weights, shapes)]
+    read: dict[str, Any] = {}  # each field as read (sparse or quantized tensors: dense)
     if result.biases is not None:
         fields.append(("biases", result.biases, [s[:2] for s in shapes]))
     for field, tensors, want in fields:
@@ -453,22 +455,30 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
             raise ConfigError(f"{where} {field} as a list of {counted(len(want), 'tensor')}, "
                               f"one per "
                               f"layer, got {shown(tensors)}")
-        for k, (value, shape) in enumerate(zip(tensors, want, strict=True)):
-            _check_field(value, shape, f"{where} {field}[{k}] of shape {shape}")
+        read[field] = [_check_field(value, shape, f"{where} {field}[{k}] of shape {shape}")
+                       for k, (value, shape) in enumerate(zip(tensors, want, strict=True))]
     if not problem.bias and result.biases is not None and any(
-            bool(b.any()) for b in result.biases):
+            bool(b.any()) for b in read["biases"]):
         raise ConfigError(f"{where} biases None or zeros (its memories have no bias row: "
                           f"problem.bias is False), got non-zero biases")
     for field, kind in SUMMARY_FIELDS.items():
         value = getattr(result, field)
         if value is not None or field != "fixed_points":
             need = f"{where} {field} of shape ({t},)"
-            _check_field(value, (t,), need, finite=False)
-            _check_summary(value, kind, need)
+            read[field] = _check_field(value, (t,), need, finite=False)
+            _check_summary(read[field], kind, need)
     if not is_bool(result.through_levels):
         raise ConfigError(f"{where} through_levels True or False, got "
                           f"{shown(result.through_levels)}")
-    return result
+    changed = {k: v for k, v in read.items() if _replaced(getattr(result, k), v)}
+    return replace(result, **changed) if changed else result
+
+
+def _replaced(given: Any, read: Any) -> bool:
+    """Whether a field as read (a tensor or a list of them) is not the one given."""
+    if isinstance(read, list):
+        return any(a is not b for a, b in zip(given, read, strict=True))
+    return given is not read
 
 
 #: the per-network summaries of a :class:`FitResult` and the values each holds
@@ -518,16 +528,20 @@ def recorded_options(rule: Any, options: dict[str, Any] | None, layers: int,
     return dict(options or {})
 
 
-def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = True) -> None:
-    """:class:`ConfigError` ``need, got ...`` unless ``value`` is a tensor of ``shape`` (of
-    numbers finite in float32, as they are programmed, when ``finite``: float64 values
-    beyond float32's range are refused, not programmed as infinite)."""
+def _check_field(value: Any, shape: tuple[int, ...], need: str,
+                 finite: bool = True) -> torch.Tensor:
+    """``value`` as read (:func:`~xbarmem.checks.check_tensor`: a sparse or quantized tensor as
+    its dense values), or :class:`ConfigError` ``need, got ...`` unless it is a tensor of
+    ``shape`` (of numbers finite in float32, as they are programmed, when ``finite``: float64
+    values beyond float32's range are refused, not programmed as infinite)."""
     if not isinstance(value, torch.Tensor):
         raise ConfigError(f"{need} (a torch tensor), got {type(value).__name__}")
     if value.device.type != "cpu":
         raise ConfigError(f"{need} (a CPU tensor), got a tensor on {value.device}")
     if finite and (value.dtype == torch.bool or value.is_complex()):
         raise ConfigError(f"{need} (real numbers), got a {value.dtype} tensor")
+    if not value.is_complex():  # (a complex summary is named by _check_summary)
+        value = check_tensor(value, need)
     if tuple(value.shape) != shape:
         raise ConfigError(f"{need}, got {tuple(value.shape)}")
     if finite and not bool(torch.isfinite(value).all()):
@@ -535,6 +549,7 @@ def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = T
     if finite and not bool(torch.isfinite(value.to(torch.float32)).all()):
         raise ConfigError(f"{need} of finite float32 numbers (it is programmed as float32), "
                           f"got {value.dtype} values up to {float(value.abs().max()):.4g}")
+    return value
 
 
 def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:
