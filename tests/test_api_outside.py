@@ -194,3 +194,24 @@ def test_a_corruption_or_a_backend_may_return_its_tensors_in_any_form(form):
     assert all(torch.equal(a, b) for a, b in zip(other, states, strict=True)) or form == \
         "quantized"  # (a product on the 2^-10 grid may round a field's last bits)
     assert np.isfinite(score.cosine)
+
+
+@pytest.mark.parametrize("how", ["FaultMap(g)", "FaultMap.load(npz)", "torch tensor"])
+def test_a_float16_fault_map_is_refused_as_measured_maps_are(how, tmp_path):
+    """``FaultMap(g.astype(np.float16))`` and ``FaultMap.load`` of an ``.npz`` saved as float16
+    built a map whose stuck conductances were rounded to 3 digits (2e-06 S held as
+    2.026e-06 S: a stuck-OFF device no longer at ``g_min``), where every measured map refuses
+    float16 (docs/extending.md: numbers other than float32/float64 raise FileFormatError)."""
+    chip = xm.load_preset("rram")
+    g = xm.FaultMap.generate(chip, 1, seed=1).g_stuck
+    with pytest.raises(xm.FileFormatError, match="float16 .3 significant digits") as caught:
+        if how == "FaultMap(g)":
+            xm.FaultMap(g.astype(np.float16))
+        elif how == "torch tensor":
+            xm.FaultMap(torch.tensor(g, dtype=torch.float16).numpy())
+        else:
+            np.savez(tmp_path / "map.npz", g_stuck=g.astype(np.float16))
+            xm.FaultMap.load(tmp_path / "map.npz")
+    assert "\n" not in str(caught.value)
+    for dtype in (np.float32, np.float64):  # the precisions a map holds are read as before
+        assert xm.FaultMap(g.astype(dtype)).summary()["stuck"] == int((~np.isnan(g)).sum())

@@ -42,6 +42,7 @@ from xbarmem.hardware.chip import (
     preset_names,
 )
 from xbarmem.hardware.units import (
+    REAL_SIEMENS,
     reading_array,
     unit_disagreement,
     unit_mismatch,
@@ -237,8 +238,9 @@ class FaultMap:
 
     ``g_stuck`` and ``pinned`` are copies of the arrays given (a caller who then writes to
     theirs changes no map). Construction raises :class:`FileFormatError` for another shape,
-    a negative or infinite conductance, ``meta`` that is not a dict of JSON data, or
-    ``pinned`` of another shape or marking a free device.
+    float16 conductances (too few digits for siemens), a negative or infinite conductance,
+    ``meta`` that is not a dict of JSON data, or ``pinned`` of another shape or marking a free
+    device.
     """
 
     g_stuck: np.ndarray
@@ -249,6 +251,10 @@ class FaultMap:
         g = np.asarray(self.g_stuck)
         if g.dtype.kind not in "fiu":
             raise FileFormatError(f"fault map conductances must be real numbers, got {g.dtype}")
+        if g.dtype.kind == "f" and g.dtype.itemsize < 4:  # (a map saved or built as float16)
+            raise FileFormatError(f"fault map g_stuck must hold {REAL_SIEMENS}, got "
+                                  f"{g.dtype} (3 significant digits or fewer: 2e-06 S is held "
+                                  f"as 2.026e-06 S)")
         # its own copy, never the caller's array; an array the map's builders made: itself
         g = g.astype(np.float64, copy=False) if _OWN.get() else np.array(g, dtype=np.float64)
         if not isinstance(self.meta, dict):
