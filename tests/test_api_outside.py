@@ -215,3 +215,58 @@ def test_a_float16_fault_map_is_refused_as_measured_maps_are(how, tmp_path):
     assert "\n" not in str(caught.value)
     for dtype in (np.float32, np.float64):  # the precisions a map holds are read as before
         assert xm.FaultMap(g.astype(dtype)).summary()["stuck"] == int((~np.isnan(g)).sum())
+
+
+# -- a PyTorch user's own files ------------------------------------------------------------------
+
+def _torch_files(folder):
+    """A tensor saved by ``torch.save`` under the names a user gives it, and in the old format
+    (a bare pickle)."""
+    t = torch.tensor(_P.patterns)
+    for name in ("p.pt", "p.pth", "p.npz", "p.npy", "m.safetensors", "map.npz"):
+        torch.save(t if name != "p.pth" else {"patterns": t}, folder / name)
+    torch.save(t, folder / "old.pt", _use_new_zipfile_serialization=False)
+    return t
+
+
+@pytest.mark.parametrize("call, name", [
+    (xm.load_file, "p.pt"), (xm.load_file, "p.pth"), (xm.load_file, "p.npz"),
+    (xm.load_file, "p.npy"), (xm.load_patterns, "p.npz"), (xm.load_memory, "m.safetensors"),
+    (xm.read_metadata, "m.safetensors"), (xm.FaultMap.load, "map.npz"),
+    (xm.load_file, "old.pt")])
+def test_a_torch_save_file_is_named_as_one_never_unpickled(tmp_path, monkeypatch, call, name):
+    """``torch.save`` writes a zip archive whose first member is the pickle ``data.pkl``: its
+    ``.pt`` was "unknown file type; the file is a zip archive (.npz): name it .npz" (renamed,
+    it was "holds 7 arrays; none is named 'patterns'", listing ``p/data.pkl``), and a model or
+    fault map given one said "a zip archive (.npz)". Each says it is a PyTorch file, never
+    unpickled; a reader of patterns says how to save the tensor so that it reads it."""
+    import pickle
+
+    _torch_files(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("unpickled")
+
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    with pytest.raises(xm.FileFormatError) as caught:
+        call(tmp_path / name)
+    message = str(caught.value)
+    assert "\n" not in message and str(tmp_path / name) in message
+    if name == "old.pt":
+        assert "a Python pickle (never unpickled)" in message
+    else:
+        assert "a PyTorch file of torch.save (a pickle in a zip archive, never unpickled)" in \
+            message and "(.npz)" not in message
+    if call in (xm.load_file, xm.load_patterns):
+        assert "numpy.save('x.npy', t.numpy())" in message
+
+
+def test_a_real_npz_whose_first_array_is_named_data_pkl_is_not_taken_for_torch(tmp_path):
+    from xbarmem.files import is_torch_save, what_is
+
+    np.savez(tmp_path / "a.npz", patterns=_P.patterns)
+    raw = (tmp_path / "a.npz").read_bytes()
+    assert not is_torch_save(raw) and what_is(raw) == "a zip archive (.npz)"
+    assert xm.load_file(tmp_path / "a.npz") == xm.load_file(tmp_path / "a.npz")

@@ -15,7 +15,7 @@ layers contract in ``pyproject.toml``); within it, ``paths`` imports none of the
 those.
 """
 
-from xbarmem.files.arrays import ArrayFile, npy_size, what_is
+from xbarmem.files.arrays import TORCH_SAVE, ArrayFile, is_torch_save, npy_size, what_is
 from xbarmem.files.folders import (
     make_folder,
     undone_on_failure,
@@ -60,9 +60,10 @@ from xbarmem.files.writing import (
     write_replacing,
 )
 
-__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "NumberError",
+__all__ = ["CHUNK", "MAX_NESTING", "TORCH_SAVE", "ArrayFile", "FileLock", "NestingError",
+           "NumberError",
            "as_path", "broken_link", "can_create_in", "check_members_writable", "check_outputs_in",
-           "decode", "fingerprint",
+           "decode", "fingerprint", "is_torch_save",
            "folder_member", "gunzip", "home_expanded", "link_target", "make_folder", "missing",
            "no_folder", "npy_size", "opened", "output_file", "output_folder", "parse_text",
            "read_bytes", "read_text", "same_file", "undone_on_failure", "undone_on_failure_of",

@@ -72,6 +72,21 @@ def _not_npy(where: str, raw: bytes = b""):
                           + (f"; the file is {kind}" if kind else " (bad magic)"))
 
 
+#: what ``torch.save`` writes (a zip archive whose first member is ``<name>/data.pkl``: the
+#: tensors' pickle), in words
+TORCH_SAVE = "a PyTorch file of torch.save (a pickle in a zip archive, never unpickled)"
+
+
+def is_torch_save(raw: bytes) -> bool:
+    """Whether ``raw``, a file's first bytes (at least its first 30 plus a member name), are a
+    zip archive whose first member is a pickle named ``data.pkl``, as ``torch.save`` writes
+    it (``.pt``, ``.pth``; a file of the older format is a bare pickle)."""
+    if not raw.startswith(b"PK\x03\x04") or len(raw) < 30:
+        return False
+    name = raw[30:30 + int.from_bytes(raw[26:28], "little")]
+    return name == b"data.pkl" or name.endswith(b"/data.pkl")
+
+
 #: leading bytes of formats users hand over by mistake, and what to call them
 _MAGICS = ((b"\x93NUMPY", "a NumPy .npy array"), (b"PK\x03\x04", "a zip archive (.npz)"),
            (b"PK\x05\x06", "an empty zip archive (.npz)"), (b"\x1f\x8b", "gzip data"),
@@ -86,6 +101,8 @@ def what_is(raw: bytes) -> str | None:
     ``"text"``; ``None`` when unknown."""
     if not raw:
         return "empty (0 bytes)"
+    if is_torch_save(raw):
+        return TORCH_SAVE
     for magic, kind in _MAGICS:
         if raw.startswith(magic):
             return kind
@@ -144,6 +161,9 @@ class ArrayFile:
             except _ZIP_ERRORS as exc:
                 raise FileFormatError(f"{self.where}: corrupt .npz archive ({exc})") from None
             self._zip = {i.filename.removesuffix(".npy"): i for i in infos}
+            if infos and (infos[0].filename == "data.pkl"
+                          or infos[0].filename.endswith("/data.pkl")):
+                self._fail(f"not a NumPy .npz archive; the file is {TORCH_SAVE}")
             if not self._zip:
                 self._fail("is an .npz archive holding no arrays")
         else:
