@@ -270,3 +270,22 @@ def test_a_real_npz_whose_first_array_is_named_data_pkl_is_not_taken_for_torch(t
     raw = (tmp_path / "a.npz").read_bytes()
     assert not is_torch_save(raw) and what_is(raw) == "a zip archive (.npz)"
     assert xm.load_file(tmp_path / "a.npz") == xm.load_file(tmp_path / "a.npz")
+
+
+def test_a_sweep_spec_prints_one_short_line():
+    """``SweepSpec``'s generated repr printed every trial's whole configuration: 252 kB for the
+    240 trials of ``examples/sweeps/storkey-variant.toml``, what a notebook shows for ``spec``.
+    It prints one line of its settings (short lists as written, long ones by count and range)
+    and its count of trials, as every result object of the API does."""
+    from pathlib import Path
+
+    from xbarmem.experiments import load_sweep
+
+    spec = load_sweep(Path(__file__).resolve().parents[1] / "examples" / "sweeps" /
+                      "storkey-variant.toml")
+    text = repr(spec)
+    assert len(spec.trials) == 240 and len(text) < 600 and "\n" not in text
+    assert text.startswith("SweepSpec(name='storkey-variant-readings', trial='evaluate', "
+                           "seeds=[30 values, 0 to 29], batch=16, base={'data': 'mnist-crop24'")
+    assert "'fault_rate': [0.0, 0.4, 0.5, 0.6]" in text and "[False, True]" in text
+    assert text.endswith("trials=240)") and str(spec) == text

@@ -46,7 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_type, checked_keywords, counted, shown
+from xbarmem.checks import check_type, checked_keywords, counted, result_repr, shown
 from xbarmem.errors import ConfigError, warn
 from xbarmem.evaluation.search_plan import (
     budget_copies,
@@ -124,6 +124,19 @@ class SweepSpec:
     _cache: tuple[PlanCache, tuple[Trial, ...]] | None = field(default=None, init=False,
                                                                 repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        """One line: the sweep's name, trial kind, seeds, batch, base options, grids, rule
+        options and file, each brief (:func:`~xbarmem.checks.result_repr`: a list of numbers
+        by its count and range), and how many trials it expands to -- the generated repr
+        printed every trial's whole configuration (252 kB for the 240 trials of
+        ``examples/sweeps/storkey-variant.toml``). :meth:`as_dict` and the attributes hold
+        every value."""
+        return result_repr("SweepSpec", {
+            "name": self.name, "trial": self.trial, "seeds": _few(self.seeds),
+            "batch": self.batch, "base": _few(self.base), "grids": _few(self.grids),
+            "rule_options": _few(self.rule_options), "source": self.source,
+            "trials": len(self.trials)})
+
     def as_dict(self) -> dict[str, Any]:
         """The sweep as the plain tables of a sweep file (``parse_sweep(as_dict())`` gives it
         back)."""
@@ -135,6 +148,29 @@ class SweepSpec:
         if grids:
             out["grid"] = grids if len(grids) > 1 else grids[0]
         return out
+
+
+class _Written:
+    """Shows as the text it holds (a short list as written, in a repr)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _few(value: Any) -> Any:
+    """``value`` for :meth:`SweepSpec.__repr__`: a list of at most 4 plain values as written
+    (``[False, True]``, ``[0, 1]``: a grid's values, not ``1 of 2`` true), in dicts and lists
+    too; longer lists are left to :func:`~xbarmem.checks.result_repr` (count and range)."""
+    if isinstance(value, dict):
+        return {k: _few(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) <= 4 and all(v is None or isinstance(v, str | int | float) for v in value):
+            return _Written(repr(value))
+        return [_few(v) for v in value]
+    return value
 
 
 def _nest_rule_options(grid: dict[str, list[Any]]) -> dict[str, Any]:
