@@ -289,3 +289,27 @@ def test_a_sweep_spec_prints_one_short_line():
                            "seeds=[30 values, 0 to 29], batch=16, base={'data': 'mnist-crop24'")
     assert "'fault_rate': [0.0, 0.4, 0.5, 0.6]" in text and "[False, True]" in text
     assert text.endswith("trials=240)") and str(spec) == text
+
+
+def test_a_protocol_of_a_custom_corruption_shows_its_name_not_an_address():
+    """``repr(Protocol(corruption=f, level=...))`` showed ``<function f at 0x7f...>`` (another
+    address in every run; a bound method showed its whole object): the corruption is shown by
+    the name records and titles give it, unquoted; built-in ones as before."""
+    import functools
+
+    def noisy_block(x, level, generator):
+        return xm.flip_bits(x, level, generator=generator)
+
+    class Smudge:
+        def __call__(self, x, level, generator):
+            return x
+
+    rest = ("level=0.2, probes=1, mode='sync', activation=None, max_iterations=100, seed=0, "
+            "tol=0.0001)")
+    for corruption, name in [(noisy_block, "noisy_block"), (Smudge(), "Smudge"),
+                             (functools.partial(noisy_block), "noisy_block"),
+                             (Smudge().__call__, "__call__")]:
+        protocol = xm.Protocol(corruption=corruption, level=0.2)
+        assert repr(protocol) == f"Protocol(corruption={name}, {rest}"
+        assert protocol.as_dict()["corruption"] == name
+    assert repr(xm.Protocol(level=0.2)) == f"Protocol(corruption='flip', {rest}"

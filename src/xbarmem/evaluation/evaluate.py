@@ -159,6 +159,16 @@ class Protocol:
         self.seed = check_seed(self.seed)
         self.tol = float(check_tol(self.tol))
 
+    def __repr__(self) -> str:
+        """Every field as the generated repr shows it, but a custom corruption by its name, as
+        records and titles name it (``corruption=noisy_block``, without quotes: a function, not
+        a built-in's name); the generated one showed its address (``<function noisy_block at
+        0x7f...>``, another in every run) or a bound method's whole object."""
+        shown = {name: repr(value) for name, value in vars(self).items()}
+        if callable(self.corruption):
+            shown["corruption"] = corruption_name(self.corruption)
+        return f"Protocol({', '.join(f'{k}={v}' for k, v in shown.items())})"
+
     def as_dict(self) -> dict[str, Any]:
         """The protocol's fields as a plain JSON-able dict (``Protocol(**as_dict())`` gives it
         back; a custom corruption is recorded by its name, :func:`~xbarmem.data.corruption.
