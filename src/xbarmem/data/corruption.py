@@ -158,8 +158,10 @@ def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Ten
 
     ``x``: patterns of any shape (numpy array, torch tensor or nested lists; usually
     ``(B, N)`` of +-1); returns a new float32 tensor of the same shape. ``generator``: a seed
-    (integer >= 0) or a ``torch.Generator``. Raises :class:`PatternError` for a rate outside
-    [0, 1] or non-numeric ``x``, :class:`~xbarmem.errors.ConfigError` for a bad seed."""
+    (integer >= 0) or a ``torch.Generator``; None (the default) is seed 0, so calls without
+    one flip the same entries (torch's global generator is never drawn from). Raises
+    :class:`PatternError` for a rate outside [0, 1] or non-numeric ``x``,
+    :class:`~xbarmem.errors.ConfigError` for a bad seed."""
     rate = _check_level("flip rate", rate)
     out = _as_float_tensor(x)
     mask = _uniform(out, as_generator(generator, "generator")) < rate
