@@ -313,3 +313,35 @@ def test_a_protocol_of_a_custom_corruption_shows_its_name_not_an_address():
         assert repr(protocol) == f"Protocol(corruption={name}, {rest}"
         assert protocol.as_dict()["corruption"] == name
     assert repr(xm.Protocol(level=0.2)) == f"Protocol(corruption='flip', {rest}"
+
+
+_ARRAY = np.array([1, 2])
+_AN_ARRAY_GIVEN = {  # an entry point, given an array where it takes a word or a flag
+    "Protocol(activation=)": lambda: xm.Protocol(activation=_ARRAY),
+    "find_capacity(rule=)": lambda: xm.find_capacity(_P, rule=_ARRAY, chip="ideal", trials=1,
+                                                     thresholds=[0.9]),
+    "load_patterns(zero_one=)": lambda: xm.load_patterns("random", n_patterns=3, side=4,
+                                                         zero_one=_ARRAY),
+    "load_patterns(one_per_class=)": lambda: xm.load_patterns("random", n_patterns=3, side=4,
+                                                              one_per_class=_ARRAY),
+    "run_scaling(arch=)": lambda: xm.run_scaling([16], rule="hebb", chip="ideal", data="random",
+                                                 pool_size=8, thresholds=(0.9,), trials=1,
+                                                 arch=_ARRAY),
+    "occlude_block(fill=1e300)": lambda: xm.occlude_block(_P.patterns, fraction=0.25,
+                                                          image_shape=(4, 4), fill=1e300),
+}
+
+
+@pytest.mark.parametrize("call", list(_AN_ARRAY_GIVEN))
+def test_a_value_of_another_kind_is_refused_by_name_not_by_numpy(call):
+    """A numpy array given for a word or a flag reached a comparison or a truth test before its
+    check (``activation or "sign"``, ``rule == "adaptive"``, ``if zero_one``, ``arch ==
+    "single"``) and raised numpy's ``ValueError: The truth value of an array with more than one
+    element is ambiguous``; ``occlude_block(fill=1e300)`` raised torch's ``RuntimeError: value
+    cannot be converted to type float without overflow``. Each is the project's error in one
+    line naming the argument."""
+    with pytest.raises(xm.XbarmemError) as caught:
+        _AN_ARRAY_GIVEN[call]()
+    message = str(caught.value)
+    assert "\n" not in message and call.split("(")[1].split("=")[0] in message
+    assert "ambiguous" not in message and "overflow" not in message

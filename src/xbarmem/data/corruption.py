@@ -78,6 +78,8 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
 
 #: the largest Gaussian noise sigma: the noise is drawn in float32, where a larger sigma is inf
 _LARGEST_SIGMA = LEVEL_BOUNDS["gaussian"]
+#: the largest float32 number: an occluded cell's ``fill`` beyond it cannot be written
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
 def corruption_name(method: Any) -> str:
@@ -204,8 +206,9 @@ def occlude_block(
     fraction = _check_level("occlusion fraction", fraction)
     out = _as_float_tensor(x)
     h, w = check_image_shape(image_shape, error=PatternError)
-    if not is_number(fill) or not math.isfinite(fill):
-        raise PatternError(f"fill must be a finite number, got {shown(fill)}")
+    if not is_number(fill) or not math.isfinite(fill) or abs(float(fill)) > _FLOAT32_MAX:
+        raise PatternError(f"fill must be a finite number (in float32's range: the cues are "
+                           f"float32), got {shown(fill)}")
     if out.ndim != 2 or out.shape[1] != h * w:
         raise PatternError(
             f"occlusion needs cues of shape (B, {h * w}) for image_shape ({h}, {w}), "

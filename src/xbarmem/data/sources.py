@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from xbarmem.checks import (
+    check_flag,
     check_neurons,
     check_type,
     checked_keywords,
@@ -140,6 +141,8 @@ def check_source_options(name: str, *, zero_one: bool, one_per_class: bool) -> N
     ``one_per_class`` (class labels) of drawn patterns (``random``, ``correlated-R``), which
     have no classes; the command line refuses ``--zero-one`` / ``--one-per-class`` alike."""
     name = name.strip().lower()
+    zero_one = check_flag(zero_one, "zero_one", error=PatternError)
+    one_per_class = check_flag(one_per_class, "one_per_class", error=PatternError)
     if zero_one and not reads_zero_one(name):
         raise PatternError(f"zero_one reads a pattern file in [0, 1]; {name!r} is built in "
                            f"(its patterns are +-1 already)")

@@ -344,7 +344,8 @@ def seeded_options(rule: Any, options: dict[str, Any], seed: int) -> dict[str, A
     ``options`` set it, as a sweep's trial seeds it (one-layer curves left it at 0:
     ``capacity --seed 1`` trained as ``--seed 0`` did, and a sweep's row at seed 1
     differed); other rules' as given. What a checkpoint keys its trainer by."""
-    return {"seed": seed, **options} if rule == "adaptive" else dict(options)
+    adaptive = isinstance(rule, str) and rule == "adaptive"  # (an array: refused later)
+    return {"seed": seed, **options} if adaptive else dict(options)
 
 
 def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int], *,

@@ -147,7 +147,8 @@ class Protocol:
         if self.level is None or isinstance(self.level, _DefaultLevel):  # (a copy's: re-read)
             self.level = _DefaultLevel(default_level(self.corruption))
         self.corruption = check_corruption(self.corruption, self.level)
-        self.mode, activation = check_recall(self.mode, self.activation or "sign",
+        self.mode, activation = check_recall(self.mode, "sign" if self.activation is None
+                                             else self.activation,
                                              self.max_iterations)
         self.activation = None if self.activation is None else activation
         # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold (a

@@ -27,8 +27,8 @@ from scipy import stats
 from xbarmem.checks import (
     ResultDict,
     as_real_array,
-    canonical,
     check_callback,
+    check_choice,
     check_each_once,
     check_flag,
     check_neurons,
@@ -394,7 +394,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     again with the same settings and file reuses them (same capacities) and trains only the rest;
     the file is removed when the run completes (``keep_checkpoint``: left for the caller to remove
     once it has saved the result), and the result then holds ``"resumed"``, the counts reused."""
-    arch, rule, kind = canonical(arch, ARCHS), rule_by_name(rule), check_kind(kind)
+    arch, rule, kind = check_choice(arch, ARCHS, "arch"), rule_by_name(rule), check_kind(kind)
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds, resolution = check_search(thresholds, trials=trials, resolution=resolution,
