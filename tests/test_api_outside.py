@@ -327,6 +327,9 @@ _AN_ARRAY_GIVEN = {  # an entry point, given an array where it takes a word or a
     "run_scaling(arch=)": lambda: xm.run_scaling([16], rule="hebb", chip="ideal", data="random",
                                                  pool_size=8, thresholds=(0.9,), trials=1,
                                                  arch=_ARRAY),
+    "compare_rules(rule=)": lambda: xm.compare_rules(_P, "ideal", ["hebb", _ARRAY], trials=1),
+    "compare_rules(rule_options=)": lambda: xm.compare_rules(_P, "ideal", ["hebb"], trials=1,
+                                                             rule_options={"hebb": _ARRAY}),
     "occlude_block(fill=1e300)": lambda: xm.occlude_block(_P.patterns, fraction=0.25,
                                                           image_shape=(4, 4), fill=1e300),
 }
@@ -337,11 +340,14 @@ def test_a_value_of_another_kind_is_refused_by_name_not_by_numpy(call):
     """A numpy array given for a word or a flag reached a comparison or a truth test before its
     check (``activation or "sign"``, ``rule == "adaptive"``, ``if zero_one``, ``arch ==
     "single"``) and raised numpy's ``ValueError: The truth value of an array with more than one
-    element is ambiguous``; ``occlude_block(fill=1e300)`` raised torch's ``RuntimeError: value
-    cannot be converted to type float without overflow``. Each is the project's error in one
-    line naming the argument."""
+    element is ambiguous``; ``compare_rules(rules=["hebb", array])`` raised ``TypeError:
+    unhashable type: 'numpy.ndarray'`` and its ``rule_options={"hebb": array}`` said ``got
+    ndarray an ndarray of shape ...``; ``occlude_block(fill=1e300)`` raised torch's
+    ``RuntimeError: value cannot be converted to type float without overflow``. Each is the
+    project's error in one line naming the argument."""
     with pytest.raises(xm.XbarmemError) as caught:
         _AN_ARRAY_GIVEN[call]()
     message = str(caught.value)
     assert "\n" not in message and call.split("(")[1].split("=")[0] in message
     assert "ambiguous" not in message and "overflow" not in message
+    assert "unhashable" not in message and "ndarray an ndarray" not in message

@@ -671,7 +671,7 @@ def _rules(rules: Any, options: dict[str, dict] | None, patterns: PatternSet, tr
     if not given:
         raise ConfigError("rules must name at least one rule")
     names = [check_rule(r).name if is_rule_object(r) else canonical(r, RULE_NAMES)
-             for r in given]
+             if isinstance(r, str) else as_rule(r).name for r in given]  # (an array: refused)
     check_distinct(names)
     options = {} if options is None else check_type(options, dict, "rule_options",
                                                      "a dict {rule: {option: value}}")
@@ -683,7 +683,9 @@ def _rules(rules: Any, options: dict[str, dict] | None, patterns: PatternSet, tr
                           f"compared ({', '.join(map(str, names))}); {shape}")
     for name, value in options.items():
         if not isinstance(value, dict):
-            raise ConfigError(f"{shape}; got {type(value).__name__} {shown(value)} for {name!r}")
+            text = shown(value)  # (an array's names its type: "an ndarray of shape ...")
+            typed = text if text.startswith(("a ", "an ")) else f"{type(value).__name__} {text}"
+            raise ConfigError(f"{shape}; got {typed} for {name!r}")
     pairs = list(zip(names, given, strict=True))
     trained = {name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
                for name, rule in pairs}
