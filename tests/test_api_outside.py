@@ -351,3 +351,62 @@ def test_a_value_of_another_kind_is_refused_by_name_not_by_numpy(call):
     assert "\n" not in message and call.split("(")[1].split("=")[0] in message
     assert "ambiguous" not in message and "overflow" not in message
     assert "unhashable" not in message and "ndarray an ndarray" not in message
+
+
+def _adapt_args():
+    from xbarmem.deploy.backend import SimulatedChip, layers_of
+
+    memory = xm.train(_P, chip="rram", rule="pinv")
+    return memory, [SimulatedChip.like(layer) for layer in layers_of(memory)]
+
+
+def _adapt(**given):
+    from xbarmem.deploy.chip_loop import adapt
+
+    memory, backends = _adapt_args()
+    return adapt(**{"memory": memory, "backends": backends, "patterns": _P, **given})
+
+
+def _curve(**given):
+    from xbarmem.evaluation.curve import recall_curve
+
+    return recall_curve(**{"pool": xm.random_patterns(8, 16, seed=1), "counts": [2],
+                           "chip": "ideal", "rule": "hebb", **given})
+
+
+_UNCHECKED = {  # an argument read before (or instead of) its check, and what a refusal names
+    "adapt(backends=None)": (lambda: _adapt(backends=None), "backend 0 (NoneType)"),
+    "adapt(backends=3)": (lambda: _adapt(backends=3), "backend 0 (int)"),
+    "adapt(target=None)": (lambda: _adapt(target=None), "target must be a number >= -1.0"),
+    "adapt(target=array)": (lambda: _adapt(target=_ARRAY), "target must be a number"),
+    "adapt(target=-2)": (lambda: _adapt(target=-2), "target must be >= -1.0"),
+    "adapt(callback=5)": (lambda: _adapt(callback=5), "callback must be a function"),
+    "recall_curve(arch=array)": (lambda: _curve(arch=_ARRAY), "arch must be one of"),
+    "recall_curve(rule_options='x')": (lambda: _curve(rule_options="x"),
+                                       "rule_options must be a dict"),
+    "recall_curve(prepare=5)": (lambda: _curve(prepare=5), "prepare must be a function"),
+}
+
+
+@pytest.mark.parametrize("call", list(_UNCHECKED))
+def test_adapt_and_recall_curve_check_every_argument_first(call):
+    """``adapt`` took ``backends=None`` to ``list(None)`` (``TypeError: 'NoneType' object is
+    not iterable``), compared ``target=None`` with a cosine (``TypeError: '>=' not supported``;
+    an array: numpy's ``ambiguous``) and called ``callback=5`` after the first round had
+    programmed the chip; ``recall_curve`` did the same with ``arch``, ``rule_options`` and
+    ``prepare``. Each is refused in one line naming it, before any work."""
+    run, words = _UNCHECKED[call]
+    with pytest.raises(xm.XbarmemError, match=words.replace("(", r"\(").replace(")", r"\)")) \
+            as caught:
+        run()
+    assert "\n" not in str(caught.value)
+
+
+def test_one_backend_or_any_sequence_of_them_is_still_taken():
+    from xbarmem.deploy.backend import BackendMemory
+
+    memory, backends = _adapt_args()
+    for given in (backends, tuple(backends), backends[0], iter(backends)):
+        assert BackendMemory(memory, given).n_neurons == 16
+    result = _adapt(target=2.0, rounds=1)  # (above 1: every round runs, as adapt --target)
+    assert not result.reached_target and len(result.rounds) == 2  # (round 0 and round 1)

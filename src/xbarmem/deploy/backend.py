@@ -25,8 +25,8 @@ differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
@@ -779,7 +779,12 @@ class BackendMemory:
     def __init__(self, memory: Memory, backends: ChipBackend | Sequence[ChipBackend]) -> None:
         self.memory = memory
         self.layers = layers_of(memory)
-        self.backends = [backends] if isinstance(backends, ChipBackend) else list(backends)
+        # (one value that is no list -- None, a number -- is a backend that check_backend
+        # refuses naming what it lacks; list() of it raised "object is not iterable")
+        many = isinstance(backends, Iterable) and not isinstance(backends, str | bytes)
+        self.backends: list[ChipBackend] = (
+            list(backends)
+            if many and not isinstance(backends, ChipBackend) else [cast(ChipBackend, backends)])
         if len(self.backends) != len(self.layers):
             raise ConfigError(f"need one backend per layer: {counted(len(self.layers), 'layer')}, "
                               f"{counted(len(self.backends), 'backend')}")

@@ -46,6 +46,7 @@ import torch
 
 from xbarmem.checks import (
     as_written,
+    check_callback,
     check_type,
     checked_keywords,
     is_bool,
@@ -498,10 +499,10 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     by more than ``tolerance``.
     """
     tolerance = check_settings(memory, rounds, tolerance)
+    target, callback = Number(ge=-1.0)(target, "target"), check_callback(callback, "callback")
     patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
-    kind, loop = patterns.kind, _Loop(memory, view, tolerance)
-    params = target_parameters(memory)
+    kind, loop, params = patterns.kind, _Loop(memory, view, tolerance), target_parameters(memory)
     log: list[dict[str, Any]] = []
     reached, best = False, _Best()  # (the round kept)
     for rnd in range(rounds + 1):

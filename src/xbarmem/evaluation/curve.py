@@ -28,6 +28,7 @@ from xbarmem.checks import (
     ArrayLike,
     ResultDict,
     canonical,
+    check_callback,
     check_choice,
     check_count,
     checked_keywords,
@@ -156,7 +157,7 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
     recalls under read noise that ran to their cap, as
     :func:`~xbarmem.evaluation.evaluate.evaluate_memory` (all networks in one line).
     """
-    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
+    arch, rule, prepare = _checked_curve(arch, rule, rule_options, prepare)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(seed=check_seed(seed)), kind=pool.kind)
     _check_cues_fit(pool, counts, protocol)
@@ -336,6 +337,18 @@ def fit_options(trainer: Any, sizes: Sequence[int], kind: str) -> dict[str, Any]
     if not isinstance(trainer, AdaptiveTrainer):
         return None
     return trainer.resolved(len(sizes) - 1, kind, sizes).to_dict()
+
+
+def _checked_curve(arch: Any, rule: Any, rule_options: Any, prepare: Any) -> tuple[Any, ...]:
+    """:func:`recall_curve`'s ``arch`` and ``rule`` as named (``"Hebb"`` is ``"hebb"``; an
+    ``arch`` of neither kind refused) and ``prepare``, after refusing (:class:`ConfigError`) a
+    ``rule_options`` that is no dict (as :func:`find_capacity`) and a ``prepare`` that is no
+    function: each was read before its check (an array's ``arch == "single"``: numpy's
+    ``ambiguous``)."""
+    if rule_options is not None and not isinstance(rule_options, dict):
+        raise ConfigError(f"rule_options must be a dict of rule options, got {shown(rule_options)}")
+    return (check_choice(arch, ARCHS, "arch"), canonical(rule, RULE_NAMES),
+            check_callback(prepare, "prepare"))
 
 
 def seeded_options(rule: Any, options: dict[str, Any], seed: int) -> dict[str, Any]:
