@@ -838,7 +838,10 @@ def test_the_glossary_names_every_value_of_the_options_that_shape_a_memory():
     prints `with bias row`), none of which the glossary defined: a newcomer met them first in
     the middle of a paragraph. The glossary has an entry for each of those terms, and names
     (in backticks or italics) every value of the options that say what memory is trained and
-    how it recalls, as the code lists them: a value added later needs its words there too."""
+    how it recalls, as the code lists them: a value added later needs its words there too.
+    The chip's own errors too: the guide spoke of programming noise, write error, read noise
+    and conductance levels from its third section on, and defined them only in the middle of
+    the Chips section."""
     from xbarmem.data.patterns import KINDS
     from xbarmem.hardware.chip import FAULT_MODELS, preset_names
     from xbarmem.learning.adaptive import OBJECTIVES
@@ -853,7 +856,7 @@ def test_the_glossary_names_every_value_of_the_options_that_shape_a_memory():
     terms = _glossary_terms()
     assert {"pattern", "n", "p", "array"} <= terms  # the scan reads the entries' heads
     undefined = {"associative memory", "neuron", "weight", "multilayer", "h",
-                 "bias row"} - terms
+                 "bias row", "programming", "write error", "read noise", "levels"} - terms
     assert not undefined, f"no glossary entry for {sorted(undefined)}"
 
 
