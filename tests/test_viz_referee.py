@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from tests.test_viz import _cap_row, _eval_row
+from tests.test_viz import ROWS, _cap_row, _eval_row
 from xbarmem.viz.results import plot_rows
 
 
@@ -179,6 +179,34 @@ def test_a_wrapped_title_keeps_a_quoted_name_on_one_line(text, width, whole):
     lines = wrap_text(text, width).split("\n")
     assert any(whole in line for line in lines), lines
     assert " ".join(lines) == text and all(len(line) <= width for line in lines)
+
+
+@pytest.mark.parametrize(("text", "width", "whole"), [
+    ("points: mean ± std over 2 seeds", 25, "2 seeds"),
+    ("capacity under 10% flips", 20, "10% flips"),
+    ("the bundled set of 1,302 glyphs in 21 fonts", 26, "1,302 glyphs"),
+])
+def test_a_wrapped_line_keeps_a_number_with_the_word_it_counts(text, width, whole):
+    """The guide's two panels of ``plot_rows(..., ax=)`` titled their legends "points: mean ±
+    std over 2" over "seeds": a number and the word after it are one word to the wrapping."""
+    from xbarmem.viz.text import wrap_text
+
+    lines = wrap_text(text, width).split("\n")
+    assert any(whole in line for line in lines), lines
+    assert " ".join(lines) == text and all(len(line) <= width for line in lines)
+
+
+def test_a_legend_beside_a_callers_panel_keeps_its_seed_count_whole():
+    """The guide's figure of two panels (10 x 4 in, constrained layout, a legend beside each)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plot_rows([row for row in ROWS if row["config"]["rule"] == "pinv"], "faults", ax=left)
+    plot_rows([row for row in ROWS if row["config"]["rule"] == "hebb"], "faults", ax=right)
+    for ax in (left, right):
+        title = ax.get_legend().get_title().get_text()
+        assert "2 seeds" in title.split("\n")[-1], title
 
 
 @pytest.mark.parametrize("suffix", ["png", "svg"])

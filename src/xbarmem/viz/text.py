@@ -65,6 +65,10 @@ COMPARISONS = "<>=±"
 #: a name in single quotes (``'adaptive, bounded'``), not an apostrophe inside a word
 QUOTED = r"(?<!\w)'[^'\n]+?'(?!\w)"
 
+#: a number and the word after it (``2 seeds``, ``10% flips``, ``1,302 glyphs``): a legend's
+#: title was wrapped "points: mean ± std over 2" over "seeds"
+COUNTED = r"(?<![\w.])(\d+(?:[.,]\d+)*%?) (?=[A-Za-z])"
+
 #: what holds a comparison's sides together while a line is wrapped (a private-use
 #: character: no text given holds it)
 _JOIN = "\ue000"
@@ -73,10 +77,12 @@ _JOIN = "\ue000"
 def _wrap_line(line: str, width: int) -> str:
     """One line of :func:`wrap_text`: broken after the last comma that fits, when it falls in
     the second half of the width, else by :func:`textwrap.fill`; never beside an operator of
-    :data:`COMPARISONS` (``capacity >`` over ``0)``, ``k = 0.89 ±`` over ``0.88``), nor inside
-    a quoted name of at most half a line (``'adaptive,`` over ``bounded'``)."""
+    :data:`COMPARISONS` (``capacity >`` over ``0)``, ``k = 0.89 ±`` over ``0.88``), inside
+    a quoted name of at most half a line (``'adaptive,`` over ``bounded'``), nor between a
+    number and the word it counts (:data:`COUNTED`: ``over 2`` over ``seeds``)."""
     line = re.sub(QUOTED, lambda m: m.group(0).replace(" ", _JOIN)
                   if len(m.group(0)) <= width // 2 else m.group(0), line)
+    line = re.sub(COUNTED, f"\\1{_JOIN}", line)
     ops = re.escape(COMPARISONS)
     line = re.sub(f"(?<=\\S) ([{ops}])(?= )", f"{_JOIN}\\1", line)
     line = re.sub(f"([{ops}]) (?=\\S)", f"\\1{_JOIN}", line)
