@@ -48,6 +48,7 @@ from xbarmem import (
     random_patterns,
     train,
 )
+from xbarmem.checks import tensor_of
 from xbarmem.evaluation.capacity import search_capacity
 from xbarmem.evaluation.curve import capacity_from_curve, recall_curve
 from xbarmem.hardware.crossbar import arrays_needed
@@ -206,7 +207,7 @@ def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
     """One network, no faults: the naive loop and ``xbarmem_sides`` (label, trainer options;
     default :func:`_xbarmem_sides`: the fixed-point objective and the default and fast basin
     recipes), on the same fault map, patterns and cues."""
-    x = torch.as_tensor(pset.patterns)
+    x = tensor_of(pset.patterns)
     p, n = x.shape
     chip = paper_chip(0.0)
     fmap = fault_map(chip, n, cfg.seed)
@@ -498,7 +499,7 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
                       labels: list[tuple[str, dict[str, Any]]], with_naive: bool,
                       log: Log) -> tuple[dict[str, dict[str, Any]], dict[str, bool]]:
     """Train and score one multilayer network per side on the same fault map and cues."""
-    x = torch.as_tensor(pset.patterns)
+    x = tensor_of(pset.patterns)
     p, n = x.shape
     sizes = [n, cfg.ml_hidden, n]
     memory = MultilayerMemory(n, cfg.ml_hidden, chip, fault_seed=cfg.seed)

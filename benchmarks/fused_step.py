@@ -50,6 +50,7 @@ from typing import Any
 import torch
 
 from xbarmem import load_mnist, random_patterns, train
+from xbarmem.checks import tensor_of
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.learning import stages
 from xbarmem.learning.batch import batch_constants
@@ -299,7 +300,7 @@ def trainings(case: str, steps: dict[str, Callable[..., Any]], repeats: int, see
     """The naive loop and the default training with each step (interleaved, ``repeats``
     times, after one untimed training each), their speed ratios and recall."""
     pset = patterns(case)
-    x = torch.as_tensor(pset.patterns)
+    x = tensor_of(pset.patterns)
     chip = paper_chip(0.0)
     mask = weight_mask(chip, fault_map(chip, x.shape[1], 0), x.shape[1])
     limit = {"max_steps": QUICK["naive_steps"]} if quick else {}
@@ -342,7 +343,7 @@ def measure(modules, quick: bool, repeats: int, seeds: int, check_steps: int) ->
     steps = steps_of(modules)
     cases = {}
     for case in CASES:
-        recorded = first_steps(torch.as_tensor(patterns(case).patterns), quick)
+        recorded = first_steps(tensor_of(patterns(case).patterns), quick)
         cases[case] = {
             "per_step": {stage: per_step(modules, steps, c, count, warmup, repeats)
                          for stage, c in recorded.items()},

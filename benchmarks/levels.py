@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from xbarmem import Protocol, evaluate_memory, load_chip, load_digits, random_patterns
+from xbarmem.checks import tensor_of
 from xbarmem.learning.adaptive import OBJECTIVES, AdaptiveTrainer
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import make_memory
@@ -79,7 +80,7 @@ def measure(preset: str, rate: float, levels: int, data: str, p: int, quantize: 
     pset = _patterns(data, p, path.kind)
     memories = [path.memory(chip, s) for s in range(seeds)]
     began = time.perf_counter()
-    fit_memories(path.rule(quantize), torch.as_tensor(pset.patterns), memories,
+    fit_memories(path.rule(quantize), tensor_of(pset.patterns), memories,
                  kind=path.kind)
     seconds = time.perf_counter() - began
     corruption, cue_levels = CUES[path.kind]

@@ -119,6 +119,7 @@ from xbarmem import (
     random_patterns,
     train,
 )
+from xbarmem.checks import tensor_of
 from xbarmem.evaluation.capacity import search_capacity
 from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
@@ -487,7 +488,7 @@ def study_flip_start(quick: bool) -> dict:
                                     want_loss=False)[1].abs().max())
 
     for label, x in data.items():
-        stored = torch.as_tensor(x.patterns, dtype=torch.float32)
+        stored = tensor_of(x.patterns, torch.float32)
         out[f"{label}, largest gradient at zero weights"] = largest_gradient(
             torch.zeros(n, n), torch.zeros(n), stored)
         for start in ("zero", "warm"):

@@ -23,6 +23,7 @@ import time
 import torch
 
 from xbarmem import Protocol, evaluate_memory, load_mnist, reprogram, train
+from xbarmem.checks import tensor_of
 from xbarmem.evaluation.metrics import field_margins
 from xbarmem.experiments.reproduce import VARIATION_RECIPES
 
@@ -42,7 +43,7 @@ def _trained(recipe: str, options: dict, digits, seed: int):
         return train(digits, chip="paper-sim", rule=rule, fault_seed=seed, **options)
     mem = train(digits, chip="paper-sim", rule="adaptive", fault_seed=seed, max_steps=1,
                 finetune_steps=0)  # the memory (no faults), then the paper's weights
-    x = torch.as_tensor(digits.patterns)
+    x = tensor_of(digits.patterns)
     res = train_naive(x, 1.0 - torch.eye(x.shape[1]), seed=seed)
     return mem.program(res.weights, res.bias)
 

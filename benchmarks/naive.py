@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from xbarmem import ChipSpec, Crossbar, FaultMap
+from xbarmem.checks import tensor_of
 from xbarmem.memory.multilayer import MultilayerMemory
 
 
@@ -86,7 +87,7 @@ def train_naive(patterns: torch.Tensor, mask: torch.Tensor, *, lr: float = 1e-3,
         init_std: standard deviation of the normal initialisation of ``W`` and ``b``.
         seed: seed of the initialisation.
     """
-    x = torch.as_tensor(patterns, dtype=torch.float32)
+    x = tensor_of(patterns, torch.float32)
     n = x.shape[1]
     gen = torch.Generator().manual_seed(seed)
     w = torch.nn.Parameter(init_std * torch.randn(n, n, generator=gen))
@@ -113,7 +114,7 @@ def flip_cues(patterns: torch.Tensor, probes: int, rate: float,
     """``probes`` corrupted copies of every pattern: each bit flipped independently with
     probability ``rate``. Returns ``(cues, targets)``, both ``(probes * P, N)``; row ``i`` is a
     copy of pattern ``i % P`` (the layout and random draw of xbarmem's ``evaluate_memory``)."""
-    targets = torch.as_tensor(patterns, dtype=torch.float32).repeat(probes, 1)
+    targets = tensor_of(patterns, torch.float32).repeat(probes, 1)
     gen = torch.Generator().manual_seed(seed)
     flips = torch.rand(targets.shape, generator=gen) < rate
     return torch.where(flips, -targets, targets), targets
@@ -183,7 +184,7 @@ def train_naive_multilayer(patterns: torch.Tensor, masks: list[torch.Tensor], *,
     stop when the loss is below ``tol`` or after ``max_steps`` steps. ``W`` and ``b`` start
     from ``torch.nn.Linear``'s default distribution (uniform in ``+-1/sqrt(fan_in)``), drawn
     from a generator seeded with ``seed``."""
-    x = torch.as_tensor(patterns, dtype=torch.float32)
+    x = tensor_of(patterns, torch.float32)
     gen = torch.Generator().manual_seed(seed)
     weights, biases = [], []
     for mask in masks:

@@ -40,6 +40,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from xbarmem import load_mnist, random_patterns, train
+from xbarmem.checks import tensor_of
 
 from . import command_line
 from .cases import fault_map, paper_chip
@@ -184,7 +185,7 @@ def measure(case: str, peak: float, smallest: float, repeats: int) -> dict[str, 
     """The naive loop, then each recipe, on the case's patterns (one network, no faults)."""
     pset = (random_patterns(N_PATTERNS, 64, seed=0) if case == "random"
             else load_mnist(side=8, n_patterns=N_PATTERNS))
-    x = torch.as_tensor(pset.patterns)
+    x = tensor_of(pset.patterns)
     chip = paper_chip(0.0)
     fmap = fault_map(chip, x.shape[1], 0)
     naive = train_naive(x, weight_mask(chip, fmap, x.shape[1]), seed=0)

@@ -784,6 +784,22 @@ def test_running_a_benchmark_module_gives_no_import_warning():
     assert done.stderr == ""
 
 
+def test_case_1_runs_without_a_warning():
+    """``python -m benchmarks`` (the README's command) printed torch's "The given NumPy array is
+    not writable" UserWarning: a pattern set's patterns are read-only, and the cases turned them
+    into tensors with ``torch.as_tensor``. Run in a process of its own: torch warns once a
+    process."""
+    import subprocess
+
+    code = ("import io; from rich.console import Console; from benchmarks import BenchConfig, run;"
+            " run(['1'], BenchConfig.tiny(), preset='tiny', json_out=None,"
+            " console=Console(file=io.StringIO()), verbose=False)")
+    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stderr, done.stderr[-2000:]
+
+
 def test_results_say_their_command_and_machine(monkeypatch):
     from benchmarks import __main__ as entry
     from benchmarks.recipes import provenance
