@@ -436,6 +436,13 @@ def test_figures_over_n_name_their_axis_alike():
     assert labels == {"pattern size N (neurons)"}
 
 
+def test_energy_ratios_y_axis_says_it_is_a_ratio():
+    """``energy --sizes`` labelled its y axis "async / sync per recall": a quotient of what,
+    the axis did not say; it is the ratio of the two modes' means (energy and latency alike,
+    dimensionless; the legend says they are means per recall)."""
+    assert ratios_plot(SWEEP).axes[0].get_ylabel() == "async / sync ratio"
+
+
 def test_energy_ratios_join_the_sizes_in_increasing_n_whatever_their_order():
     """``energy --sizes 64,16,36`` drew each ratio's line from 64 back to 16, then to 36."""
     rows = [SWEEP["rows"][i] for i in (2, 0, 1)]

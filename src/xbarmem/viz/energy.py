@@ -59,7 +59,7 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
                 lambda v, _: plain_number(v)))
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("pattern size N (neurons)")
-        ax.set_ylabel("async / sync per recall")
+        ax.set_ylabel("async / sync ratio")
         s = sweep["settings"]
         flips = (f", {corruption_words(s['corruption'], s['level'])}" if "corruption" in s else
                  f", {s['flip']:.0%} flips" if s.get("flip") is not None else "")
