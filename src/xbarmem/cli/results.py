@@ -19,6 +19,7 @@ from xbarmem.cli.messages import warn
 from xbarmem.cli.records import emit_json
 from xbarmem.cli.tables import console, out
 from xbarmem.errors import ConfigError
+from xbarmem.jsontext import dumps
 from xbarmem.names import hidden_words
 
 WhereOpt = Annotated[list[str] | None, typer.Option(
@@ -237,9 +238,7 @@ def _text(value, name: str = "") -> str:
     if isinstance(value, bool):  # (Python's True is a text to --where)
         return "true" if value else "false"
     if isinstance(value, dict):
-        import json
-
-        return json.dumps(value)
+        return dumps(value)
     if isinstance(value, list) and name.removeprefix("config.") == "hidden":
         return hidden_words(value)
     if name == "key" and isinstance(value, str):  # (a SHA-256: its first 12 digits tell)
