@@ -141,14 +141,24 @@ def falls_with_target(read: np.ndarray, target: np.ndarray) -> tuple[float, int]
     A read-back in the right unit follows its targets (stuck devices aside); its range cannot
     tell (kilohms of a 2-150 uS window, 6.7-500, lie mostly inside it read as microsiemens).
     Fewer than :data:`FALLING_MIN_DEVICES` devices, or targets all equal: None."""
+    found = _rank_correlation(read, target)
+    if found is None:
+        return None
+    rho, devices = found
+    return found if rho < min(FALLING, -FALLING_SIGMAS / math.sqrt(devices)) else None
+
+
+def _rank_correlation(read: np.ndarray, target: np.ndarray) -> tuple[float, int] | None:
+    """``(Spearman rank correlation, devices)`` of ``read`` with ``target`` over the devices
+    where both are finite; None for fewer than :data:`FALLING_MIN_DEVICES` devices or either
+    side all equal."""
     r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
     both = np.isfinite(r) & np.isfinite(t)
     r, t = r[both], t[both]
     if r.size < FALLING_MIN_DEVICES or np.ptp(t) == 0 or np.ptp(r) == 0:
         return None
     rho = float(np.corrcoef(_ranks(r), _ranks(t))[0, 1])
-    return (rho, int(r.size)) if rho < min(FALLING, -FALLING_SIGMAS / math.sqrt(r.size)) \
-        else None
+    return rho, int(r.size)
 
 
 #: a read-back whose rank correlation with the conductances its model programmed is below
@@ -163,13 +173,8 @@ def unrelated_readings(read: np.ndarray, target: np.ndarray) -> tuple[float, int
     to (siemens, same shape; NaN: left out): ``(rank correlation, devices)`` if it lies in
     ``[-UNRELATED, UNRELATED)`` over :data:`FALLING_MIN_DEVICES` or more devices whose targets
     differ; else None."""
-    r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    both = np.isfinite(r) & np.isfinite(t)
-    r, t = r[both], t[both]
-    if r.size < FALLING_MIN_DEVICES or np.ptp(t) == 0 or np.ptp(r) == 0:
-        return None
-    rho = float(np.corrcoef(_ranks(r), _ranks(t))[0, 1])
-    return (rho, int(r.size)) if -UNRELATED <= rho < UNRELATED else None
+    found = _rank_correlation(read, target)
+    return found if found is not None and -UNRELATED <= found[0] < UNRELATED else None
 
 
 #: the largest factor between a device's read and its target that reads as one unit (a
