@@ -30,13 +30,11 @@ from xbarmem.data.patterns import (
 )
 from xbarmem.errors import FileFormatError, PatternError, warn
 from xbarmem.files import (
-    TORCH_SAVE,
     ArrayFile,
     as_path,
     decode,
     fingerprint,
     gunzip,
-    is_torch_save,
     npy_size,
     opened,
     read_bytes,
@@ -82,14 +80,14 @@ def _check_content(head: bytes, name: str, path: Path) -> None:
     gzip data without .gz -- in one line saying what it holds and how to name it (it was "not
     UTF-8 text (byte 0x93 ...)", "bad magic"). A file of no such format is left to the reader
     of its name; IDX data under a name of no known type is read as IDX."""
-    pickled = what_is(head[:2]) if not is_torch_save(head) else TORCH_SAVE
-    if pickled is not None and "pickle" in pickled:  # torch.save's (a zip, but no .npz), any
-        raise FileFormatError(f"{path}: the file is {pickled}: save the tensor or array with "
+    kind = what_is(head)
+    if kind is not None and "pickle" in kind:  # torch.save's (a zip, but no .npz), any
+        raise FileFormatError(f"{path}: the file is {kind}: save the tensor or array with "
                               "numpy.save('x.npy', t.numpy()) to read it here")
     held = next((h[1:] for h in _HELD if head.startswith(h[0])),
                 _IDX_HELD if _idx_magic(head) else None)
     named = _named(name)
-    if held is None and named == "idx" and head and what_is(head) == "text":
+    if held is None and named == "idx" and head and kind == "text":
         held = ("csv", "text", "a table of numbers, one pattern per line, is read named .csv")
     if held is None or held[0] == named or (named is None and held[0] == "idx"):
         return

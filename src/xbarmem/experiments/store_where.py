@@ -228,19 +228,26 @@ def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: st
     shown = json.dumps(value, separators=(",", ":")) if kind != "text" else value
     got = (f"the {kind} {shown}" if kind in ("list", "object") else shown
            if kind == "true/false" else f"the {kind} {value!r}")
-    hint = (f"; it is compared with numbers only, e.g. {field}={int(value)}"
-            if kinds == ["numbers"] and kind == "true/false"
-            else f"; a number is written without quotes, e.g. {field}=0.2" if kinds == ["numbers"]
-            else f"; it is compared with true/false only, e.g. {field}={json.dumps(bool(value))}"
-            if kinds == ["true/false"] and kind == "number"
-            else f"; true/false is written without quotes, e.g. {field}=true"
-            if kinds == ["true/false"]
-            else f"; a text is written in double quotes, e.g. {field}='\"{shown}\"'"
-            if kinds == ["texts"] and kind in ("number", "true/false") else
-            f"; {field}=null keeps those rows" if not kinds else "")
+    hint = _where_hint(field, kinds, kind, value, shown)
     raise ConfigError(f"--where {text!r}: {field} {holds}, got {got}: no "
                       f"stored value is {'equal to' if op == '=' else 'comparable with'} "
                       f"it{hint}")
+
+
+def _where_hint(field: str, kinds: list[str], kind: str, value: Any, shown: str) -> str:
+    """What a refusal of :func:`check_kind` adds: how to write ``value`` (of ``kind``, shown
+    as ``shown``) for a ``field`` holding ``kinds`` (in words), or to keep its null rows."""
+    if kinds == ["numbers"]:
+        return (f"; it is compared with numbers only, e.g. {field}={int(value)}"
+                if kind == "true/false" else
+                f"; a number is written without quotes, e.g. {field}=0.2")
+    if kinds == ["true/false"]:
+        return (f"; it is compared with true/false only, e.g. {field}={json.dumps(bool(value))}"
+                if kind == "number" else
+                f"; true/false is written without quotes, e.g. {field}=true")
+    if kinds == ["texts"] and kind in ("number", "true/false"):
+        return f"; a text is written in double quotes, e.g. {field}='\"{shown}\"'"
+    return "" if kinds else f"; {field}=null keeps those rows"
 
 
 def held_kinds(db: sqlite3.Connection, sql: str, args: list[Any]) -> set[str]:

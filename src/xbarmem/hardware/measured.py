@@ -320,11 +320,9 @@ def _other_units(missing: list[str], header: list[str]) -> str:
     """What a refusal of a header lacking the ``*_uS`` columns ``missing`` adds when
     ``header`` names them in another unit (``read_S``, ``target_nS``, ``read_ohm``, any
     case) or in none (``read``): the columns hold microsiemens, named so."""
-    found = []
-    for name in missing:
-        stem = name[:-3].lower() if name.endswith("_uS") else None
-        found += [h for h in header if stem is not None and h not in missing and (
-            h.lower() == stem or h.lower().startswith(f"{stem}_"))]
+    stems = [name.removesuffix("_uS").lower() for name in missing if name.endswith("_uS")]
+    found = [h for stem in stems for h in header if h not in missing
+             and (h.lower() == stem or h.lower().startswith(f"{stem}_"))]
     if not found:
         return ""
     named = ", ".join(repr(h) for h in found)
